@@ -1,0 +1,289 @@
+#!/usr/bin/python3
+"""Builds the tiny test networks and their PyTorch-computed expected outputs.
+
+Run with Debian's /usr/bin/python3 and PyTorch 1.13 (package python3-torch):
+
+    /usr/bin/python3 tests/tiny/make_tiny.py
+
+For every network in NETWORKS it writes, next to this script:
+  <name>.lua               the description (issue 2's format)
+  <name>.safetensors       its seeded random weights (F32), written by hand below
+  expected/<name>.lua      inputs and PyTorch's outputs, as a Lua table:
+    return { name = ..., cases = { { name = "zeros", input = {...},
+      layers64 = { {...}, ... },  -- every layer's output, PyTorch in float64
+      output32 = {...} }, ... } } -- the last layer's output, PyTorch in float32
+The float64 run uses the very same float32 weights and inputs, widened, so it is
+what an exact double-precision evaluation must give; the float32 run is what a
+float32 implementation (the generated C) is compared with.
+The generated files are committed, so the tests never need PyTorch.
+Output is deterministic: the same script gives byte-identical files.
+"""
+import copy
+import json
+import os
+import struct
+
+import torch
+from torch import nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Each network: name, what it covers, input (C, H, W), layers in description
+# form. kernel/stride/padding are an int or an (h, w) pair, as in a description.
+NETWORKS = [
+    dict(name="tiny_conv_rect",
+         purpose="conv2d with a rectangular kernel, per-axis stride and padding; relu; linear",
+         input=(1, 7, 9),
+         layers=[
+             dict(type="conv2d", out_channels=2, kernel=(3, 2), stride=(2, 1), padding=(1, 0)),
+             dict(type="relu"),
+             dict(type="flatten"),
+             dict(type="linear", out_features=4),
+         ]),
+    dict(name="tiny_conv_nobias",
+         purpose="conv2d and linear without bias; padding wider than stride; tanh",
+         input=(2, 6, 5),
+         layers=[
+             dict(type="conv2d", out_channels=3, kernel=3, stride=(1, 2), padding=(0, 2), bias=False),
+             dict(type="tanh"),
+             dict(type="flatten"),
+             dict(type="linear", out_features=2, bias=False),
+         ]),
+    dict(name="tiny_conv_bigpad",
+         purpose="conv2d whose padding exceeds the kernel: border outputs see only padding (bias only)",
+         input=(1, 4, 5),
+         layers=[
+             dict(type="conv2d", out_channels=2, kernel=(2, 1), stride=(2, 3), padding=(3, 2)),
+             dict(type="sigmoid"),
+             dict(type="flatten"),
+             dict(type="linear", out_features=3),
+         ]),
+    dict(name="tiny_conv1x1",
+         purpose="1x1 convolutions on a 3-channel input, one with stride 2; sigmoid",
+         input=(3, 8, 8),
+         layers=[
+             dict(type="conv2d", out_channels=4, kernel=1),
+             dict(type="sigmoid"),
+             dict(type="conv2d", out_channels=2, kernel=1, stride=2),
+             dict(type="flatten"),
+             dict(type="linear", out_features=3),
+         ]),
+    dict(name="tiny_rgb",
+         purpose="3x8x8 input through conv/pool blocks with every activation",
+         input=(3, 8, 8),
+         layers=[
+             dict(type="conv2d", out_channels=4, kernel=3, padding=1),
+             dict(type="relu"),
+             dict(type="maxpool2d", kernel=2),
+             dict(type="conv2d", out_channels=5, kernel=(2, 3)),
+             dict(type="tanh"),
+             dict(type="avgpool2d", kernel=2, stride=1),
+             dict(type="flatten"),
+             dict(type="linear", out_features=5),
+             dict(type="sigmoid"),
+             dict(type="linear", out_features=3),
+         ]),
+    dict(name="tiny_avgpool",
+         purpose="avgpool2d with padding (padded zeros counted), overlapping and rectangular windows",
+         input=(2, 7, 7),
+         layers=[
+             dict(type="avgpool2d", kernel=3, stride=2, padding=1),
+             dict(type="avgpool2d", kernel=(2, 3), stride=(1, 2), padding=(1, 1)),
+             dict(type="flatten"),
+             dict(type="linear", out_features=3),
+         ]),
+    dict(name="tiny_maxpool",
+         purpose="maxpool2d with padding (ignored, inputs are negative too), overlapping and rectangular windows",
+         input=(2, 7, 7),
+         layers=[
+             dict(type="maxpool2d", kernel=3, stride=2, padding=1),
+             dict(type="maxpool2d", kernel=(3, 2), stride=(1, 1), padding=(1, 0)),
+             dict(type="flatten"),
+             dict(type="linear", out_features=3),
+         ]),
+    dict(name="tiny_overlap",
+         purpose="pooling with stride smaller than kernel after a convolution; default pool stride",
+         input=(1, 9, 8),
+         layers=[
+             dict(type="conv2d", out_channels=3, kernel=2, padding=(1, 0)),
+             dict(type="maxpool2d", kernel=3, stride=1),
+             dict(type="relu"),
+             dict(type="avgpool2d", kernel=(3, 2), stride=(2, 1)),
+             dict(type="tanh"),
+             dict(type="avgpool2d", kernel=2),
+             dict(type="flatten"),
+             dict(type="linear", out_features=2),
+         ]),
+    dict(name="tiny_linear",
+         purpose="flatten of the input, then linear layers with and without bias and every activation",
+         input=(1, 1, 5),
+         layers=[
+             dict(type="flatten"),
+             dict(type="linear", out_features=4),
+             dict(type="sigmoid"),
+             dict(type="linear", out_features=3, bias=False),
+             dict(type="relu"),
+             dict(type="linear", out_features=2),
+             dict(type="tanh"),
+         ]),
+]
+
+
+def pair(v):
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def build_module(spec, in_channels, in_features):
+    """One nn module for one description layer; returns (module, channels, features)."""
+    t = spec["type"]
+    bias = spec.get("bias", True)
+    if t == "conv2d":
+        m = nn.Conv2d(in_channels, spec["out_channels"], pair(spec["kernel"]),
+                      stride=pair(spec.get("stride", 1)), padding=pair(spec.get("padding", 0)),
+                      bias=bias)
+        return m, spec["out_channels"], None
+    if t == "linear":
+        return nn.Linear(in_features, spec["out_features"], bias=bias), None, spec["out_features"]
+    if t in ("avgpool2d", "maxpool2d"):
+        kernel = pair(spec["kernel"])
+        stride = pair(spec.get("stride", spec["kernel"]))
+        padding = pair(spec.get("padding", 0))
+        if t == "avgpool2d":
+            m = nn.AvgPool2d(kernel, stride=stride, padding=padding, count_include_pad=True)
+        else:
+            m = nn.MaxPool2d(kernel, stride=stride, padding=padding)
+        return m, in_channels, None
+    if t == "flatten":
+        return nn.Flatten(), None, None
+    return {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}[t](), in_channels, in_features
+
+
+def build_network(net, seed):
+    torch.manual_seed(seed)
+    modules = []
+    channels, features = net["input"][0], None
+    shape = torch.zeros(1, *net["input"])
+    for spec in net["layers"]:
+        if spec["type"] == "linear" and features is None:
+            features = shape.numel()
+        m, channels, features = build_module(spec, channels, features)
+        modules.append(m)
+        shape = m(shape)
+        if spec["type"] == "flatten":
+            features = shape.numel()
+    model = nn.Sequential(*modules)
+    # Default init gives small weights; widen them a little so every tap matters.
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(1.5)
+    return model
+
+
+def write_safetensors(path, state):
+    """safetensors: u64 LE header length, JSON header (sorted names, padded with
+    spaces to a multiple of 8), then the tensors' little-endian F32 bytes."""
+    names = sorted(state)
+    header, blobs, offset = {}, [], 0
+    for name in names:
+        t = state[name].detach().to(torch.float32).contiguous()
+        data = struct.pack("<%df" % t.numel(), *t.flatten().tolist())
+        header[name] = {"dtype": "F32", "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":"), sort_keys=True).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+
+
+def lua_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, (tuple, list)):
+        return "{ " + ", ".join(lua_value(x) for x in v) + " }"
+    return '"%s"' % v
+
+
+def write_description(path, net):
+    lines = [
+        "-- Tiny test network: %s." % net["purpose"],
+        "-- Generated by tests/tiny/make_tiny.py (weights and expected outputs too); do not edit.",
+        "return {",
+        '  name = "%s",' % net["name"],
+        "  input = { channels = %d, height = %d, width = %d }," % net["input"],
+        '  weights = "%s.safetensors",' % net["name"],
+        "  layers = {",
+    ]
+    for spec in net["layers"]:
+        fields = ['type = "%s"' % spec["type"]]
+        for key in ("out_channels", "out_features", "kernel", "stride", "padding", "bias"):
+            if key in spec:
+                fields.append("%s = %s" % (key, lua_value(spec[key])))
+        lines.append("    { %s }," % ", ".join(fields))
+    lines += ["  },", "}", ""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def make_inputs(shape, seed):
+    g = torch.Generator().manual_seed(seed)
+    return [
+        ("zeros", torch.zeros(shape)),
+        ("ones", torch.ones(shape)),
+        ("minus_ones", -torch.ones(shape)),
+        ("plus_100", torch.full(shape, 100.0)),
+        ("minus_100", torch.full(shape, -100.0)),
+        ("uniform", torch.rand(shape, generator=g) * 2 - 1),
+        ("normal", torch.randn(shape, generator=g) * 3),
+    ]
+
+
+def fmt_list(values, fmt):
+    return "{ " + ", ".join(fmt % v for v in values) + " }"
+
+
+def write_expected(path, net, model):
+    model64 = copy.deepcopy(model).double()  # the same float32 weights, widened
+    out = ["-- PyTorch %s outputs for %s; generated by tests/tiny/make_tiny.py, do not edit."
+           % (torch.__version__, net["name"]),
+           "return {", '  name = "%s",' % net["name"], "  cases = {"]
+    for case_name, x in make_inputs(net["input"], 1000 + len(net["name"])):
+        x32 = x.to(torch.float32).unsqueeze(0)
+        with torch.no_grad():
+            y32 = model(x32).flatten().tolist()
+            layers64 = []
+            h = x32.double()
+            for m in model64:
+                h = m(h)
+                layers64.append(h.flatten().tolist())
+        out.append("    { name = %s," % lua_value(case_name))
+        out.append("      input = %s," % fmt_list(x32.flatten().tolist(), "%.17g"))  # exact
+        out.append("      layers64 = {")
+        for values in layers64:
+            out.append("        %s," % fmt_list(values, "%.17g"))
+        out.append("      },")
+        out.append("      output32 = %s }," % fmt_list(y32, "%.9g"))
+    out += ["  },", "}", ""]
+    with open(path, "w") as f:
+        f.write("\n".join(out))
+
+
+def main():
+    torch.set_num_threads(1)
+    os.makedirs(os.path.join(HERE, "expected"), exist_ok=True)
+    for i, net in enumerate(NETWORKS):
+        model = build_network(net, seed=42 + i)
+        write_description(os.path.join(HERE, net["name"] + ".lua"), net)
+        write_safetensors(os.path.join(HERE, net["name"] + ".safetensors"), model.state_dict())
+        write_expected(os.path.join(HERE, "expected", net["name"] + ".lua"), net, model)
+        print("wrote", net["name"])
+
+
+if __name__ == "__main__":
+    main()
