@@ -1,0 +1,520 @@
+--- Reader and writer for safetensors weight files (F32 only).
+--
+-- A safetensors file is an 8-byte little-endian header length N, N bytes of
+-- JSON header, then the raw little-endian tensor data; each header entry gives
+-- a tensor's dtype, shape and data_offsets (relative to the end of the header).
+--
+-- Weight files are untrusted input. `decode` checks the whole file against the
+-- format's own rules (header length bounded by the file and by a maximum, valid
+-- JSON, exact entry fields, dtype and shape agreeing with the byte length,
+-- offsets in range and tiling the data region with no gap, overlap or trailing
+-- bytes, no duplicate names, finite values) before it decodes a single tensor,
+-- so a file is either fully valid or refused with one message.
+--
+-- Failures are reported as `nil, message`: the message is a short lower-case
+-- sentence without a file prefix (the caller knows the path and adds it).
+-- Mistakes of the calling code (not of the file) raise errors instead.
+local cjson_safe = require "cjson.safe"
+
+local M = {}
+
+--- Largest accepted header, in bytes (the same bound as upstream safetensors).
+M.MAX_HEADER_BYTES = 100000000
+
+-- Our own cjson instance, so these settings never leak into other modules.
+local cjson = cjson_safe.new()
+-- Plain JSON only: cjson would otherwise accept hex numbers, NaN and Infinity.
+cjson.decode_invalid_numbers(false)
+-- A valid header nests three levels (top, entry, shape); a small bound keeps a
+-- hostile header from recursing deeply inside the C decoder.
+cjson.decode_max_depth(64)
+
+-- Every dtype the safetensors format defines: a file naming one of these is a
+-- valid file that lenetgen cannot use; any other name is a broken file.
+local KNOWN_DTYPES = {}
+for d in ("BOOL F4 F6_E2M3 F6_E3M2 U8 I8 F8_E5M2 F8_E4M3 F8_E8M0 I16 U16 F16 BF16 "
+          .. "I32 U32 F32 C64 F64 I64 U64"):gmatch("%S+") do
+  KNOWN_DTYPES[d] = true
+end
+
+local ENTRY_FIELDS = { "dtype", "shape", "data_offsets" }
+local IS_ENTRY_FIELD = { dtype = true, shape = true, data_offsets = true }
+local F32_BYTES = 4
+-- Element counts up to 2^53 are exact in a double and far beyond any file;
+-- counting stops there so a hostile shape cannot overflow the arithmetic.
+local MAX_COUNT = 2 ^ 53
+
+local function hex_escape(c) return string.format("\\x%02x", c:byte()) end
+
+-- Text from the file as it may appear in a message: control characters are
+-- escaped so a message never carries terminal escape sequences or line
+-- breaks, and so are the high bytes of text that is not valid UTF-8.
+local function printable(text)
+  text = text:gsub("%c", hex_escape)
+  if not utf8.len(text) then text = text:gsub("[\128-\255]", hex_escape) end
+  return text
+end
+
+local function quote(name) return "'" .. printable(name) .. "'" end
+
+local function fmt_number(v)
+  if math.type(v) == "integer" then return string.format("%d", v) end
+  return string.format("%.14g", v)
+end
+
+-- What a decoded JSON value is, for "must be X, not Y" messages. cjson decodes
+-- [] and {} to the same empty table, so an empty table is called an array.
+local function describe(v)
+  if v == cjson.null then return "null" end
+  local t = type(v)
+  if t == "table" then
+    return type(next(v)) == "string" and "an object" or "an array"
+  elseif t == "number" then
+    return "the number " .. fmt_number(v)
+  elseif t == "string" then
+    return "a string"
+  end
+  return "a " .. t
+end
+
+-- The elements of a JSON array, or nil when v is not one (an object, or an
+-- array that cjson would have had to fill with holes).
+local function array_items(v)
+  if type(v) ~= "table" then return nil end
+  local n = 0
+  for k in pairs(v) do
+    if math.type(k) ~= "integer" then return nil end
+    n = n + 1
+  end
+  if n ~= #v then return nil end
+  return v
+end
+
+-- A JSON number that is a mathematical integer >= 0, as a Lua integer.
+-- cjson decodes every number as a float; 8.0 and 8 are both accepted, 7.5,
+-- -1 and numbers beyond the 64-bit range are not.
+local function non_negative_integer(v)
+  if type(v) ~= "number" then return nil end
+  local i = math.tointeger(v)
+  if i and i >= 0 then return i end
+  return nil
+end
+
+local function fmt_list(items)
+  local parts = {}
+  for k, v in ipairs(items) do parts[k] = fmt_number(v) end
+  return "[" .. table.concat(parts, ", ") .. "]"
+end
+
+-- "[1, "a", null]" style rendering of an arbitrary decoded array.
+local function fmt_list_any(items)
+  local parts = {}
+  for k, v in ipairs(items) do
+    parts[k] = type(v) == "number" and fmt_number(v)
+      or type(v) == "string" and '"' .. printable(v) .. '"' or describe(v)
+  end
+  return "[" .. table.concat(parts, ", ") .. "]"
+end
+
+-- The raw key tokens (quotes included) of the top-level object of a header
+-- that cjson has already accepted. This is not a JSON parser: it only skips
+-- over strings (honouring backslash escapes) and counts bracket depth, which
+-- is all that is needed on text known to be valid. It exists because cjson
+-- keeps the last of two equal keys without a word, and a duplicate tensor
+-- name must be refused, not silently resolved.
+local function top_level_key_tokens(text)
+  local keys = {}
+  local depth = 0
+  local i = 1
+  while true do
+    local p, c = text:match('()([%[%]{}"])', i)
+    if not p then break end
+    if c == '"' then
+      local j = p + 1
+      local q
+      repeat
+        q = text:find('["\\]', j)
+        if not q then return keys end     -- unreachable on valid JSON
+        j = q + 2                         -- a backslash escapes the next byte
+      until text:byte(q) == 34            -- '"'
+      if depth == 1 and text:find("^[ \t\r\n]*:", q + 1) then
+        keys[#keys + 1] = text:sub(p, q)
+      end
+      i = q + 1
+    else
+      depth = depth + ((c == "{" or c == "[") and 1 or -1)
+      i = p + 1
+    end
+  end
+  return keys
+end
+
+-- The first key that occurs twice at the top level, decoded (so "a" and
+-- "\u0061" count as the same name), or nil.
+local function duplicate_key(text)
+  local seen = {}
+  for _, token in ipairs(top_level_key_tokens(text)) do
+    local key = cjson.decode(token)
+    if seen[key] then return key end
+    seen[key] = true
+  end
+  return nil
+end
+
+-- Checks one header entry; returns { name, shape, first, last } (byte range
+-- [first, last) within the data region) or nil, message.
+local function check_entry(name, entry, data_len)
+  local who = "tensor " .. quote(name)
+  if type(entry) ~= "table" or type(next(entry)) == "number" then
+    return nil, who .. " must be an object with dtype, shape and data_offsets, not "
+      .. describe(entry)
+  end
+  local extra = {}
+  for k in pairs(entry) do
+    if not IS_ENTRY_FIELD[k] then extra[#extra + 1] = k end
+  end
+  if #extra > 0 then
+    table.sort(extra)
+    return nil, who .. " has unknown field " .. quote(extra[1])
+      .. " (expected dtype, shape and data_offsets)"
+  end
+  for _, f in ipairs(ENTRY_FIELDS) do
+    if entry[f] == nil then return nil, who .. " has no " .. f end
+  end
+
+  local dtype = entry.dtype
+  if type(dtype) ~= "string" then
+    return nil, who .. ' dtype must be a string such as "F32", not ' .. describe(dtype)
+  end
+  if not KNOWN_DTYPES[dtype] then
+    return nil, who .. " has unknown dtype " .. quote(dtype) .. "; lenetgen needs F32"
+  end
+  if dtype ~= "F32" then
+    return nil, who .. " has dtype " .. dtype .. "; lenetgen needs F32"
+      .. " (convert it, e.g. tensor.float() in PyTorch)"
+  end
+
+  local shape = array_items(entry.shape)
+  if not shape then
+    return nil, who .. " shape must be an array of non-negative integers, not "
+      .. describe(entry.shape)
+  end
+  local count, too_many = 1, false
+  for k, d in ipairs(shape) do
+    local dim = non_negative_integer(d)
+    if not dim then
+      local shown = type(d) == "number" and fmt_number(d) or describe(d)
+      return nil, string.format("%s shape dimension %d is %s; dimensions must be "
+        .. "non-negative integers", who, k, shown)
+    end
+    shape[k] = dim
+    if dim == 0 then
+      count = 0
+    elseif count ~= 0 and count > MAX_COUNT / dim then
+      too_many = true
+    else
+      count = count * dim
+    end
+  end
+  if count == 0 then too_many = false end
+
+  local offsets = array_items(entry.data_offsets)
+  local first = offsets and #offsets == 2 and non_negative_integer(offsets[1])
+  local last = offsets and #offsets == 2 and non_negative_integer(offsets[2])
+  if not (first and last) then
+    local shown = offsets and fmt_list_any(offsets) or describe(entry.data_offsets)
+    return nil, who .. " data_offsets must be two non-negative integers [begin, end], not "
+      .. shown
+  end
+  if first > last then
+    return nil, string.format("%s data_offsets [%d, %d] end before they begin", who, first, last)
+  end
+
+  local span = last - first
+  if too_many or count * F32_BYTES ~= span then
+    local needs = too_many and "more values than any file holds"
+      or string.format("%d values, %d bytes as F32", count, count * F32_BYTES)
+    return nil, string.format("%s has shape %s (%s) but data_offsets [%d, %d] hold %d bytes",
+      who, fmt_list(shape), needs, first, last, span)
+  end
+  if last > data_len then
+    return nil, string.format("%s data_offsets [%d, %d] end beyond the data region "
+      .. "(%d bytes after the header); the file is truncated or the offsets are wrong",
+      who, first, last, data_len)
+  end
+  return { name = name, shape = shape, first = first, last = last, count = count }
+end
+
+-- The ranges must cover [0, data_len) exactly, in some order: sorted by
+-- start, each range starts where the previous one ended.
+local function check_tiling(entries, data_len)
+  local sorted = {}
+  for k, e in ipairs(entries) do sorted[k] = e end
+  table.sort(sorted, function(a, b)
+    if a.first ~= b.first then return a.first < b.first end
+    if a.last ~= b.last then return a.last < b.last end
+    return a.name < b.name
+  end)
+  local pos, prev = 0, nil
+  for _, e in ipairs(sorted) do
+    if e.first > pos then
+      if not prev then
+        return nil, string.format("gap of %d bytes before tensor %s (data_offsets [%d, %d]); "
+          .. "tensors must tile the data region from byte 0", e.first, quote(e.name), e.first, e.last)
+      end
+      return nil, string.format("gap of %d bytes between tensor %s (ends at %d) and tensor %s "
+        .. "(starts at %d); tensors must tile the data region", e.first - pos,
+        quote(prev.name), prev.last, quote(e.name), e.first)
+    elseif e.first < pos then
+      return nil, string.format("tensor %s (data_offsets [%d, %d]) overlaps tensor %s "
+        .. "(data_offsets [%d, %d])", quote(e.name), e.first, e.last,
+        quote(prev.name), prev.first, prev.last)
+    end
+    pos, prev = e.last, e
+  end
+  if pos ~= data_len then
+    return nil, string.format("%d trailing bytes after the tensor data (the data region is "
+      .. "%d bytes, tensors cover %d)", data_len - pos, data_len, pos)
+  end
+  return true
+end
+
+-- The float32 values of one tensor's raw bytes; NaN and Inf are refused
+-- unless allowed.
+local UNPACK_CHUNK = 256
+local UNPACK_FMT = "<" .. string.rep("f", UNPACK_CHUNK)
+local function decode_values(name, bytes, allow_nonfinite)
+  local values = {}
+  local n = #bytes // F32_BYTES
+  local k = 0
+  while k < n do
+    local take = math.min(UNPACK_CHUNK, n - k)
+    local fmt = take == UNPACK_CHUNK and UNPACK_FMT or "<" .. string.rep("f", take)
+    local chunk = table.pack(string.unpack(fmt, bytes, k * F32_BYTES + 1))
+    for j = 1, take do values[k + j] = chunk[j] end
+    k = k + take
+  end
+  if not allow_nonfinite then
+    for j = 1, n do
+      local v = values[j]
+      if v ~= v or v == math.huge or v == -math.huge then
+        -- 0-based flat index, as in PyTorch's tensor.flatten()[i].
+        local what = v ~= v and "NaN" or (v > 0 and "+Inf" or "-Inf")
+        return nil, string.format("tensor %s element %d is %s", quote(name), j - 1, what)
+      end
+    end
+  end
+  return values
+end
+
+local function check_metadata(meta)
+  if meta == nil then return {} end
+  if type(meta) ~= "table" or type(next(meta)) == "number" then
+    return nil, "__metadata__ must be an object of strings, not " .. describe(meta)
+  end
+  local keys = {}
+  for k in pairs(meta) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local out = {}
+  for _, k in ipairs(keys) do
+    if type(meta[k]) ~= "string" then
+      return nil, "__metadata__ entry " .. quote(k) .. " must be a string, not "
+        .. describe(meta[k])
+    end
+    out[k] = meta[k]
+  end
+  return out
+end
+
+--- Checks and decodes the bytes of a safetensors file.
+-- @param bytes the whole file as a string
+-- @param opts optional table; `allow_nonfinite = true` accepts NaN and Inf values
+-- @return `{ tensors = { [name] = { dtype = "F32", shape = {...}, data = {...}, raw = "..." } },
+--   metadata = { [key] = value }, names = { sorted tensor names } }`,
+--   or nil and a message
+function M.decode(bytes, opts)
+  assert(type(bytes) == "string", "safetensors.decode: bytes must be a string")
+  opts = opts or {}
+  local size = #bytes
+  if size < 8 then
+    return nil, string.format("file has only %d bytes; a safetensors file starts with an "
+      .. "8-byte header length", size)
+  end
+  -- An unsigned 64-bit length: values of 2^63 and more unpack as negative.
+  local n = string.unpack("<i8", bytes)
+  if n < 0 or n > M.MAX_HEADER_BYTES then
+    return nil, string.format("header length %u exceeds the maximum of %d bytes",
+      n, M.MAX_HEADER_BYTES)
+  end
+  if 8 + n > size then
+    return nil, string.format("header length %d exceeds file size %d; the file is truncated "
+      .. "or not safetensors", n, size)
+  end
+  if n == 0 then return nil, "header is empty (header length 0)" end
+
+  local header = bytes:sub(9, 8 + n)
+  -- cjson stops reading at a NUL byte and ignores what follows it.
+  local nul = header:find("\0", 1, true)
+  if nul then
+    return nil, string.format("header is not valid JSON: NUL byte at character %d", nul)
+  end
+  local top, err = cjson.decode(header)
+  if top == nil and err then
+    return nil, "header is not valid JSON: " .. err:gsub("^%u", string.lower)
+  end
+  if type(top) ~= "table" or header:match("^[ \t\r\n]*(.)") ~= "{" then
+    return nil, "header must be a JSON object, not " .. describe(top)
+  end
+  local dup = duplicate_key(header)
+  if dup then
+    return nil, "duplicate tensor name " .. quote(dup) .. " in the header"
+  end
+
+  local metadata, merr = check_metadata(top.__metadata__)
+  if not metadata then return nil, merr end
+
+  local names = {}
+  for name in pairs(top) do
+    if name ~= "__metadata__" then names[#names + 1] = name end
+  end
+  table.sort(names)
+
+  local data_start = 8 + n
+  local data_len = size - data_start
+  local entries = {}
+  for k, name in ipairs(names) do
+    local e, eerr = check_entry(name, top[name], data_len)
+    if not e then return nil, eerr end
+    entries[k] = e
+  end
+  local ok, terr = check_tiling(entries, data_len)
+  if not ok then return nil, terr end
+
+  local tensors = {}
+  for _, e in ipairs(entries) do
+    local raw = bytes:sub(data_start + e.first + 1, data_start + e.last)
+    local data, derr = decode_values(e.name, raw, opts.allow_nonfinite)
+    if not data then return nil, derr end
+    tensors[e.name] = { dtype = "F32", shape = e.shape, data = data, raw = raw }
+  end
+  return { tensors = tensors, metadata = metadata, names = names }
+end
+
+--- Reads and checks a safetensors file.
+-- @param path file path
+-- @param opts see `decode`
+-- @return as `decode`; messages carry no file prefix
+function M.read(path, opts)
+  assert(type(path) == "string", "safetensors.read: path must be a string")
+  local f, err = io.open(path, "rb")
+  if not f then
+    -- io.open's message starts with the path; the caller adds its own prefix.
+    err = err:sub(1, #path + 2) == path .. ": " and err:sub(#path + 3) or err
+    return nil, "cannot open: " .. err:gsub("^%u", string.lower)
+  end
+  local bytes, rerr = f:read("a")
+  f:close()
+  if not bytes then
+    return nil, "cannot read: " .. tostring(rerr):gsub("^%u", string.lower)
+  end
+  return M.decode(bytes, opts)
+end
+
+-- A JSON string literal. cjson escapes every "/" as "\/"; since it escapes
+-- them all, each "\/" in its output is such an escape and can be undone,
+-- which keeps paths in metadata readable.
+local function json_string(s)
+  return (cjson.encode(s):gsub("\\/", "/"))
+end
+
+local function element_count(shape, what)
+  if type(shape) ~= "table" then error(what .. ": shape must be a table", 3) end
+  local count = 1
+  for _, d in ipairs(shape) do
+    if math.type(d) ~= "integer" or d < 0 then
+      error(what .. ": shape dimensions must be non-negative integers", 3)
+    end
+    count = count * d
+  end
+  return count
+end
+
+--- Builds the bytes of an F32 safetensors file, deterministically.
+-- The header lists `__metadata__` first, then the tensors in sorted name
+-- order with fields in the order dtype, shape, data_offsets, and the data
+-- follows in the same order. The header is padded with spaces to a multiple
+-- of 8 bytes, as upstream does, so the data starts aligned.
+-- @param tensors `{ [name] = { shape = {...}, data = {...} } }`; instead of `data` a
+--   tensor may give `raw`, its little-endian bytes (to write exact bit patterns)
+-- @param metadata optional `{ [string] = string }`
+-- @return the file's bytes
+function M.encode(tensors, metadata)
+  assert(type(tensors) == "table", "safetensors.encode: tensors must be a table")
+  local names = {}
+  for name in pairs(tensors) do
+    if type(name) ~= "string" or name == "__metadata__" then
+      error("safetensors.encode: bad tensor name " .. tostring(name), 2)
+    end
+    names[#names + 1] = name
+  end
+  table.sort(names)
+
+  local parts, data = {}, {}
+  if metadata and next(metadata) ~= nil then
+    local keys = {}
+    for k, v in pairs(metadata) do
+      if type(k) ~= "string" or type(v) ~= "string" then
+        error("safetensors.encode: metadata must map strings to strings", 2)
+      end
+      keys[#keys + 1] = k
+    end
+    table.sort(keys)
+    local items = {}
+    for i, k in ipairs(keys) do
+      items[i] = json_string(k) .. ":" .. json_string(metadata[k])
+    end
+    parts[#parts + 1] = '"__metadata__":{' .. table.concat(items, ",") .. "}"
+  end
+
+  local offset = 0
+  for _, name in ipairs(names) do
+    local t = tensors[name]
+    local what = "safetensors.encode: tensor " .. name
+    local count = element_count(t.shape, what)
+    local raw = t.raw
+    if raw == nil then
+      if type(t.data) ~= "table" or #t.data ~= count then
+        error(what .. ": data must hold " .. count .. " numbers", 2)
+      end
+      local packed = {}
+      for i = 1, count do packed[i] = string.pack("<f", t.data[i]) end
+      raw = table.concat(packed)
+    elseif type(raw) ~= "string" or #raw ~= count * F32_BYTES then
+      error(what .. ": raw must be a string of " .. count * F32_BYTES .. " bytes", 2)
+    end
+    local dims = {}
+    for i, d in ipairs(t.shape) do dims[i] = string.format("%d", d) end
+    parts[#parts + 1] = string.format('%s:{"dtype":"F32","shape":[%s],"data_offsets":[%d,%d]}',
+      json_string(name), table.concat(dims, ","), offset, offset + #raw)
+    offset = offset + #raw
+    data[#data + 1] = raw
+  end
+
+  local header = "{" .. table.concat(parts, ",") .. "}"
+  header = header .. string.rep(" ", (8 - #header % 8) % 8)
+  return string.pack("<I8", #header) .. header .. table.concat(data)
+end
+
+--- Writes an F32 safetensors file (for tests and tools); see `encode`.
+-- @return true, or nil and a message
+function M.write(path, tensors, metadata)
+  local bytes = M.encode(tensors, metadata)
+  local f, err = io.open(path, "wb")
+  if not f then return nil, "cannot write: " .. err end
+  local ok, werr = f:write(bytes)
+  local closed, cerr = f:close()
+  if not ok or not closed then return nil, "cannot write: " .. tostring(werr or cerr) end
+  return true
+end
+
+return M

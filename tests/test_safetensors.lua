@@ -1,0 +1,364 @@
+#!/usr/bin/env lua5.4
+--- Tests for gen/lg/safetensors.lua: round trips, exact bytes written, every
+-- error message (inline cases and the corpus in tests/broken/weights), and
+-- that no mutation of a file makes the reader raise instead of refusing.
+-- Run from anywhere: lua5.4 tests/test_safetensors.lua
+
+local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
+local root = here .. "/.."
+package.path = here .. "/?.lua;" .. root .. "/gen/?.lua;" .. package.path
+local st = require "lg.safetensors"
+
+local passed, failed = 0, 0
+
+-- Records one check; `detail` explains a failure.
+local function check(name, ok, detail)
+  if ok then
+    passed = passed + 1
+  else
+    failed = failed + 1
+    io.write("FAIL ", name, detail and (": " .. detail) or "", "\n")
+  end
+end
+
+local function show(v)
+  return type(v) == "string" and string.format("%q", v) or tostring(v)
+end
+
+local function check_eq(name, got, want)
+  check(name, got == want, "got " .. show(got) .. ", want " .. show(want))
+end
+
+-- decode must refuse with exactly this message (and two return values).
+local function check_refused(name, bytes, want, opts)
+  local results = table.pack(pcall(st.decode, bytes, opts))
+  if not results[1] then
+    check(name, false, "raised " .. show(results[2]))
+    return
+  end
+  check(name, results[2] == nil and results[3] == want and results.n == 3,
+    "got " .. show(results[2]) .. ", " .. show(results[3]) .. ", want nil, " .. show(want))
+end
+
+local function f32(v) return (string.unpack("<f", string.pack("<f", v))) end
+local function frame(header, data)
+  return string.pack("<I8", #header) .. header .. (data or "")
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function tmpname()
+  local p = os.tmpname()
+  os.remove(p)
+  return p
+end
+
+-- Round trips ----------------------------------------------------------------
+
+local sample = {
+  ["0.weight"] = { shape = { 2, 1, 2, 2 }, data = { 0.1, -0.2, 0.3, 1e-3, 5, 6, 7, 8 } },
+  ["0.bias"] = { shape = { 2 }, data = { -1.5, 2.25 } },
+  ["7.weight"] = { shape = { 3, 2 }, data = { 1, 2, 3, 4, 5, 6 } },
+}
+local sample_meta = { format = "pt", note = 'a/b "quoted" \\/ é', path = "/usr/bin/x" }
+
+do
+  local path = tmpname()
+  local ok, err = st.write(path, sample, sample_meta)
+  check("write succeeds", ok == true, tostring(err))
+  local r, rerr = st.read(path)
+  os.remove(path)
+  check("read of written file succeeds", r ~= nil, tostring(rerr))
+  if r then
+    check_eq("names sorted", table.concat(r.names, ","), "0.bias,0.weight,7.weight")
+    for name, t in pairs(sample) do
+      local got = r.tensors[name]
+      check_eq(name .. " dtype", got.dtype, "F32")
+      check_eq(name .. " shape", table.concat(got.shape, "x"), table.concat(t.shape, "x"))
+      check_eq(name .. " value count", #got.data, #t.data)
+      local same = true
+      for i, v in ipairs(t.data) do
+        if got.data[i] ~= f32(v) then same = false end
+      end
+      check(name .. " values are the float32 roundings", same)
+      check_eq(name .. " raw bytes", #got.raw, 4 * #t.data)
+      check_eq(name .. " raw decodes to data", string.unpack("<f", got.raw, 4 * #t.data - 3),
+        got.data[#t.data])
+    end
+    check_eq("metadata format", r.metadata.format, "pt")
+    check_eq("metadata with JSON escapes", r.metadata.note, sample_meta.note)
+    check_eq("metadata with slashes", r.metadata.path, sample_meta.path)
+    check("metadata is not a tensor", r.tensors.__metadata__ == nil)
+  end
+end
+
+do
+  -- Exact bytes: 54-byte header padded to 56 with spaces, then 1.0f.
+  local header = '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+  local want = "\56\0\0\0\0\0\0\0" .. header .. "  " .. "\0\0\128\63"
+  check_eq("encode exact bytes", st.encode({ w = { shape = { 1 }, data = { 1 } } }), want)
+
+  local with_meta = st.encode({ w = { shape = { 1 }, data = { 1 } } }, { b = "2", a = "1" })
+  check("slashes written unescaped",
+    st.encode({}, { p = "/a\\/b" }):find('"p":"/a\\\\/b"', 9, true) ~= nil)
+  check("metadata first, keys sorted",
+    with_meta:find('{"__metadata__":{"a":"1","b":"2"},"w":', 9, true) == 9, show(with_meta))
+end
+
+do
+  -- Same content built in different insertion orders gives identical bytes.
+  local a, b = {}, {}
+  local names = {}
+  for i = 1, 40 do names[i] = tostring(i) .. ".weight" end
+  for i = 1, 40 do a[names[i]] = { shape = { 1 }, data = { i } } end
+  for i = 40, 1, -1 do b[names[i]] = { shape = { 1 }, data = { i } } end
+  local ea, eb = st.encode(a), st.encode(b)
+  check("encode is deterministic", ea == eb)
+  local n = string.unpack("<I8", ea)
+  check("header padded to a multiple of 8", n % 8 == 0, tostring(n))
+  check("header padding is spaces", ea:sub(9, 8 + n):match("} *$") ~= nil)
+end
+
+do
+  -- Zero-sized and scalar tensors, and a file without tensors.
+  local r, err = st.decode(st.encode({ empty = { shape = { 0, 3 }, data = {} },
+                                       scalar = { shape = {}, data = { 4 } } }))
+  check("zero-sized and scalar tensors accepted", r ~= nil, tostring(err))
+  if r then
+    check_eq("zero-sized tensor has no values", #r.tensors.empty.data, 0)
+    check_eq("zero-sized tensor shape", table.concat(r.tensors.empty.shape, "x"), "0x3")
+    check_eq("scalar tensor value", r.tensors.scalar.data[1], 4.0)
+    check_eq("scalar tensor shape is empty", #r.tensors.scalar.shape, 0)
+  end
+  local e = st.decode(st.encode({}))
+  check("file without tensors accepted", e ~= nil and #e.names == 0 and next(e.metadata) == nil)
+end
+
+do
+  -- More values than one unpack chunk; a NaN past the first chunk is found
+  -- and reported with its 0-based index.
+  local data = {}
+  for i = 1, 1000 do data[i] = i / 7 end
+  local r = st.decode(st.encode({ big = { shape = { 10, 100 }, data = data } }))
+  local same = r ~= nil
+  for i = 1, 1000 do
+    if not r or r.tensors.big.data[i] ~= f32(i / 7) then same = false end
+  end
+  check("1000 values decode across chunks", same)
+  local raw = st.encode({ big = { shape = { 10, 100 }, data = data } })
+  local n = string.unpack("<I8", raw)
+  local at = 8 + n + 700 * 4
+  local poisoned = raw:sub(1, at) .. "\0\0\192\127" .. raw:sub(at + 5)
+  check_refused("NaN in a later chunk", poisoned, "tensor 'big' element 700 is NaN")
+end
+
+do
+  -- Exact bit patterns given as raw survive, and allow_nonfinite keeps them.
+  local raw = "\0\0\192\127" .. "\0\0\128\127" .. "\0\0\128\255" .. "\0\0\0\128"
+  local bytes = st.encode({ x = { shape = { 4 }, raw = raw } })
+  check_refused("NaN refused by default", bytes, "tensor 'x' element 0 is NaN")
+  local r, err = st.decode(bytes, { allow_nonfinite = true })
+  check("allow_nonfinite accepts NaN and Inf", r ~= nil, tostring(err))
+  if r then
+    local d = r.tensors.x.data
+    check("allow_nonfinite: NaN", d[1] ~= d[1])
+    check_eq("allow_nonfinite: +Inf", d[2], math.huge)
+    check_eq("allow_nonfinite: -Inf", d[3], -math.huge)
+    check("negative zero kept", d[4] == 0 and 1 / d[4] < 0)
+    check_eq("raw bytes kept exactly", r.tensors.x.raw, raw)
+  end
+  check("allow_nonfinite = false refuses", st.decode(bytes, { allow_nonfinite = false }) == nil)
+end
+
+do
+  -- Valid headers that other writers may produce.
+  local entry = '"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}'
+  local data = string.pack("<ff", 1, 2)
+  check("leading and inner whitespace accepted",
+    st.decode(frame(' \n{ ' .. entry:gsub(":", " : ") .. ' }\t', data)) ~= nil)
+  check("integral floats accepted as integers",
+    st.decode(frame('{"a":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8e0]}}', data)) ~= nil)
+  check("fields in any order",
+    st.decode(frame('{"a":{"data_offsets":[0,8],"shape":[2],"dtype":"F32"}}', data)) ~= nil)
+  check("empty __metadata__ accepted",
+    st.decode(frame('{"__metadata__":{},' .. entry .. '}', data)) ~= nil)
+  check("tensors stored out of name order accepted",
+    st.decode(frame('{"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},'
+      .. '"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', data)) ~= nil)
+  -- A key that contains quotes and looks like another key is not a duplicate.
+  check("escaped quotes in names are not duplicates",
+    st.decode(frame('{"a\\":{\\"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},'
+      .. '"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', data)) ~= nil)
+  check("nested keys equal to tensor names are not duplicates",
+    st.decode(frame('{"__metadata__":{"a":"x"},' .. entry .. '}', data)) ~= nil)
+end
+
+-- Error paths not covered by the corpus ---------------------------------------
+
+check_refused("metadata as a non-empty array",
+  frame('{"__metadata__":["x"]}'), "__metadata__ must be an object of strings, not an array")
+check_refused("metadata value null",
+  frame('{"__metadata__":{"k":null}}'), "__metadata__ entry 'k' must be a string, not null")
+check_refused("entry string",
+  frame('{"a":"F32"}'),
+  "tensor 'a' must be an object with dtype, shape and data_offsets, not a string")
+check_refused("empty entry", frame('{"a":{}}'), "tensor 'a' has no dtype")
+check_refused("first bad tensor in name order is reported",
+  frame('{"b":{"dtype":"F16","shape":[1],"data_offsets":[0,2]},'
+    .. '"a":{"dtype":"F64","shape":[1],"data_offsets":[2,10]}}', string.rep("\0", 10)),
+  "tensor 'a' has dtype F64; lenetgen needs F32 (convert it, e.g. tensor.float() in PyTorch)")
+check_refused("shape boolean",
+  frame('{"a":{"dtype":"F32","shape":[true],"data_offsets":[0,4]}}', "\0\0\0\0"),
+  "tensor 'a' shape dimension 1 is a boolean; dimensions must be non-negative integers")
+check_refused("dimension beyond the integer range",
+  frame('{"a":{"dtype":"F32","shape":[1e300,0],"data_offsets":[0,4]}}', "\0\0\0\0"),
+  "tensor 'a' shape dimension 1 is 1e+300; dimensions must be non-negative integers")
+check_refused("overflowing shape product",
+  frame('{"a":{"dtype":"F32","shape":[4294967296,4294967296,0,2],"data_offsets":[0,4]}}',
+    "\0\0\0\0"),
+  "tensor 'a' has shape [4294967296, 4294967296, 0, 2] (0 values, 0 bytes as F32) "
+    .. "but data_offsets [0, 4] hold 4 bytes")
+check_refused("header length exactly the file", frame("{}"):sub(1, 9),
+  "header length 2 exceeds file size 9; the file is truncated or not safetensors")
+check_refused("header at the maximum is checked against the file",
+  string.pack("<I8", st.MAX_HEADER_BYTES) .. "{}",
+  "header length 100000000 exceeds file size 10; the file is truncated or not safetensors")
+check_refused("whitespace-only header", frame("        "),
+  "header is not valid JSON: expected value but found T_END at character 9")
+
+check_refused("control characters in offsets are escaped",
+  frame('{"a":{"dtype":"F32","shape":[1],"data_offsets":["a\\nb",4]}}', "\0\0\0\0"),
+  "tensor 'a' data_offsets must be two non-negative integers [begin, end], not [\"a\\x0ab\", 4]")
+check_refused("names that are not UTF-8 are escaped",
+  frame('{"\255x":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}', "\0\0"),
+  "tensor '\\xffx' has dtype F16; lenetgen needs F32 (convert it, e.g. tensor.float() in PyTorch)")
+check_refused("UTF-8 names are shown as they are",
+  frame('{"poids é":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}', "\0\0"),
+  "tensor 'poids é' has dtype F16; lenetgen needs F32 (convert it, e.g. tensor.float() in PyTorch)")
+
+check("decode of a non-string raises", not pcall(st.decode, nil))
+
+do
+  local r, err = st.read(root .. "/tests/broken/weights/no-such-file.safetensors")
+  check_eq("missing file", err, "cannot open: no such file or directory")
+  check("missing file returns nil", r == nil)
+  local _, derr = st.read(root .. "/tests/broken/weights")
+  check_eq("directory", derr, "cannot read: is a directory")
+  local ok, werr = st.write(root .. "/tests/broken/no-such-dir/x.safetensors", sample)
+  check("write to a missing directory fails", ok == nil and type(werr) == "string"
+    and werr:find("^cannot write: ") ~= nil, show(werr))
+end
+
+-- Mistakes of the calling code raise (they are bugs, not bad files).
+local function raises(name, f, pattern)
+  local ok, err = pcall(f)
+  check(name, not ok and tostring(err):find(pattern, 1, true) ~= nil, show(err))
+end
+raises("encode: wrong value count",
+  function() st.encode({ w = { shape = { 2 }, data = { 1 } } }) end, "data must hold 2 numbers")
+raises("encode: negative dimension",
+  function() st.encode({ w = { shape = { -1 }, data = {} } }) end, "non-negative integers")
+raises("encode: __metadata__ as a tensor name",
+  function() st.encode({ __metadata__ = { shape = { 0 }, data = {} } }) end, "bad tensor name")
+raises("encode: raw of the wrong length",
+  function() st.encode({ w = { shape = { 2 }, raw = "1234" } }) end, "raw must be a string of 8")
+raises("encode: non-string metadata",
+  function() st.encode({}, { n = 1 }) end, "metadata must map strings to strings")
+
+-- The corpus -------------------------------------------------------------------
+
+local corpus_dir = root .. "/tests/broken/weights"
+local listing = io.popen('ls "' .. corpus_dir .. '"')
+local files = {}
+for line in listing:lines() do files[#files + 1] = line end
+listing:close()
+
+local cases, expected_files = {}, {}
+for _, f in ipairs(files) do
+  local base = f:match("^(.*)%.safetensors$")
+  if base then cases[#cases + 1] = base end
+  local exp = f:match("^(.*)%.expected$")
+  if exp then expected_files[exp] = true end
+end
+check("corpus has at least 25 cases", #cases >= 25, tostring(#cases))
+
+local is_case = {}
+for _, base in ipairs(cases) do
+  is_case[base] = true
+  local want = read_file(corpus_dir .. "/" .. base .. ".expected")
+  check(base .. ".expected exists", want ~= nil)
+  if want then
+    check(base .. ".expected is one line", want:match("^[^\n]+\n$") ~= nil, show(want))
+    want = want:gsub("\n$", "")
+    local ok, r, err = pcall(st.read, corpus_dir .. "/" .. base .. ".safetensors")
+    check("corpus " .. base, ok and r == nil and err == want,
+      "got " .. show(ok and err or r) .. ", want " .. show(want))
+    check("corpus " .. base .. ": message is a lower-case sentence",
+      err ~= nil and err:find("^[%l_%d]") ~= nil and not err:find("[%c]"), show(err))
+  end
+end
+for base in pairs(expected_files) do
+  check(base .. ".expected has its .safetensors", is_case[base] == true)
+end
+
+-- The committed corpus is exactly what its generator writes.
+do
+  local tmp = tmpname()
+  local ok = os.execute('mkdir -p "' .. tmp .. '/weights" && cp "' .. root
+    .. '/tests/broken/make_weights_corpus.lua" "' .. tmp .. '/" && lua5.4 "' .. tmp
+    .. '/make_weights_corpus.lua" >/dev/null')
+  check("corpus generator runs", ok == true)
+  local same, count = true, 0
+  for _, f in ipairs(files) do
+    count = count + 1
+    if read_file(tmp .. "/weights/" .. f) ~= read_file(corpus_dir .. "/" .. f) then
+      same = false
+      io.write("  differs: ", f, "\n")
+    end
+  end
+  local regen = io.popen('ls "' .. tmp .. '/weights"')
+  local regen_count = 0
+  for _ in regen:lines() do regen_count = regen_count + 1 end
+  regen:close()
+  check("committed corpus matches its generator", same and count == regen_count,
+    string.format("%d committed files, %d generated", count, regen_count))
+  os.execute('rm -rf "' .. tmp .. '"')
+end
+
+-- Mutations never make the reader raise -----------------------------------------
+-- Every prefix and many seeded byte flips of a valid file and of the corpus
+-- files: the reader must return a result or nil and a one-line message,
+-- never raise.
+do
+  local seeds = { st.encode(sample, sample_meta) }
+  for _, base in ipairs(cases) do
+    seeds[#seeds + 1] = read_file(corpus_dir .. "/" .. base .. ".safetensors")
+  end
+  math.randomseed(20261126)
+  local tries, bad = 0, nil
+  local function try(bytes)
+    tries = tries + 1
+    local ok, r, err = pcall(st.decode, bytes)
+    if not ok or (r == nil and (type(err) ~= "string" or err:find("%c"))) then
+      bad = bad or show(ok and err or r)
+    end
+  end
+  for k, s in ipairs(seeds) do
+    for len = 0, #s - 1, (k == 1 and 1 or 7) do try(s:sub(1, len)) end
+    for _ = 1, 200 do
+      local pos = math.random(1, math.max(#s, 1))
+      local byte = string.char(math.random(0, 255))
+      try(s:sub(1, pos - 1) .. byte .. s:sub(pos + 1))
+    end
+  end
+  check("mutated files never raise (" .. tries .. " tries)", bad == nil, bad)
+end
+
+io.write(string.format("%d passed, %d failed\n", passed, failed))
+os.exit(failed == 0 and 0 or 1)
