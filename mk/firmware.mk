@@ -1,0 +1,141 @@
+# Firmware (issue 5): the generated LeNet-5 built for microcontrollers.
+#   make firmware        build for Cortex-M4F, Cortex-M0+ and RV32IMAC at -O2 and -Os and
+#                        print the footprint table (tools/footprint): code, weights, static
+#                        RAM, worst-case stack of the inference call
+#   make firmware-test   run the generated LeNet-5 on QEMU's mps2-an386 (Cortex-M4F), libm
+#                        and builtin math, against the reference interpreter's outputs;
+#                        prints instructions per inference
+#   make test-math       host test of templates/math_builtin.c's error bounds
+#                        (every MATH_STRIDE-th float; make test-math MATH_STRIDE=1 for all)
+# A configuration is TARGET-OPT-MATH, e.g. m4f-O2-libm; its files are in build/firmware/CONFIG/.
+
+FW_DIR     := $(BUILD)/firmware
+FW_MODEL   ?= models/lenet5.lua
+FW_NAME    ?= lenet5
+FW_WEIGHTS := $(wildcard $(FW_MODEL:.lua=.safetensors))
+FW_SAMPLES := models/samples/t10k-first1000-images-idx3-ubyte \
+              models/samples/t10k-first1000-labels-idx1-ubyte
+FW_TIMEOUT ?= 120
+MATH_STRIDE ?= 16
+
+# Targets: compiler, architecture flags, link recipe kind.
+FW_CC_m4f      := arm-none-eabi-gcc
+FW_ARCH_m4f    := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
+FW_CC_m0plus   := arm-none-eabi-gcc
+FW_ARCH_m0plus := -mcpu=cortex-m0plus -mthumb -mfloat-abi=soft
+FW_CC_rv32imac := riscv64-unknown-elf-gcc
+FW_ARCH_rv32imac := -march=rv32imac -mabi=ilp32 -ffreestanding
+
+# RV32 has no C library here: builtin math only.
+FW_CONFIGS := m4f-O2-libm m4f-Os-libm m4f-O2-builtin m4f-Os-builtin \
+              m0plus-O2-libm m0plus-Os-libm m0plus-O2-builtin m0plus-Os-builtin \
+              rv32imac-O2-builtin rv32imac-Os-builtin
+FW_TEST_CONFIGS := m4f-O2-libm m4f-O2-builtin
+
+fw_target = $(word 1,$(subst -, ,$(1)))
+fw_opt    = $(word 2,$(subst -, ,$(1)))
+fw_math   = $(word 3,$(subst -, ,$(1)))
+fw_have   = $(shell command -v $(1) >/dev/null 2>&1 && echo yes)
+# configurations whose compiler is installed; the others are reported missing by tools/footprint
+FW_BUILDABLE := $(foreach c,$(FW_CONFIGS),$(if $(call fw_have,$(FW_CC_$(call fw_target,$(c)))),$(c)))
+
+FW_CFLAGS  = $(CWARN) -ffunction-sections -fdata-sections -fstack-usage
+FW_FP_DEFS = -DFP_HEADER='"$(FW_NAME).h"' -DFP_INFER=$(FW_NAME)_infer \
+             -DFP_INPUT_SIZE=$(shell echo $(FW_NAME) | tr a-z A-Z)_INPUT_SIZE \
+             -DFP_OUTPUT_SIZE=$(shell echo $(FW_NAME) | tr a-z A-Z)_OUTPUT_SIZE
+
+.PHONY: firmware firmware-test test-firmware test-math
+TEST_TARGETS += test-math test-firmware
+
+# ---- generated sources, one directory per math option ----
+# The generator leaves unchanged files untouched, so the stamp records the run and the
+# objects are rebuilt only when the C really changed.
+$(FW_DIR)/gen-%/stamp: $(FW_MODEL) $(FW_WEIGHTS) $(GEN_SRCS)
+	$(if $(Q),@echo "  GEN     $(@D)/$(FW_NAME).c .h")
+	$(Q)mkdir -p $(@D)
+	$(Q)$(LUA) gen/lenetgen $(FW_MODEL) -o $(@D) --math=$*
+	$(Q)touch $@
+$(FW_DIR)/gen-%/$(FW_NAME).c $(FW_DIR)/gen-%/$(FW_NAME).h: $(FW_DIR)/gen-%/stamp
+	@:
+.PRECIOUS: $(FW_DIR)/gen-%/stamp $(FW_DIR)/gen-%/$(FW_NAME).c $(FW_DIR)/gen-%/$(FW_NAME).h
+
+# golden inputs and the reference interpreter's outputs
+$(FW_DIR)/golden.h: tests/firmware/make_golden.lua tests/harness/lgcheck.lua $(FW_MODEL) \
+                    $(FW_WEIGHTS) $(FW_SAMPLES) $(GEN_SRCS)
+	$(if $(Q),@echo "  GOLDEN  $@")
+	$(Q)mkdir -p $(@D)
+	$(Q)$(LUA) tests/firmware/make_golden.lua $(FW_MODEL) $@ \
+	    --images $(word 1,$(FW_SAMPLES)) --labels $(word 2,$(FW_SAMPLES)) --count 8
+
+# ---- per configuration: the network's object, the footprint image, the QEMU image ----
+define FW_CONFIG_RULES
+$(FW_DIR)/$(1)/$(FW_NAME).o: $(FW_DIR)/gen-$(call fw_math,$(1))/$(FW_NAME).c \
+                             $(FW_DIR)/gen-$(call fw_math,$(1))/$(FW_NAME).h
+	$$(if $(Q),@echo "  CC      $$@")
+	$(Q)mkdir -p $$(@D)
+	$(Q)$(FW_CC_$(call fw_target,$(1))) $(FW_ARCH_$(call fw_target,$(1))) -$(call fw_opt,$(1)) \
+	    $(FW_CFLAGS) -c -o $$@ $$<
+
+$(FW_DIR)/$(1)/fp.elf: $(FW_DIR)/$(1)/$(FW_NAME).o tests/firmware/footprint_main.c \
+                       $(if $(filter rv32%,$(1)),tests/firmware/startup_rv32.S tests/firmware/rv32.ld,tests/firmware/startup_arm.S tests/firmware/mps2-an386.ld)
+	$$(if $(Q),@echo "  LINK    $$@")
+	$(Q)$(FW_CC_$(call fw_target,$(1))) $(FW_ARCH_$(call fw_target,$(1))) -$(call fw_opt,$(1)) \
+	    $(CWARN) $(FW_FP_DEFS) -I$(FW_DIR)/gen-$(call fw_math,$(1)) -Wl,--gc-sections \
+	    $(if $(filter rv32%,$(1)),\
+	        -nostdlib -T tests/firmware/rv32.ld tests/firmware/startup_rv32.S,\
+	        -nostartfiles --specs=nosys.specs -T tests/firmware/mps2-an386.ld tests/firmware/startup_arm.S) \
+	    tests/firmware/footprint_main.c $$< -o $$@ $(if $(filter rv32%,$(1)),-lgcc,-lm)
+
+$(FW_DIR)/$(1)/fw.elf: $(FW_DIR)/$(1)/$(FW_NAME).o $(FW_DIR)/golden.h tests/firmware/harness.c \
+                       tests/firmware/startup_arm.S tests/firmware/mps2-an386.ld
+	$$(if $(Q),@echo "  LINK    $$@")
+	$(Q)$(FW_CC_$(call fw_target,$(1))) $(FW_ARCH_$(call fw_target,$(1))) -O2 $(CWARN) \
+	    -I$(FW_DIR) -I$(FW_DIR)/gen-$(call fw_math,$(1)) -Wl,--gc-sections \
+	    --specs=rdimon.specs -nostartfiles -T tests/firmware/mps2-an386.ld \
+	    tests/firmware/startup_arm.S tests/firmware/harness.c $$< -lm -o $$@
+endef
+$(foreach c,$(FW_CONFIGS),$(eval $(call FW_CONFIG_RULES,$(c))))
+
+# ---- verbs ----
+# A configuration that fails to build is reported in the table (and fails the target),
+# after the others are built and measured.
+firmware:
+	-$(Q)$(MAKE) --no-print-directory -k $(foreach c,$(FW_BUILDABLE),$(FW_DIR)/$(c)/fp.elf)
+	$(Q)$(LUA) tools/footprint --dir $(FW_DIR) --name $(FW_NAME) \
+	    $(foreach c,$(FW_CONFIGS),$(c):$(FW_CC_$(call fw_target,$(c))))
+
+FW_QEMU = qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
+          -semihosting-config enable=on,target=native -icount shift=0
+
+# Each image prints its own "N passed, N failed"; a crash, a timeout or a non-zero exit
+# status without one counts as a failure (tools/run-tests).
+firmware-test: $(foreach c,$(FW_TEST_CONFIGS),$(FW_DIR)/$(c)/fw.elf)
+	$(Q)rc=0; for c in $(FW_TEST_CONFIGS); do \
+	    echo "--- $$c ($(FW_NAME) on QEMU mps2-an386, Cortex-M4F)"; \
+	    timeout $(FW_TIMEOUT) $(FW_QEMU) -kernel $(FW_DIR)/$$c/fw.elf; st=$$?; \
+	    if [ $$st -ne 0 ]; then echo "FAIL $$c: exit status $$st"; rc=1; fi; \
+	done; exit $$rc
+
+test-firmware:
+	$(Q)if ! command -v qemu-system-arm >/dev/null 2>&1 || ! command -v arm-none-eabi-gcc >/dev/null 2>&1; then \
+	    echo "SKIP test-firmware: needs qemu-system-arm and arm-none-eabi-gcc (apt-get install qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi)"; \
+	else $(MAKE) --no-print-directory firmware-test; fi
+
+# ---- builtin math error bounds on the host ----
+$(BUILD)/math/test_math_builtin: tests/math/test_math_builtin.c templates/math_builtin.c
+	$(if $(Q),@echo "  CC      $@")
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 $(CWARN) -Itemplates -o $@ $< -lm
+
+# The same with fused multiply-add (as on Cortex-M4F), on x86-64 hosts whose CPU has FMA.
+FW_HOST_FMA := $(if $(and $(filter x86_64,$(shell uname -m)),$(shell grep -qw fma /proc/cpuinfo 2>/dev/null && echo yes)),yes)
+
+$(BUILD)/math/test_math_builtin_fma: tests/math/test_math_builtin.c templates/math_builtin.c
+	$(if $(Q),@echo "  CC      $@")
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 $(CWARN) -mfma -ffp-contract=fast -Itemplates -o $@ $< -lm
+
+test-math: $(BUILD)/math/test_math_builtin $(if $(FW_HOST_FMA),$(BUILD)/math/test_math_builtin_fma)
+	$(Q)$(BUILD)/math/test_math_builtin $(MATH_STRIDE)
+	$(Q)$(if $(FW_HOST_FMA),echo "--- with fused multiply-add"; $(BUILD)/math/test_math_builtin_fma $(MATH_STRIDE),\
+	    echo "SKIP fused multiply-add variant: not an x86-64 host with FMA")

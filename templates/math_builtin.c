@@ -1,0 +1,137 @@
+/* ---- lenetgen builtin math (--math=builtin): expf and tanhf without libm ----
+ *
+ * Freestanding: no library call, no header, single-precision arithmetic only
+ * (no double anywhere, so a Cortex-M4F keeps everything in its FPU and an
+ * FPU-less core needs only libgcc's float routines). Needs round-to-nearest,
+ * FLT_EVAL_METHOD 0 and no -ffast-math (which would delete the rounding
+ * trick below); 32-bit unsigned int (checked below).
+ *
+ * Error bounds, measured on the host against libm in double over every float
+ * of the ranges by tests/math/test_math_builtin.c (with and without fused
+ * multiply-add; the README has the measured maxima):
+ *   lenetgen_expf   <= 1 ulp on [-104, 89]; exactly +inf above 88.7228,
+ *                   0 below -103.9721, NaN for NaN; subnormal results are
+ *                   within 1 ulp (2^-149) too.
+ *   lenetgen_tanhf  <= 2.5 ulp on [-10, 10]; exactly +-1 for |x| > 9.5 and
+ *                   +-inf, NaN for NaN, x itself for tiny x, -0 for -0.
+ *   1 / (1 + lenetgen_expf(-x)), the generated sigmoid: <= 2.5 ulp where the
+ *                   result is a normal float; absolute error < 2^-126 below.
+ *
+ * Method:
+ *   1. Reduction: y = n ln2 + r with n = round(y / ln2), |r| <= ln2/2 (plus
+ *      a few ulps). Adding 1.5 * 2^23 rounds y / ln2 to an integer and leaves
+ *      n in the low mantissa bits of k (valid for |y / ln2| < 2^22).
+ *      r = y - n*LN2_HI - n*LN2_LO (Cody-Waite): LN2_HI has 15 significant
+ *      bits, so n*LN2_HI is exact for |n| <= 512 and so is the subtraction;
+ *      only the small n*LN2_LO term rounds (absolute error < 2^-30).
+ *   2. e^r = 1 + r + r^2 * P(r), P a degree-4 minimax fit of the relative
+ *      error of e^r on [-ln2/2, ln2/2] (2^-28 with the float coefficients);
+ *      the error left is that of the last few roundings.
+ *      tests/math/remez.c reproduces every coefficient.
+ *   3. e^y = 2^n e^r: n is added to the exponent field of e^r. The low bits
+ *      of k are n + 0x4b400000 and 0x4b400000 << 23 overflows to 0, so
+ *      k << 23 is n << 23 in two's complement: one integer add. For
+ *      |x| <= 87 the result is a normal float; beyond, lenetgen_expf_edge
+ *      scales in two exact steps so that subnormal results round once.
+ *   4. tanh|x| = m / (m + 2) with m = e^(2|x|) - 1 = (2^n - 1) + 2^n q and
+ *      q = e^r - 1 from a degree-7 fit of the relative error of e^r - 1
+ *      (2^-28.8): no cancellation as |x| -> 0 (n = 0 gives m = q = 2x + ...),
+ *      so one formula covers all of [0, 9.5]; the sign is copied back.
+ * Each a*b + c below is one fused multiply-add where the target has one in
+ * hardware (Cortex-M4F VFMA, x86-64 FMA), else a multiply and an add; the
+ * bounds hold for both.
+ */
+#if defined(__GNUC__) && defined(__FP_FAST_FMAF)
+#define LENETGEN_FMA(a, b, c) __builtin_fmaf((a), (b), (c))
+#else
+#define LENETGEN_FMA(a, b, c) ((a) * (b) + (c))
+#endif
+
+/* 32-bit views of a float; this line fails to compile where unsigned int
+ * is not 32 bits wide. */
+typedef char lenetgen_unsigned_int_must_be_32_bits[(sizeof(unsigned int) == 4) ? 1 : -1];
+typedef union {
+    float f;
+    unsigned int u;
+} lenetgen_bits;
+
+#define LENETGEN_LOG2E 0x1.715476p+0f   /* 1/ln2 rounded */
+#define LENETGEN_LN2_HI 0x1.62e4p-1f    /* ln2 to 15 significant bits */
+#define LENETGEN_LN2_LO 0x1.7f7d1cp-20f /* ln2 - LN2_HI rounded */
+#define LENETGEN_ROUNDER 0x1.8p+23f     /* 1.5 * 2^23 */
+
+/* Reduces y (|y| <= 104); k receives the bits holding n, the result is r. */
+static inline float lenetgen_reduce(float y, lenetgen_bits *k)
+{
+    float t;
+    k->f = LENETGEN_FMA(y, LENETGEN_LOG2E, LENETGEN_ROUNDER);
+    t = k->f - LENETGEN_ROUNDER; /* n, exactly */
+    return LENETGEN_FMA(-t, LENETGEN_LN2_LO, LENETGEN_FMA(-t, LENETGEN_LN2_HI, y));
+}
+
+/* e^r for |r| <= ln2/2: relative error 2^-28 plus the roundings. */
+static inline float lenetgen_exp_poly(float r)
+{
+    float p = LENETGEN_FMA(0x1.6a2434p-10f, r, 0x1.1239e2p-7f);
+    p = LENETGEN_FMA(p, r, 0x1.5558f2p-5f);
+    p = LENETGEN_FMA(p, r, 0x1.555492p-3f);
+    p = LENETGEN_FMA(p, r, 0x1.fffffcp-2f);
+    return 1.0f + LENETGEN_FMA(r * r, p, r);
+}
+
+/* expf for |x| > 87 and NaN: overflow, underflow, and results near the ends
+ * of the float range, where 2^n is applied in two exact halves. */
+static float lenetgen_expf_edge(float x)
+{
+    lenetgen_bits k, lo, hi;
+    float p;
+    int n, h;
+    if (!(x <= 0x1.62e42ep+6f)) /* x >= 88.72284: e^x rounds to +inf; or NaN */
+        return x * 0x1p+127f;   /* +inf, or the NaN itself */
+    if (x < -0x1.9fe368p+6f)    /* x < -103.97208: e^x < 2^-150 rounds to 0 */
+        return 0.0f;
+    p = lenetgen_exp_poly(lenetgen_reduce(x, &k));
+    n = (int)k.u - 0x4b400000; /* -150 <= n <= 128 */
+    h = n / 2;
+    lo.u = (unsigned int)(h + 127) << 23;
+    hi.u = (unsigned int)(n - h + 127) << 23;
+    return (p * lo.f) * hi.f; /* exact, then one rounding */
+}
+
+static inline float lenetgen_expf(float x)
+{
+    lenetgen_bits v, k;
+    v.f = x;
+    if ((v.u & 0x7fffffffu) > 0x42ae0000u) /* |x| > 87, or NaN */
+        return lenetgen_expf_edge(x);
+    v.f = lenetgen_exp_poly(lenetgen_reduce(x, &k)); /* e^r in [0.707, 1.415] */
+    v.u += k.u << 23;                                 /* times 2^n, -126 <= n <= 126 */
+    return v.f;
+}
+
+static inline float lenetgen_tanhf(float x)
+{
+    lenetgen_bits v, a, k, s;
+    float r, q, m;
+    v.f = x;
+    a.u = v.u & 0x7fffffffu; /* |x| */
+    if (!(a.f <= 9.5f)) {     /* tanh(x) rounds to +-1 beyond 9.0109; or NaN */
+        if (a.f != a.f)
+            return x + x;     /* NaN */
+        a.f = 1.0f;
+    } else {
+        r = lenetgen_reduce(a.f + a.f, &k); /* 0 <= n <= 28 */
+        s.u = (k.u << 23) + 0x3f800000u;     /* 2^n */
+        q = LENETGEN_FMA(0x1.a032cp-13f, r, 0x1.6d71f8p-10f); /* e^r - 1 */
+        q = LENETGEN_FMA(q, r, 0x1.11118ap-7f);
+        q = LENETGEN_FMA(q, r, 0x1.5554b2p-5f);
+        q = LENETGEN_FMA(q, r, 0x1.555554p-3f);
+        q = LENETGEN_FMA(q, r, 0x1p-1f);
+        q = LENETGEN_FMA(r * r, q, r);
+        m = LENETGEN_FMA(s.f, q, s.f - 1.0f); /* e^(2|x|) - 1 */
+        a.f = m / (m + 2.0f);
+    }
+    a.u |= v.u & 0x80000000u; /* tanh is odd */
+    return a.f;
+}
+/* ---- end of lenetgen builtin math ---- */

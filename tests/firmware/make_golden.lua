@@ -1,0 +1,202 @@
+#!/usr/bin/env lua5.4
+--- make_golden.lua: writes the golden inputs and expected outputs that the
+-- firmware harness embeds, as a C header.
+--
+--   lua5.4 tests/firmware/make_golden.lua MODEL.lua OUT.h [--random-weights SEED]
+--          [--images IDX3_FILE --labels IDX1_FILE --count N]
+--
+-- Inputs: the first N images of an IDX file (pixels / 255, like the training
+-- data) when given, then the standard cases of tests/harness/lgcheck.lua that
+-- stress the activations: zeros, plus_100 and minus_100 (saturated sigmoid and
+-- tanh, expf overflow and underflow), random (uniform in [-1, 1], seed 1).
+-- Expected outputs: gen/lg/reference.lua (the reference interpreter, double
+-- precision, shares no code with the emitter), rounded to float. All values
+-- are written as C99 hexadecimal float literals, so they are exact.
+local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
+local root = script_dir .. "/../.."
+package.path = root .. "/gen/?.lua;" .. root .. "/tests/harness/?.lua;" .. package.path
+
+local errors = require("lg.errors")
+local reference = require("lg.reference")
+local lgcheck = require("lgcheck")
+
+local FASHION = { "t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
+                  "sneaker", "bag", "ankle boot" }
+local KINDS = { "zeros", "plus_100", "minus_100", "random" }
+
+local function fail(msg)
+  io.stderr:write("make_golden: " .. msg .. "\n")
+  os.exit(2)
+end
+
+local function parse_args(args)
+  local opts = { count = 8 }
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    local function value()
+      i = i + 1
+      if args[i] == nil then fail(a .. " needs a value") end
+      return args[i]
+    end
+    if a == "--random-weights" then
+      opts.random_seed = math.tointeger(tonumber(value())) or fail("--random-weights needs an integer")
+    elseif a == "--images" then
+      opts.images = value()
+    elseif a == "--labels" then
+      opts.labels = value()
+    elseif a == "--count" then
+      opts.count = math.tointeger(tonumber(value())) or fail("--count needs an integer")
+    elseif a:sub(1, 1) == "-" then
+      fail("unknown option " .. a)
+    elseif not opts.model then
+      opts.model = a
+    elseif not opts.out then
+      opts.out = a
+    else
+      fail("too many arguments")
+    end
+    i = i + 1
+  end
+  if not opts.out then
+    fail("usage: make_golden.lua MODEL.lua OUT.h [--random-weights SEED] "
+      .. "[--images IDX3 --labels IDX1 --count N]")
+  end
+  return opts
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb") or fail("cannot read " .. path)
+  local data = f:read("a")
+  f:close()
+  return data
+end
+
+--- First `count` images of an IDX3 ubyte file, each scaled to [0, 1] floats.
+local function read_images(path, count, size)
+  local data = read_file(path)
+  local magic, n, rows, cols = string.unpack(">I4I4I4I4", data)
+  if magic ~= 0x803 then fail(path .. ": not an IDX3 ubyte file") end
+  if rows * cols ~= size then
+    fail(string.format("%s: %dx%d images, the model's input has %d values", path, rows, cols, size))
+  end
+  if n < count then fail(string.format("%s has %d images, %d wanted", path, n, count)) end
+  local images = {}
+  for k = 0, count - 1 do
+    local img, base = {}, 16 + k * size
+    for j = 1, size do
+      img[j] = lgcheck.to_float32(data:byte(base + j) / 255.0)
+    end
+    images[#images + 1] = img
+  end
+  return images
+end
+
+local function read_labels(path, count)
+  local data = read_file(path)
+  local magic, n = string.unpack(">I4I4", data)
+  if magic ~= 0x801 or n < count then fail(path .. ": not an IDX1 ubyte file with enough labels") end
+  local labels = {}
+  for k = 1, count do labels[k] = data:byte(8 + k) end
+  return labels
+end
+
+--- C99 hexadecimal float literal of a float32 value (exact).
+local function cfloat(x)
+  x = lgcheck.to_float32(x)
+  if x ~= x or x == math.huge or x == -math.huge then
+    fail("non-finite value " .. tostring(x))
+  end
+  return string.format("%a", x) .. "f"
+end
+
+local function emit_array(out, values, per_line)
+  for i = 1, #values, per_line do
+    local line = {}
+    for j = i, math.min(i + per_line - 1, #values) do line[#line + 1] = cfloat(values[j]) end
+    out[#out + 1] = "        " .. table.concat(line, ", ") .. (i + per_line <= #values and "," or "")
+  end
+end
+
+--- One static const float table, a row per case (case[field]).
+local function emit_table(out, declarator, cases, field, per_line)
+  out[#out + 1] = "static const float " .. declarator .. " = {"
+  for k, case in ipairs(cases) do
+    out[#out + 1] = "    { /* " .. case.name .. " */"
+    emit_array(out, case[field], per_line)
+    out[#out + 1] = "    }" .. (k < #cases and "," or "")
+  end
+  out[#out + 1] = "};"
+  out[#out + 1] = ""
+end
+
+local function main(args)
+  local opts = parse_args(args)
+  local ok, model = pcall(lgcheck.load_model, opts.model, opts.random_seed)
+  if not ok then
+    fail(errors.is(model) and errors.format(model) or tostring(model))
+  end
+  local in_size = model.input.channels * model.input.height * model.input.width
+  local cases = {}
+  if opts.images then
+    local images = read_images(opts.images, opts.count, in_size)
+    local labels = opts.labels and read_labels(opts.labels, opts.count) or {}
+    for k, img in ipairs(images) do
+      local label = labels[k]
+      cases[#cases + 1] = {
+        name = string.format("image %d%s", k - 1,
+          label and string.format(" (%s)", FASHION[label + 1] or tostring(label)) or ""),
+        label = label or -1, input = img }
+    end
+  end
+  for _, kind in ipairs(KINDS) do
+    cases[#cases + 1] = { name = kind, label = -1, input = lgcheck.INPUT_KINDS[kind](in_size, 1) }
+  end
+  for _, case in ipairs(cases) do
+    case.output = reference.run(model, case.input)
+  end
+  local out_size = #cases[1].output
+
+  local name, upper = model.name, model.name:upper()
+  local o = {}
+  o[#o + 1] = "/* DO NOT EDIT: generated by tests/firmware/make_golden.lua from " .. opts.model
+    .. (opts.random_seed and (" --random-weights " .. opts.random_seed) or "") .. ".\n"
+    .. " * Inputs and the reference interpreter's outputs (gen/lg/reference.lua, double\n"
+    .. " * precision, rounded to float) for tests/firmware/harness.c. */"
+  o[#o + 1] = "#ifndef LG_GOLDEN_H"
+  o[#o + 1] = "#define LG_GOLDEN_H"
+  o[#o + 1] = ""
+  o[#o + 1] = string.format('#include "%s.h"', name)
+  o[#o + 1] = ""
+  o[#o + 1] = string.format('#define GOLDEN_MODEL "%s"', name)
+  o[#o + 1] = string.format("#define GOLDEN_INFER %s_infer", name)
+  o[#o + 1] = string.format("#define GOLDEN_COUNT %d", #cases)
+  o[#o + 1] = string.format("#define GOLDEN_INPUT_SIZE %d", in_size)
+  o[#o + 1] = string.format("#define GOLDEN_OUTPUT_SIZE %d", out_size)
+  o[#o + 1] = "/* The generated header must agree with the data below; regenerate both if this fails. */"
+  o[#o + 1] = string.format("typedef char golden_input_size_check[(%s_INPUT_SIZE == GOLDEN_INPUT_SIZE) ? 1 : -1];", upper)
+  o[#o + 1] = string.format("typedef char golden_output_size_check[(%s_OUTPUT_SIZE == GOLDEN_OUTPUT_SIZE) ? 1 : -1];", upper)
+  o[#o + 1] = ""
+  o[#o + 1] = "static const char *const golden_name[GOLDEN_COUNT] = {"
+  for k, case in ipairs(cases) do
+    o[#o + 1] = string.format('    "%s"%s', case.name, k < #cases and "," or "")
+  end
+  o[#o + 1] = "};"
+  local labels = {}
+  for k, case in ipairs(cases) do labels[k] = tostring(case.label) end
+  o[#o + 1] = "/* dataset label, -1 for synthetic inputs */"
+  o[#o + 1] = "static const int golden_label[GOLDEN_COUNT] = { " .. table.concat(labels, ", ") .. " };"
+  o[#o + 1] = ""
+  emit_table(o, "golden_input[GOLDEN_COUNT][GOLDEN_INPUT_SIZE]", cases, "input", 8)
+  emit_table(o, "golden_output[GOLDEN_COUNT][GOLDEN_OUTPUT_SIZE]", cases, "output", 4)
+  o[#o + 1] = "#endif /* LG_GOLDEN_H */"
+
+  local tmp = opts.out .. ".tmp"
+  local f = io.open(tmp, "w") or fail("cannot write " .. tmp)
+  f:write(table.concat(o, "\n"), "\n")
+  f:close()
+  local renamed, err = os.rename(tmp, opts.out)
+  if not renamed then fail(err) end
+end
+
+main(arg)
