@@ -2,9 +2,10 @@
 #   make firmware        build for Cortex-M4F, Cortex-M0+ and RV32IMAC at -O2 and -Os and
 #                        print the footprint table (tools/footprint): code, weights, static
 #                        RAM, worst-case stack of the inference call
-#   make firmware-test   run the generated LeNet-5 on QEMU's mps2-an386 (Cortex-M4F), libm
-#                        and builtin math, against the reference interpreter's outputs;
-#                        prints instructions per inference
+#   make firmware-test   run the generated LeNet-5 under QEMU, Cortex-M4F (mps2-an386) and
+#                        Cortex-M0+ code (on the Cortex-M3 mps2-an385), libm and builtin math,
+#                        against the reference interpreter's outputs; prints instructions
+#                        per inference (-icount: instructions, not cycles)
 #   make test-math       host test of templates/math_builtin.c's error bounds
 #                        (every MATH_STRIDE-th float; make test-math MATH_STRIDE=1 for all)
 # A configuration is TARGET-OPT-MATH, e.g. m4f-O2-libm; its files are in build/firmware/CONFIG/.
@@ -30,7 +31,13 @@ FW_ARCH_rv32imac := -march=rv32imac -mabi=ilp32 -ffreestanding
 FW_CONFIGS := m4f-O2-libm m4f-Os-libm m4f-O2-builtin m4f-Os-builtin \
               m0plus-O2-libm m0plus-Os-libm m0plus-O2-builtin m0plus-Os-builtin \
               rv32imac-O2-builtin rv32imac-Os-builtin
-FW_TEST_CONFIGS := m4f-O2-libm m4f-O2-builtin
+FW_TEST_CONFIGS := m4f-O2-libm m4f-O2-builtin m0plus-O2-libm m0plus-O2-builtin
+# QEMU board per target: no Cortex-M0+ board exists, so ARMv6-M code runs on the Cortex-M3
+# mps2-an385 (same memory map, same SysTick), which executes exactly the same instructions.
+FW_BOARD_m4f    := mps2-an386
+FW_DESC_m4f     := Cortex-M4F on QEMU mps2-an386
+FW_BOARD_m0plus := mps2-an385
+FW_DESC_m0plus  := Cortex-M0+ code (ARMv6-M) on QEMU mps2-an385 (Cortex-M3)
 
 fw_target = $(word 1,$(subst -, ,$(1)))
 fw_opt    = $(word 2,$(subst -, ,$(1)))
@@ -90,6 +97,7 @@ $(FW_DIR)/$(1)/fw.elf: $(FW_DIR)/$(1)/$(FW_NAME).o $(FW_DIR)/golden.h tests/firm
                        tests/firmware/startup_arm.S tests/firmware/mps2-an386.ld
 	$$(if $(Q),@echo "  LINK    $$@")
 	$(Q)$(FW_CC_$(call fw_target,$(1))) $(FW_ARCH_$(call fw_target,$(1))) -O2 $(CWARN) \
+	    -DFW_TARGET_DESC='"$(FW_DESC_$(call fw_target,$(1)))"' \
 	    -I$(FW_DIR) -I$(FW_DIR)/gen-$(call fw_math,$(1)) -Wl,--gc-sections \
 	    --specs=rdimon.specs -nostartfiles -T tests/firmware/mps2-an386.ld \
 	    tests/firmware/startup_arm.S tests/firmware/harness.c $$< -lm -o $$@
@@ -100,21 +108,24 @@ $(foreach c,$(FW_CONFIGS),$(eval $(call FW_CONFIG_RULES,$(c))))
 # A configuration that fails to build is reported in the table (and fails the target),
 # after the others are built and measured.
 firmware:
-	-$(Q)$(MAKE) --no-print-directory -k $(foreach c,$(FW_BUILDABLE),$(FW_DIR)/$(c)/fp.elf)
+	-$(Q)$(MAKE) --no-print-directory -k fw-images
 	$(Q)$(LUA) tools/footprint --dir $(FW_DIR) --name $(FW_NAME) \
 	    $(foreach c,$(FW_CONFIGS),$(c):$(FW_CC_$(call fw_target,$(c))))
 
-FW_QEMU = qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
+.PHONY: fw-images
+fw-images: $(foreach c,$(FW_BUILDABLE),$(FW_DIR)/$(c)/fp.elf)
+
+FW_QEMU = qemu-system-arm -nographic -monitor none -serial none \
           -semihosting-config enable=on,target=native -icount shift=0
 
 # Each image prints its own "N passed, N failed"; a crash, a timeout or a non-zero exit
-# status without one counts as a failure (tools/run-tests).
+# status counts as a failure too.
 firmware-test: $(foreach c,$(FW_TEST_CONFIGS),$(FW_DIR)/$(c)/fw.elf)
-	$(Q)rc=0; for c in $(FW_TEST_CONFIGS); do \
-	    echo "--- $$c ($(FW_NAME) on QEMU mps2-an386, Cortex-M4F)"; \
-	    timeout $(FW_TIMEOUT) $(FW_QEMU) -kernel $(FW_DIR)/$$c/fw.elf; st=$$?; \
-	    if [ $$st -ne 0 ]; then echo "FAIL $$c: exit status $$st"; rc=1; fi; \
-	done; exit $$rc
+	$(Q)rc=0; $(foreach c,$(FW_TEST_CONFIGS),\
+	    echo "--- $(c)"; \
+	    timeout $(FW_TIMEOUT) $(FW_QEMU) -M $(FW_BOARD_$(call fw_target,$(c))) -kernel $(FW_DIR)/$(c)/fw.elf; \
+	    st=$$?; if [ $$st -ne 0 ]; then echo "FAIL $(c): exit status $$st"; rc=1; fi;) \
+	exit $$rc
 
 test-firmware:
 	$(Q)if ! command -v qemu-system-arm >/dev/null 2>&1 || ! command -v arm-none-eabi-gcc >/dev/null 2>&1; then \

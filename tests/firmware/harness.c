@@ -1,5 +1,7 @@
 /*
- * harness.c: runs the generated network on QEMU's mps2-an386 (Cortex-M4F).
+ * harness.c: runs the generated network on QEMU's mps2-an386 (Cortex-M4F), or
+ * Cortex-M0+ (ARMv6-M) code on mps2-an385 (a Cortex-M3, which executes the
+ * same instructions: the count is the M0+'s).
  *
  * For every golden input embedded in the image (golden.h, written by
  * make_golden.lua from the reference interpreter) it calls GOLDEN_INFER,
@@ -24,6 +26,10 @@
 #include <stdlib.h>
 
 #include "golden.h"
+
+#ifndef FW_TARGET_DESC /* set by mk/firmware.mk */
+#define FW_TARGET_DESC "Cortex-M4F on QEMU mps2-an386"
+#endif
 
 extern void initialise_monitor_handles(void);
 
@@ -51,7 +57,7 @@ static unsigned int ticks_read(void) { return SYST_CVR; }
 /* A loop of exactly 2 * n instructions (subs, bne), for calibration. */
 static void __attribute__((noinline)) spin(unsigned int n)
 {
-    __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(n) : : "cc");
+    __asm__ volatile(".syntax unified\n1:\tsubs %0, %0, #1\n\tbne 1b" : "+l"(n) : : "cc");
 }
 
 /* SysTick ticks between two readings: the counter counts down and the first
@@ -133,8 +139,7 @@ int main(void)
     unsigned long sum_ticks = 0u;
 
     initialise_monitor_handles();
-    printf("lenetgen firmware test: %s on Cortex-M4F (QEMU mps2-an386), %d golden inputs\n",
-           GOLDEN_MODEL, GOLDEN_COUNT);
+    printf("lenetgen firmware test: %s, %s, %d golden inputs\n", GOLDEN_MODEL, FW_TARGET_DESC, GOLDEN_COUNT);
 
     overhead = measure_nothing();
     cal = measure_spin(CALIBRATION_LOOPS) - overhead;
