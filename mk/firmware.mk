@@ -101,6 +101,15 @@ $(FW_DIR)/$(1)/fw.elf: $(FW_DIR)/$(1)/$(FW_NAME).o $(FW_DIR)/golden.h tests/firm
 	    -I$(FW_DIR) -I$(FW_DIR)/gen-$(call fw_math,$(1)) -Wl,--gc-sections \
 	    --specs=rdimon.specs -nostartfiles -T tests/firmware/mps2-an386.ld \
 	    tests/firmware/startup_arm.S tests/firmware/harness.c $$< -lm -o $$@
+
+$(FW_DIR)/$(1)/mathbench.elf: tests/firmware/mathbench.c templates/math_builtin.c \
+                              tests/firmware/startup_arm.S tests/firmware/mps2-an386.ld
+	$$(if $(Q),@echo "  LINK    $$@")
+	$(Q)mkdir -p $$(@D)
+	$(Q)$(FW_CC_$(call fw_target,$(1))) $(FW_ARCH_$(call fw_target,$(1))) -$(call fw_opt,$(1)) $(CWARN) \
+	    -DFW_TARGET_DESC='"$(FW_DESC_$(call fw_target,$(1))), -$(call fw_opt,$(1))"' -Itemplates \
+	    --specs=rdimon.specs -nostartfiles -T tests/firmware/mps2-an386.ld \
+	    tests/firmware/startup_arm.S $$< -lm -o $$@
 endef
 $(foreach c,$(FW_CONFIGS),$(eval $(call FW_CONFIG_RULES,$(c))))
 
@@ -120,11 +129,18 @@ FW_QEMU = qemu-system-arm -nographic -monitor none -serial none \
 
 # Each image prints its own "N passed, N failed"; a crash, a timeout or a non-zero exit
 # status counts as a failure too.
-firmware-test: $(foreach c,$(FW_TEST_CONFIGS),$(FW_DIR)/$(c)/fw.elf)
+# mathbench (per-call cost of expf, sigmoid, tanhf, libm against builtin) only informs.
+FW_BENCH_CONFIGS := m4f-O2-libm m4f-Os-libm m0plus-O2-libm
+
+firmware-test: $(foreach c,$(FW_TEST_CONFIGS),$(FW_DIR)/$(c)/fw.elf) \
+               $(foreach c,$(FW_BENCH_CONFIGS),$(FW_DIR)/$(c)/mathbench.elf)
 	$(Q)rc=0; $(foreach c,$(FW_TEST_CONFIGS),\
 	    echo "--- $(c)"; \
 	    timeout $(FW_TIMEOUT) $(FW_QEMU) -M $(FW_BOARD_$(call fw_target,$(c))) -kernel $(FW_DIR)/$(c)/fw.elf; \
 	    st=$$?; if [ $$st -ne 0 ]; then echo "FAIL $(c): exit status $$st"; rc=1; fi;) \
+	$(foreach c,$(FW_BENCH_CONFIGS),\
+	    timeout $(FW_TIMEOUT) $(FW_QEMU) -M $(FW_BOARD_$(call fw_target,$(c))) -kernel $(FW_DIR)/$(c)/mathbench.elf \
+	        || { echo "FAIL $(c) mathbench"; rc=1; };) \
 	exit $$rc
 
 test-firmware:
