@@ -18,8 +18,17 @@ endif
 # Each mk/*.mk fragment adds its test targets to TEST_TARGETS.
 TEST_TARGETS :=
 
-.PHONY: all deps test clean
-all: deps
+.PHONY: all deps test clean generate
+# The main job: generate LeNet-5, build the demo, classify the shipped samples.
+all: deps demo
+
+generate: out/lenet5.c
+
+# One run writes both files; the generator leaves unchanged files untouched.
+out/lenet5.c out/lenet5.h &: $(MODEL) models/lenet5.safetensors $(GEN_SRCS) | deps
+	$(if $(Q),@echo "  GEN     out/lenet5.c out/lenet5.h")
+	$(Q)gen/lenetgen $(MODEL) -o out
+	$(Q)touch out/lenet5.c out/lenet5.h
 
 deps:
 	$(Q)tools/ensure-deps

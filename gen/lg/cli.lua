@@ -1,0 +1,138 @@
+--- Command line of gen/lenetgen: parse options, run the pipeline, write files.
+-- Every model mistake ends here as one "file:line: error: ..." line on stderr
+-- and exit status 1; a bug in the generator itself is reported as such, with
+-- its traceback, and exit status 3.
+local errors = require("lg.errors")
+
+local M = {}
+
+M.VERSION = "0.1.0"
+
+local function build_parser()
+  local argparse = require("argparse")
+  local parser = argparse("lenetgen", "Generate fully unrolled, statically sized C99 from a "
+    .. "LeNet-style description and its safetensors weights.")
+    :epilog("Writes OUTDIR/<name>.h and OUTDIR/<name>.c (only when their content changes). "
+      .. "Errors are reported as file:line: error: message, with exit status 1.")
+  parser:argument("description", "Model description (a Lua file returning one table).")
+  parser:option("-o --output", "Directory for <name>.h and <name>.c.", "out")
+  parser:option("--unroll", "Default unroll level: full (no loops at all), kernel (loops over "
+    .. "positions, straight-line kernel windows) or none (plain loops). A layer's own unroll "
+    .. "field overrides it.", "kernel"):choices({ "full", "kernel", "none" })
+  parser:option("--plan", "Memory plan: fused (conv -> activation -> non-overlapping pool computed "
+    .. "together; the conv output is never stored) or layered (every layer's output stored).", "fused")
+    :choices({ "fused", "layered" })
+  parser:option("--math", "libm: expf/tanhf from the C library; builtin: lenetgen's own, no "
+    .. "library needed (error bounds in templates/math_builtin.c).", "libm"):choices({ "libm", "builtin" })
+  parser:option("--random-weights", "Use deterministic pseudo-random weights from this seed "
+    .. "instead of the weights file (for tests and sizing).")
+    :argname("SEED"):convert(function(s)
+      local n = math.tointeger(tonumber(s))
+      if not n or n < 0 then return nil, "SEED must be a non-negative integer, got " .. s end
+      return n
+    end)
+  parser:flag("--allow-nonfinite", "Accept NaN and Inf weights (refused by default).")
+  parser:option("--max-code-bytes", "Refuse to emit more than this many bytes of C source "
+    .. "(a layer that would unroll absurdly large).", tostring(64 * 1024 * 1024))
+    :argname("N"):convert(function(s)
+      local n = math.tointeger(tonumber(s))
+      if not n or n <= 0 then return nil, "N must be a positive integer, got " .. s end
+      return n
+    end)
+  parser:flag("--explain", "Print the layer table (shapes, MACs, memory, buffers) and write nothing.")
+  parser:flag("--check", "Write nothing; exit 1 and name the files in OUTDIR that differ from "
+    .. "what would be generated.")
+  parser:flag("--version", "Print the version and exit."):action(function()
+    io.stdout:write("lenetgen " .. M.VERSION .. "\n")
+    os.exit(0)
+  end)
+  return parser
+end
+
+--- Options that change the generated text, in a fixed order (for the manifest).
+function M.output_options(args)
+  local parts = { "--unroll=" .. args.unroll, "--plan=" .. args.plan, "--math=" .. args.math }
+  if args.random_weights then parts[#parts + 1] = "--random-weights " .. args.random_weights end
+  if args.allow_nonfinite then parts[#parts + 1] = "--allow-nonfinite" end
+  return table.concat(parts, " ")
+end
+
+local read_file = require("lg.files").read
+
+--- Run the pipeline; returns { files = { {path, text}... }, model, plan }.
+function M.generate(args)
+  local model_loader = require("lg.model")
+  local planner = require("lg.plan")
+  local emit = require("lg.emit")
+  local manifest = require("lg.manifest")
+  local model = model_loader.load(args.description, {
+    random_seed = args.random_weights, allow_nonfinite = args.allow_nonfinite })
+  local plan = planner.build(model, { unroll = args.unroll, plan = args.plan })
+  if args.explain then return { model = model, plan = plan } end
+  local banner = manifest.banner(model, plan, {
+    version = M.VERSION, options = M.output_options(args) })
+  local out = emit.emit(model, plan, { math = args.math, manifest = banner })
+  local size = #out.source + #out.header
+  if size > args.max_code_bytes then
+    errors.raise(args.description, nil, string.format("the generated C would be %d bytes, more than "
+      .. "--max-code-bytes %d; use a lower unroll level (--unroll=kernel or none, or unroll = "
+      .. "\"none\" on the largest layers) or raise the budget", size, args.max_code_bytes))
+  end
+  local dir = args.output:gsub("/+$", "")
+  if dir == "" then dir = "/" end
+  return {
+    model = model, plan = plan,
+    files = { { path = dir .. "/" .. model.name .. ".h", text = out.header },
+              { path = dir .. "/" .. model.name .. ".c", text = out.source } },
+  }
+end
+
+--- Main entry; returns the exit status.
+function M.main(argv, script_dir)
+  package.path = package.path  -- modules already reachable through script_dir
+  local parser = build_parser()
+  local ok, args = parser:pparse(argv)
+  if not ok then
+    io.stderr:write("lenetgen: error: " .. args .. "\n" .. "Run 'gen/lenetgen --help' for usage.\n")
+    return 2
+  end
+  require("lg.render").templates_dir = script_dir .. "/../templates"
+  local done, result = xpcall(M.generate, function(e)
+    if errors.is(e) then return e end
+    return { bug = debug.traceback(tostring(e), 2) }
+  end, args)
+  if not done then
+    if errors.is(result) then
+      io.stderr:write(errors.format(result) .. "\n")
+      return 1
+    end
+    io.stderr:write("lenetgen: internal error (a bug in lenetgen, not in your model):\n" .. result.bug .. "\n")
+    return 3
+  end
+  if args.explain then
+    io.stdout:write(require("lg.explain").table(result.model, result.plan))
+    return 0
+  end
+  local writer = require("lg.files")
+  if args.check then
+    local differ = {}
+    for _, f in ipairs(result.files) do
+      if read_file(f.path) ~= f.text then differ[#differ + 1] = f.path end
+    end
+    if #differ > 0 then
+      for _, p in ipairs(differ) do
+        io.stderr:write(p .. ": error: differs from what lenetgen would generate (regenerate it)\n")
+      end
+      return 1
+    end
+    return 0
+  end
+  local wrote, werr = writer.write_all(result.files)
+  if not wrote then
+    io.stderr:write(werr .. "\n")
+    return 1
+  end
+  return 0
+end
+
+return M

@@ -1,0 +1,795 @@
+--- Stage 5: write the C for a planned model.
+-- Unroll levels, per step:
+--   full    no loops at all: every output element is straight-line code with
+--           constant indices, split into one function per output channel and
+--           output row so compilers stay fast;
+--   kernel  loops over output channels and positions; every kernel window is
+--           straight-line code, and positions whose windows are clipped by the
+--           padding get their own region, so no tap is ever bounds-checked;
+--   none    plain nested loops (window ranges from constant tables).
+-- Loops, unrolling and naming live here; C fragments live in templates/.
+local render = require("lg.render")
+local planner = require("lg.plan")
+
+local M = {}
+
+M.MAC_BLOCK = 4  -- linear outputs computed together: each input load feeds 4 FMAs
+
+-- An index expression coef*var + offset; var is a loop variable name or a number.
+local function affine(var, coef, offset)
+  if type(var) == "number" then return tostring(var * coef + offset) end
+  local term = (coef == 1) and var or string.format("%d * %s", coef, var)
+  if offset > 0 then return string.format("%s + %d", term, offset) end
+  if offset < 0 then return string.format("%s - %d", term, -offset) end
+  return term
+end
+
+local function dims(shape)
+  local parts = {}
+  for i, n in ipairs(shape) do parts[i] = string.format("[%d]", n) end
+  return table.concat(parts)
+end
+
+local function pair(p) return string.format("%dx%d", p.h, p.w) end
+
+--- Valid kernel taps [first, last] on one axis for output position o.
+local function tap_range(o, stride, pad, kernel, size)
+  local origin = o * stride - pad
+  local first = math.max(0, -origin)
+  local last = math.min(kernel, size - origin) - 1
+  return first, last
+end
+
+--- Group consecutive positions 0..count-1 whose key(pos) is the same.
+-- Returns runs { first, last, key }.
+local function runs(count, key)
+  local result = {}
+  for pos = 0, count - 1 do
+    local k = key(pos)
+    local last = result[#result]
+    if last and last.key == k then
+      last.last = pos
+    else
+      result[#result + 1] = { first = pos, last = pos, key = k }
+    end
+  end
+  return result
+end
+
+--- Loop over rectangular regions of positions that share one window shape.
+-- A region one position tall (or wide) gets a constant instead of a loop.
+local function emit_regions(w, row_runs, col_runs, yvar, xvar, label, body)
+  for _, r in ipairs(row_runs) do
+    for _, cr in ipairs(col_runs) do
+      local y = (r.first == r.last) and r.first or yvar
+      local x = (cr.first == cr.last) and cr.first or xvar
+      w.line("/* %s rows %d..%d, columns %d..%d */", label, r.first, r.last, cr.first, cr.last)
+      if y == yvar then w.line("for (int %s = %d; %s <= %d; ++%s) {", yvar, r.first, yvar, r.last, yvar) end
+      if x == xvar then w.line("for (int %s = %d; %s <= %d; ++%s) {", xvar, cr.first, xvar, cr.last, xvar) end
+      w.line("{")
+      body(y, x, r.first, cr.first)
+      w.line("}")
+      if x == xvar then w.line("}") end
+      if y == yvar then w.line("}") end
+    end
+  end
+end
+
+local function activation_expr(acts, expr)
+  for _, act in ipairs(acts) do expr = string.format("act_%s(%s)", act, expr) end
+  return expr
+end
+
+--------------------------------------------------------------------------------
+-- Context: names, writer, and which helpers the file needs.
+--------------------------------------------------------------------------------
+local function new_context(model, opts)
+  return {
+    model = model, opts = opts, name = model.name, NAME = model.name:upper(),
+    used_acts = {},
+    functions = {},   -- C text of each function, in order
+  }
+end
+
+--- A view or weight pointer that no statement reads (every tap of a region
+-- fell in the padding) would trip -Wunused-variable: mark it used, and say why.
+local function guard_unused(text)
+  for _, var in ipairs({ "x", "w" }) do
+    local decl_pattern = "[^\n]-%(%*" .. var .. "%)[^\n]*\n"
+    local flat_pattern = "[^\n]-%*" .. var .. " = [^\n]*\n"
+    local s, e = text:find(decl_pattern)
+    if not s then s, e = text:find(flat_pattern) end
+    if s and not text:find("[^%w_]" .. var .. "%[") then
+      text = text:sub(1, e) .. "(void)" .. var .. "; /* every tap here falls in the padding */\n" .. text:sub(e + 1)
+    end
+  end
+  return text
+end
+
+local function add_function(ctx, text)
+  ctx.functions[#ctx.functions + 1] = guard_unused(text)
+end
+
+local function note_acts(ctx, acts)
+  for _, act in ipairs(acts) do ctx.used_acts[act] = true end
+end
+
+local function weight_name(ctx, layer) return string.format("%s_layer%d_weight", ctx.name, layer.index) end
+local function bias_name(ctx, layer) return string.format("%s_layer%d_bias", ctx.name, layer.index) end
+
+local function shape_text(s)
+  if #s == 1 then return tostring(s[1]) end
+  return table.concat(s, "x")
+end
+
+--- Views of flat buffers as C-H-W arrays (or flat vectors).
+local function view_lines(w, shape, in_name, out_shape, out_name)
+  if #shape == 3 then
+    w.line("const float (*x)[%d][%d] = (const float (*)[%d][%d])%s;", shape[2], shape[3], shape[2], shape[3], in_name)
+  else
+    w.line("const float *x = %s;", in_name)
+  end
+  if #out_shape == 3 then
+    w.line("float (*y)[%d][%d] = (float (*)[%d][%d])%s;", out_shape[2], out_shape[3], out_shape[2], out_shape[3], out_name)
+  else
+    w.line("float *y = %s;", out_name)
+  end
+end
+
+--------------------------------------------------------------------------------
+-- conv2d (optionally with a fused pooling layer)
+--------------------------------------------------------------------------------
+local function conv_geometry(step)
+  local conv, pool = step.layer, step.pool
+  local g = {
+    c_in = conv.in_shape[1], h = conv.in_shape[2], w = conv.in_shape[3],
+    k = conv.kernel, s = conv.stride, p = conv.padding,
+    oh = conv.out_shape[2], ow = conv.out_shape[3],
+    pk = pool and pool.kernel or { h = 1, w = 1 },
+    ps = pool and pool.stride or { h = 1, w = 1 },
+    poh = step.out_shape[2], pow = step.out_shape[3],
+  }
+  -- window signature of a pooled row/column: the tap range of every conv
+  -- position it covers
+  g.row_key = function(py)
+    local parts = {}
+    for dy = 0, g.pk.h - 1 do
+      local a, b = tap_range(py * g.ps.h + dy, g.s.h, g.p.h, g.k.h, g.h)
+      parts[#parts + 1] = a .. ":" .. b
+    end
+    return table.concat(parts, ",")
+  end
+  g.col_key = function(px)
+    local parts = {}
+    for dx = 0, g.pk.w - 1 do
+      local a, b = tap_range(px * g.ps.w + dx, g.s.w, g.p.w, g.k.w, g.w)
+      parts[#parts + 1] = a .. ":" .. b
+    end
+    return table.concat(parts, ",")
+  end
+  return g
+end
+
+--- Straight-line body computing the outputs at pooled position (py, px) of
+-- channel oc. py/px are loop variable names or numbers; row/col give a sample
+-- position of the region (all positions of a region share their windows).
+local function conv_body(ctx, w, step, g, py, px, row, col)
+  local pooled = step.pool ~= nil
+  local acc = {}
+  for dy = 0, g.pk.h - 1 do
+    for dx = 0, g.pk.w - 1 do
+      local name = pooled and string.format("a%d%d", dy, dx) or "acc"
+      acc[#acc + 1] = { dy = dy, dx = dx, name = name }
+      local oy = affine(py, g.ps.h, dy)
+      local ox = affine(px, g.ps.w, dx)
+      w.line("float %s = b; /* conv output [oc][%s][%s] */", name, oy, ox)
+    end
+  end
+  for c = 0, g.c_in - 1 do
+    for ky = 0, g.k.h - 1 do
+      for kx = 0, g.k.w - 1 do
+        for _, a in ipairs(acc) do
+          local y_first, y_last = tap_range(row * g.ps.h + a.dy, g.s.h, g.p.h, g.k.h, g.h)
+          local x_first, x_last = tap_range(col * g.ps.w + a.dx, g.s.w, g.p.w, g.k.w, g.w)
+          if ky >= y_first and ky <= y_last and kx >= x_first and kx <= x_last then
+            local iy = affine(py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h + ky)
+            local ix = affine(px, g.ps.w * g.s.w, a.dx * g.s.w - g.p.w + kx)
+            w.line("LG_MAC(%s, w[%d][%d][%d], x[%d][%s][%s]);", a.name, c, ky, kx, c, iy, ix)
+          end
+        end
+      end
+    end
+  end
+  local out_ref = string.format("y[oc][%s][%s]", affine(py, 1, 0), affine(px, 1, 0))
+  if not pooled then
+    w.line("%s = %s;", out_ref, activation_expr(step.acts, "acc"))
+    return
+  end
+  for _, a in ipairs(acc) do
+    if #step.acts > 0 then w.line("%s = %s;", a.name, activation_expr(step.acts, a.name)) end
+  end
+  local value
+  if step.pool.type == "avgpool2d" then
+    local names = {}
+    for i, a in ipairs(acc) do names[i] = a.name end
+    value = string.format("(%s) / %s", table.concat(names, " + "), render.float(#acc))
+  else
+    w.line("float m = %s;", acc[1].name)
+    for i = 2, #acc do w.line("m = (%s > m) ? %s : m;", acc[i].name, acc[i].name) end
+    value = "m"
+  end
+  w.line("%s = %s;", out_ref, activation_expr(step.post_acts, value))
+end
+
+local function conv_channel_prologue(ctx, w, step, oc)
+  local layer = step.layer
+  w.line("const float (*w)[%d][%d] = %s[%s];", layer.kernel.h, layer.kernel.w, weight_name(ctx, layer), oc)
+  if layer.bias then
+    w.line("const float b = %s[%s];", bias_name(ctx, layer), oc)
+  else
+    w.line("const float b = 0.0f; /* no bias */")
+  end
+end
+
+local function emit_conv_kernel(ctx, step, fname, in_flat, out_flat)
+  local g = conv_geometry(step)
+  local w = render.writer()
+  w.line("static void %s(const float *restrict %s, float *restrict %s)", fname, in_flat, out_flat)
+  w.line("{")
+  view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
+  w.line("for (int oc = 0; oc < %d; ++oc) {", step.layer.out_channels)
+  conv_channel_prologue(ctx, w, step, "oc")
+  emit_regions(w, runs(g.poh, g.row_key), runs(g.pow, g.col_key), "py", "px",
+    step.pool and "pooled" or "output", function(py, px, row, col)
+      conv_body(ctx, w, step, g, py, px, row, col)
+    end)
+  w.line("}")
+  w.line("}")
+  add_function(ctx, w.text())
+end
+
+local function emit_conv_full(ctx, step, fname, in_flat, out_flat)
+  local g = conv_geometry(step)
+  local calls = {}
+  for oc = 0, step.layer.out_channels - 1 do
+    for py = 0, g.poh - 1 do
+      local sub = string.format("%s_oc%d_row%d", fname, oc, py)
+      local w = render.writer()
+      w.line("static void %s(const float *restrict %s, float *restrict %s)", sub, in_flat, out_flat)
+      w.line("{")
+      view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
+      w.line("const int oc = %d;", oc)
+      conv_channel_prologue(ctx, w, step, "oc")
+      local body = render.writer()
+      for px = 0, g.pow - 1 do
+        body.line("{")
+        conv_body(ctx, body, step, g, py, px, py, px)
+        body.line("}")
+      end
+      w.line(body.text())
+      w.line("}")
+      add_function(ctx, w.text())
+      calls[#calls + 1] = string.format("%s(%s, %s);", sub, in_flat, out_flat)
+    end
+  end
+  local w = render.writer()
+  w.line("static void %s(const float *restrict %s, float *restrict %s)", fname, in_flat, out_flat)
+  w.line("{")
+  for _, call in ipairs(calls) do w.line(call) end
+  w.line("}")
+  add_function(ctx, w.text())
+end
+
+--- Constant table of the first/last valid tap on one axis for every output position.
+local function range_tables(ctx, w, prefix, count, stride, pad, kernel, size)
+  local first, last = {}, {}
+  for o = 0, count - 1 do
+    local a, b = tap_range(o, stride, pad, kernel, size)
+    first[#first + 1], last[#last + 1] = tostring(a), tostring(b + 1)
+  end
+  w.line("static const int %s_begin[%d] = { %s };", prefix, count, table.concat(first, ", "))
+  w.line("static const int %s_end[%d] = { %s };", prefix, count, table.concat(last, ", "))
+end
+
+local function emit_conv_none(ctx, step, fname, in_flat, out_flat)
+  local layer = step.layer
+  local g = conv_geometry(step)
+  local w = render.writer()
+  w.line("static void %s(const float *restrict %s, float *restrict %s)", fname, in_flat, out_flat)
+  w.line("{")
+  range_tables(ctx, w, "ky", g.oh, g.s.h, g.p.h, g.k.h, g.h)
+  range_tables(ctx, w, "kx", g.ow, g.s.w, g.p.w, g.k.w, g.w)
+  view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
+  w.line("for (int oc = 0; oc < %d; ++oc) {", layer.out_channels)
+  conv_channel_prologue(ctx, w, step, "oc")
+  w.line("for (int oy = 0; oy < %d; ++oy) {", g.oh)
+  w.line("for (int ox = 0; ox < %d; ++ox) {", g.ow)
+  w.line("float acc = b;")
+  w.line("for (int c = 0; c < %d; ++c) {", g.c_in)
+  w.line("for (int ky = ky_begin[oy]; ky < ky_end[oy]; ++ky) {")
+  w.line("for (int kx = kx_begin[ox]; kx < kx_end[ox]; ++kx) {")
+  w.line("LG_MAC(acc, w[c][ky][kx], x[c][%s + ky][%s + kx]);", affine("oy", g.s.h, -g.p.h), affine("ox", g.s.w, -g.p.w))
+  w.line("}")
+  w.line("}")
+  w.line("}")
+  w.line("y[oc][oy][ox] = %s;", activation_expr(step.acts, "acc"))
+  w.line("}")
+  w.line("}")
+  w.line("}")
+  w.line("}")
+  add_function(ctx, w.text())
+end
+
+--------------------------------------------------------------------------------
+-- pooling on its own
+--------------------------------------------------------------------------------
+local function pool_geometry(step)
+  local layer = step.layer
+  return {
+    c = layer.in_shape[1], h = layer.in_shape[2], w = layer.in_shape[3],
+    k = layer.kernel, s = layer.stride, p = layer.padding,
+    oh = layer.out_shape[2], ow = layer.out_shape[3],
+  }
+end
+
+local function pool_body(ctx, w, step, g, c, oy, ox, row, col)
+  local y_first, y_last = tap_range(row, g.s.h, g.p.h, g.k.h, g.h)
+  local x_first, x_last = tap_range(col, g.s.w, g.p.w, g.k.w, g.w)
+  local is_avg = step.layer.type == "avgpool2d"
+  local started = false
+  local var = is_avg and "s" or "m"
+  for ky = y_first, y_last do
+    for kx = x_first, x_last do
+      local ref = string.format("x[%s][%s][%s]", c, affine(oy, g.s.h, ky - g.p.h), affine(ox, g.s.w, kx - g.p.w))
+      if not started then
+        w.line("float %s = %s;", var, ref)
+        started = true
+      elseif is_avg then
+        w.line("s += %s;", ref)
+      else
+        w.line("m = (%s > m) ? %s : m;", ref, ref)
+      end
+    end
+  end
+  if not started then
+    -- avg-pool window entirely in the padding: PyTorch's value is 0 (validation
+    -- keeps padding <= kernel/2, so this cannot happen, but stay correct)
+    w.line("float %s = 0.0f;", var)
+  end
+  local value = is_avg and string.format("s / %s", render.float(g.k.h * g.k.w)) or "m"
+  w.line("y[%s][%s][%s] = %s;", c, affine(oy, 1, 0), affine(ox, 1, 0), activation_expr(step.acts, value))
+end
+
+local function pool_runs(g)
+  local row_runs = runs(g.oh, function(o) return table.concat({ tap_range(o, g.s.h, g.p.h, g.k.h, g.h) }, ":") end)
+  local col_runs = runs(g.ow, function(o) return table.concat({ tap_range(o, g.s.w, g.p.w, g.k.w, g.w) }, ":") end)
+  return row_runs, col_runs
+end
+
+local function emit_pool_kernel(ctx, step, fname, in_flat, out_flat)
+  local g = pool_geometry(step)
+  local w = render.writer()
+  w.line("static void %s(const float *restrict %s, float *restrict %s)", fname, in_flat, out_flat)
+  w.line("{")
+  view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
+  w.line("for (int c = 0; c < %d; ++c) {", g.c)
+  local row_runs, col_runs = pool_runs(g)
+  emit_regions(w, row_runs, col_runs, "oy", "ox", "output", function(oy, ox, row, col)
+    pool_body(ctx, w, step, g, "c", oy, ox, row, col)
+  end)
+  w.line("}")
+  w.line("}")
+  add_function(ctx, w.text())
+end
+
+local function emit_pool_full(ctx, step, fname, in_flat, out_flat)
+  local g = pool_geometry(step)
+  local calls = {}
+  for c = 0, g.c - 1 do
+    local sub = string.format("%s_c%d", fname, c)
+    local w = render.writer()
+    w.line("static void %s(const float *restrict %s, float *restrict %s)", sub, in_flat, out_flat)
+    w.line("{")
+    view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
+    for oy = 0, g.oh - 1 do
+      for ox = 0, g.ow - 1 do
+        w.line("{")
+        pool_body(ctx, w, step, g, c, oy, ox, oy, ox)
+        w.line("}")
+      end
+    end
+    w.line("}")
+    add_function(ctx, w.text())
+    calls[#calls + 1] = string.format("%s(%s, %s);", sub, in_flat, out_flat)
+  end
+  local w = render.writer()
+  w.line("static void %s(const float *restrict %s, float *restrict %s)", fname, in_flat, out_flat)
+  w.line("{")
+  for _, call in ipairs(calls) do w.line(call) end
+  w.line("}")
+  add_function(ctx, w.text())
+end
+
+local function emit_pool_none(ctx, step, fname, in_flat, out_flat)
+  local g = pool_geometry(step)
+  local is_avg = step.layer.type == "avgpool2d"
+  local w = render.writer()
+  w.line("static void %s(const float *restrict %s, float *restrict %s)", fname, in_flat, out_flat)
+  w.line("{")
+  range_tables(ctx, w, "ky", g.oh, g.s.h, g.p.h, g.k.h, g.h)
+  range_tables(ctx, w, "kx", g.ow, g.s.w, g.p.w, g.k.w, g.w)
+  view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
+  w.line("for (int c = 0; c < %d; ++c) {", g.c)
+  w.line("for (int oy = 0; oy < %d; ++oy) {", g.oh)
+  w.line("for (int ox = 0; ox < %d; ++ox) {", g.ow)
+  w.line(is_avg and "float s = 0.0f;" or "float m = -HUGE_VALF;")
+  w.line("for (int ky = ky_begin[oy]; ky < ky_end[oy]; ++ky) {")
+  w.line("for (int kx = kx_begin[ox]; kx < kx_end[ox]; ++kx) {")
+  local ref = string.format("x[c][%s + ky][%s + kx]", affine("oy", g.s.h, -g.p.h), affine("ox", g.s.w, -g.p.w))
+  if is_avg then
+    w.line("s += %s;", ref)
+  else
+    w.line("const float v = %s;", ref)
+    w.line("m = (v > m) ? v : m;")
+  end
+  w.line("}")
+  w.line("}")
+  local value = is_avg and string.format("s / %s", render.float(g.k.h * g.k.w)) or "m"
+  w.line("y[c][oy][ox] = %s;", activation_expr(step.acts, value))
+  w.line("}")
+  w.line("}")
+  w.line("}")
+  w.line("}")
+  add_function(ctx, w.text())
+end
+
+--------------------------------------------------------------------------------
+-- linear
+--------------------------------------------------------------------------------
+--- Outputs first..first+count-1 (first: loop variable or number), all inputs unrolled.
+local function linear_block(ctx, w, step, first, count)
+  local layer = step.layer
+  local n_in = layer.in_shape[1]
+  w.line("const float (*w)[%d] = %s + %s;", n_in, weight_name(ctx, layer), first)
+  for j = 0, count - 1 do
+    local init = layer.bias and string.format("%s[%s]", bias_name(ctx, layer), affine(first, 1, j)) or "0.0f"
+    w.line("float a%d = %s; /* output [%s] */", j, init, affine(first, 1, j))
+  end
+  for i = 0, n_in - 1 do
+    for j = 0, count - 1 do
+      w.line("LG_MAC(a%d, w[%d][%d], x[%d]);", j, j, i, i)
+    end
+  end
+  for j = 0, count - 1 do
+    w.line("y[%s] = %s;", affine(first, 1, j), activation_expr(step.acts, "a" .. j))
+  end
+end
+
+local function emit_linear_kernel(ctx, step, fname, in_flat, out_flat)
+  local n_out = step.layer.out_features
+  local block = M.MAC_BLOCK
+  local full_blocks = n_out // block
+  local w = render.writer()
+  w.line("static void %s(const float *restrict %s, float *restrict %s)", fname, in_flat, out_flat)
+  w.line("{")
+  view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
+  if full_blocks == 1 then
+    w.line("{")
+    linear_block(ctx, w, step, 0, block)
+    w.line("}")
+  elseif full_blocks > 1 then
+    w.line("for (int o = 0; o < %d; o += %d) {", full_blocks * block, block)
+    linear_block(ctx, w, step, "o", block)
+    w.line("}")
+  end
+  if n_out % block > 0 then
+    w.line("{")
+    linear_block(ctx, w, step, full_blocks * block, n_out % block)
+    w.line("}")
+  end
+  w.line("}")
+  add_function(ctx, w.text())
+end
+
+local function emit_linear_full(ctx, step, fname, in_flat, out_flat)
+  local n_out = step.layer.out_features
+  local calls = {}
+  for first = 0, n_out - 1, M.MAC_BLOCK do
+    local sub = string.format("%s_out%d", fname, first)
+    local w = render.writer()
+    w.line("static void %s(const float *restrict %s, float *restrict %s)", sub, in_flat, out_flat)
+    w.line("{")
+    view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
+    linear_block(ctx, w, step, first, math.min(M.MAC_BLOCK, n_out - first))
+    w.line("}")
+    add_function(ctx, w.text())
+    calls[#calls + 1] = string.format("%s(%s, %s);", sub, in_flat, out_flat)
+  end
+  local w = render.writer()
+  w.line("static void %s(const float *restrict %s, float *restrict %s)", fname, in_flat, out_flat)
+  w.line("{")
+  for _, call in ipairs(calls) do w.line(call) end
+  w.line("}")
+  add_function(ctx, w.text())
+end
+
+local function emit_linear_none(ctx, step, fname, in_flat, out_flat)
+  local layer = step.layer
+  local w = render.writer()
+  w.line("static void %s(const float *restrict %s, float *restrict %s)", fname, in_flat, out_flat)
+  w.line("{")
+  view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
+  w.line("for (int o = 0; o < %d; ++o) {", layer.out_features)
+  w.line("float acc = %s;", layer.bias and (bias_name(ctx, layer) .. "[o]") or "0.0f")
+  w.line("for (int i = 0; i < %d; ++i) {", layer.in_shape[1])
+  w.line("LG_MAC(acc, %s[o][i], x[i]);", weight_name(ctx, layer))
+  w.line("}")
+  w.line("y[o] = %s;", activation_expr(step.acts, "acc"))
+  w.line("}")
+  w.line("}")
+  add_function(ctx, w.text())
+end
+
+--------------------------------------------------------------------------------
+-- elementwise copy (activations applied directly to the input)
+--------------------------------------------------------------------------------
+local function emit_copy(ctx, step, fname, in_flat, out_flat)
+  local n = step.out_elements
+  local w = render.writer()
+  w.line("static void %s(const float *restrict x, float *restrict y)", fname)
+  w.line("{")
+  if step.unroll == "full" then
+    for i = 0, n - 1 do w.line("y[%d] = %s;", i, activation_expr(step.acts, string.format("x[%d]", i))) end
+  else
+    w.line("for (int i = 0; i < %d; ++i) {", n)
+    w.line("y[i] = %s;", activation_expr(step.acts, "x[i]"))
+    w.line("}")
+  end
+  w.line("}")
+  add_function(ctx, w.text())
+  return in_flat, out_flat
+end
+
+local EMITTERS = {
+  conv2d = { full = emit_conv_full, kernel = emit_conv_kernel, none = emit_conv_none },
+  avgpool2d = { full = emit_pool_full, kernel = emit_pool_kernel, none = emit_pool_none },
+  maxpool2d = { full = emit_pool_full, kernel = emit_pool_kernel, none = emit_pool_none },
+  linear = { full = emit_linear_full, kernel = emit_linear_kernel, none = emit_linear_none },
+}
+
+--------------------------------------------------------------------------------
+-- Comments, weights, helpers, file assembly
+--------------------------------------------------------------------------------
+local function layer_attributes(layer)
+  local t = layer.type
+  if t == "conv2d" then
+    return string.format("out_channels %d, kernel %s, stride %s, padding %s, %s", layer.out_channels,
+      pair(layer.kernel), pair(layer.stride), pair(layer.padding), layer.bias and "bias" or "no bias")
+  elseif t == "linear" then
+    return string.format("out_features %d, %s", layer.out_features, layer.bias and "bias" or "no bias")
+  elseif t == "avgpool2d" or t == "maxpool2d" then
+    return string.format("kernel %s, stride %s, padding %s%s", pair(layer.kernel), pair(layer.stride),
+      pair(layer.padding), t == "avgpool2d" and ", padded zeros counted" or ", padding ignored")
+  end
+  return "elementwise"
+end
+
+local function buffer_text(ref, elements)
+  if ref.kind == "arena" then
+    return string.format("scratch[%d..%d]", ref.offset, ref.offset + elements - 1)
+  end
+  return ref.kind
+end
+
+local function step_comment(ctx, step)
+  local lines = { "/*" }
+  for _, layer in ipairs(step.layers) do
+    lines[#lines + 1] = string.format(" * layer %d (%s) %s:%s", layer.index, layer.type,
+      render.comment_text(ctx.model.path), layer.line or "?")
+    local detail = string.format(" *   %s; %s -> %s", layer_attributes(layer), shape_text(layer.in_shape),
+      shape_text(layer.out_shape))
+    local macs = planner.layer_macs(layer)
+    if macs > 0 then
+      detail = detail .. string.format("; %d MACs, %d bytes of weights", macs, 4 * planner.layer_params(layer))
+    end
+    lines[#lines + 1] = detail
+  end
+  if step.pool then
+    lines[#lines + 1] = string.format(" * fused: layer %d's %s output is pooled as it is computed and never stored",
+      step.layer.index, shape_text(step.layer.out_shape))
+  end
+  local in_elements = planner.elements(step.in_shape)
+  lines[#lines + 1] = string.format(" * unroll %s; reads %s (%d floats), writes %s (%d floats, %d bytes)",
+    step.unroll, buffer_text(step.input, in_elements), in_elements, buffer_text(step.output, step.out_elements),
+    step.out_elements, 4 * step.out_elements)
+  lines[#lines + 1] = " */"
+  return table.concat(lines, "\n")
+end
+
+local function tensor_sha(tensor)
+  local digest = require("openssl.digest")
+  local raw = digest.new("sha256"):final(tensor.raw)
+  return (raw:gsub(".", function(ch) return string.format("%02x", ch:byte()) end))
+end
+M.sha256_hex = function(bytes)
+  return tensor_sha({ raw = bytes })
+end
+
+--- A weight array, innermost rows wrapped at 8 values a line so a changed
+-- weight changes one short line of the diff.
+local function weight_array(cname, tensor, comment)
+  local w = render.writer()
+  w.line("/* %s */", comment)
+  w.line("static const float %s%s = {", cname, dims(tensor.shape))
+  local shape, data = tensor.shape, tensor.data
+  if #shape == 1 then
+    for i = 1, #data, 8 do
+      local values = {}
+      for j = i, math.min(i + 7, #data) do values[#values + 1] = render.float(data[j]) end
+      w.line("    %s%s", table.concat(values, ", "), (i + 8 <= #data) and "," or "")
+    end
+    w.line("};")
+    return w.text()
+  end
+  local inner = shape[#shape]
+  local rows = #data // inner
+  local outer_sizes = {}  -- product of trailing dims, to know when to open/close braces
+  local prod = 1
+  for i = #shape, 1, -1 do
+    prod = prod * shape[i]
+    outer_sizes[i] = prod
+  end
+  for r = 0, rows - 1 do
+    local start = r * inner
+    -- open a brace for every outer dimension whose block starts here
+    local opened = 0
+    for d = 2, #shape - 1 do
+      if start % outer_sizes[d] == 0 then opened = opened + 1 end
+    end
+    local opens = string.rep("{", opened)
+    local values = {}
+    for i = 1, inner do values[i] = render.float(data[start + i]) end
+    local chunks = {}
+    for i = 1, #values, 8 do
+      chunks[#chunks + 1] = table.concat(values, ", ", i, math.min(i + 7, #values))
+    end
+    local stop = start + inner
+    local closes = 0
+    for d = 2, #shape - 1 do
+      if stop % outer_sizes[d] == 0 then closes = closes + 1 end
+    end
+    local tail = string.rep("}", closes) .. ((stop < #data) and "," or "")
+    local indent = string.rep(" ", 4 + #shape - 1 - opened)
+    if #chunks == 1 then
+      w.line("%s%s{ %s }%s", indent, opens, chunks[1], tail)
+    else
+      w.line("%s%s{", indent, opens)
+      for i, chunk in ipairs(chunks) do w.line("%s    %s%s", indent, chunk, i < #chunks and "," or "") end
+      w.line("%s}%s", indent, tail)
+    end
+  end
+  w.line("};")
+  return w.text()
+end
+
+local ACT_DEFS = {
+  sigmoid = "static float act_sigmoid(float v)\n{\n    return 1.0f / (1.0f + lenetgen_expf(-v));\n}",
+  tanh = "static float act_tanh(float v)\n{\n    return lenetgen_tanhf(v);\n}",
+  relu = "static float act_relu(float v)\n{\n    return (v > 0.0f) ? v : 0.0f;\n}",
+}
+
+local function math_section(ctx)
+  local need_exp = ctx.used_acts.sigmoid
+  local need_tanh = ctx.used_acts.tanh
+  local parts = {}
+  if not need_exp and not need_tanh then
+    -- nothing transcendental: no math helpers at all
+  elseif ctx.opts.math == "builtin" then
+    parts[#parts + 1] = "/* --math=builtin: no libm; see templates/math_builtin.c for the error bounds. */"
+    parts[#parts + 1] = render.template("math_builtin.c")
+  else
+    parts[#parts + 1] = "/* --math=libm: the C library's expf and tanhf. */"
+    if need_exp then
+      parts[#parts + 1] = "static float lenetgen_expf(float v)\n{\n    return expf(v);\n}"
+    end
+    if need_tanh then
+      parts[#parts + 1] = "static float lenetgen_tanhf(float v)\n{\n    return tanhf(v);\n}"
+    end
+  end
+  for _, act in ipairs({ "relu", "sigmoid", "tanh" }) do
+    if ctx.used_acts[act] then parts[#parts + 1] = ACT_DEFS[act] end
+  end
+  if #parts == 0 then return nil end
+  return table.concat(parts, "\n\n")
+end
+
+--- Generate the header and source text.
+-- @param model model with weights; @param plan from lg.plan; @param opts
+-- { math = "libm"|"builtin", manifest = banner text (already a C comment) }
+-- @return { header = text, source = text }
+function M.emit(model, plan, opts)
+  local ctx = new_context(model, opts)
+  local name, NAME = ctx.name, ctx.NAME
+
+  -- weights
+  local weight_parts = {}
+  for _, layer in ipairs(model.layers) do
+    if layer.weight then
+      weight_parts[#weight_parts + 1] = weight_array(weight_name(ctx, layer), layer.weight,
+        string.format("layer %d (%s) weight, tensor %q, sha256 %s", layer.index, layer.type,
+          render.comment_text(layer.weight_name), tensor_sha(layer.weight)))
+      if layer.bias_values then
+        weight_parts[#weight_parts + 1] = weight_array(bias_name(ctx, layer), layer.bias_values,
+          string.format("layer %d (%s) bias, tensor %q, sha256 %s", layer.index, layer.type,
+            render.comment_text(layer.bias_name), tensor_sha(layer.bias_values)))
+      end
+    end
+  end
+
+  -- steps
+  local step_parts = {}
+  local calls = {}
+  for k, step in ipairs(plan.steps) do
+    note_acts(ctx, step.acts)
+    note_acts(ctx, step.post_acts)
+    local first = step.layers[1] or step.layer
+    local fname = string.format("%s_layer%d_%s", name, first and first.index or 0, step.kind)
+    local before = #ctx.functions
+    if step.kind == "copy" then
+      emit_copy(ctx, step, fname, "x", "y")
+    else
+      EMITTERS[step.kind][step.unroll](ctx, step, fname, "input", "output")
+    end
+    local texts = {}
+    for i = before + 1, #ctx.functions do texts[#texts + 1] = ctx.functions[i] end
+    step_parts[#step_parts + 1] = step_comment(ctx, step) .. "\n" .. table.concat(texts, "\n\n")
+    local function buf(ref)
+      if ref.kind == "arena" then return string.format("scratch + %d", ref.offset) end
+      return ref.kind
+    end
+    calls[#calls + 1] = string.format("%s(%s, %s);", fname, buf(step.input), buf(step.output))
+    local trace_buf = (step.output.kind == "arena") and buf(step.output) or "output"
+    calls[#calls + 1] = string.format("#if defined(%s_TRACE)\n%s_trace(%d, %s, %d);\n#endif",
+      NAME, name, step.last_index, trace_buf, step.out_elements)
+  end
+  if plan.arena_floats == 0 then table.insert(calls, 1, "(void)scratch; /* no intermediate tensors */") end
+
+  local sections = { render.render(render.template("source_head.c"), {
+    banner = opts.manifest, name = name, NAME = NAME, arena_floats = tostring(plan.scratch_floats) }) }
+  sections[#sections + 1] = "/* Weights: static const, so they stay in flash on a microcontroller. */"
+  for _, part in ipairs(weight_parts) do sections[#sections + 1] = part end
+  local math_text = math_section(ctx)
+  if math_text then sections[#sections + 1] = math_text end
+  for _, part in ipairs(step_parts) do sections[#sections + 1] = part end
+  sections[#sections + 1] = render.render(render.template("infer.c"), {
+    name = name, NAME = NAME, calls = table.concat(calls, "\n") })
+  local source = render.reindent(table.concat(sections, "\n\n"))
+
+  -- header
+  local macro_rows = {
+    { "INPUT_CHANNELS", model.input.channels, "input channels" },
+    { "INPUT_HEIGHT", model.input.height, "input rows" },
+    { "INPUT_WIDTH", model.input.width, "input columns" },
+    { "INPUT_SIZE", model.input.channels * model.input.height * model.input.width, "floats in one input" },
+    { "OUTPUT_SIZE", planner.elements(model.output_shape), "floats in one output" },
+    { "SCRATCH_FLOATS", plan.scratch_floats, "floats of scratch for _infer_scratch" },
+    { "ACTIVATION_BYTES", 4 * plan.scratch_floats, "bytes of activation memory (input/output not counted)" },
+    { "PARAMETERS", plan.params, "weights and biases" },
+    { "WEIGHT_BYTES", 4 * plan.params, "bytes of static const weights" },
+    { "MACS", plan.macs, "multiply-accumulates per inference (padding taps skipped)" },
+  }
+  local width = 0
+  for _, row in ipairs(macro_rows) do width = math.max(width, #NAME + 1 + #row[1]) end
+  local macro_lines = {}
+  for _, row in ipairs(macro_rows) do
+    local macro = NAME .. "_" .. row[1]
+    macro_lines[#macro_lines + 1] = string.format("#define %s%s %-8s /* %s */", macro,
+      string.rep(" ", width - #macro), tostring(row[2]), row[3])
+  end
+  local header = (render.render(render.template("header.h"), {
+    banner = opts.manifest, guard = NAME .. "_H", name = name, NAME = NAME,
+    macros = table.concat(macro_lines, "\n") }))
+  return { header = header, source = source }
+end
+
+return M

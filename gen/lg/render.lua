@@ -1,0 +1,119 @@
+--- The one way C text is produced: strict templates, float literals, comments,
+-- and a final pass that indents by braces (so templates and emitters never
+-- juggle indentation).
+local M = {}
+
+--- Read a template from templates/ (verbatim C with ${var} holes).
+function M.template(name)
+  local dir = M.templates_dir or "templates"
+  local f = assert(io.open(dir .. "/" .. name, "rb"), "missing template " .. name)
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+--- Fill ${var} holes. Fails on a missing or non-string value and on an unused one,
+-- so a template and its caller cannot drift apart silently.
+function M.render(text, vars)
+  local used = {}
+  local out = text:gsub("%${([%w_]+)}", function(key)
+    local v = vars[key]
+    if type(v) ~= "string" then
+      error(string.format("render: variable %s is %s, expected a string", key, type(v)), 2)
+    end
+    used[key] = true
+    return v
+  end)
+  for key in pairs(vars) do
+    if not used[key] then error("render: variable " .. key .. " is not used by the template", 2) end
+  end
+  return out
+end
+
+--- Round a Lua number to float32.
+function M.to_float32(x)
+  return (string.unpack("<f", string.pack("<f", x)))
+end
+
+--- Shortest C float literal that reads back as exactly the same float32.
+function M.float(x)
+  assert(x == x and x ~= math.huge and x ~= -math.huge, "non-finite weight reached the emitter")
+  if x == 0 then
+    return (1 / x < 0) and "-0.0f" or "0.0f"
+  end
+  local f = M.to_float32(x)
+  for digits = 1, 9 do
+    local s = string.format("%." .. digits .. "g", f)
+    if M.to_float32(tonumber(s)) == f then
+      if not s:find("[%.e]") then s = s .. ".0" end
+      return s .. "f"
+    end
+  end
+  error("unreachable: %.9g always round-trips a float32")
+end
+
+--- Text safe inside a C block comment.
+function M.comment_text(s)
+  return (tostring(s):gsub("%*/", "* /"):gsub("/%*", "/ *"):gsub("[%c]", " "))
+end
+
+--- Re-indent C by braces: 4 spaces a level; preprocessor lines at column 0;
+-- block-comment continuation lines aligned under the opening "/*".
+function M.reindent(text)
+  local out = {}
+  local depth = 0
+  local in_comment = false
+  local verbatim = false  -- data initialisers keep the layout their emitter chose
+  for line in (text .. "\n"):gmatch("(.-)\n") do
+    local body = line:match("^%s*(.-)%s*$")
+    if verbatim then
+      out[#out + 1] = line
+      if body == "};" then verbatim = false end
+    elseif depth == 0 and body:match("= {$") then
+      out[#out + 1] = body
+      verbatim = true
+    elseif body == "" then
+      out[#out + 1] = ""
+    elseif in_comment then
+      out[#out + 1] = string.rep("    ", depth) .. " " .. body
+      if body:find("%*/") then in_comment = false end
+    elseif body:sub(1, 1) == "#" then
+      out[#out + 1] = body
+    else
+      -- count braces outside comments and character/string literals
+      local code = body:gsub("/%*.-%*/", ""):gsub("//.*$", ""):gsub("'[^']*'", ""):gsub('"[^"]*"', "")
+      local opens_comment = code:find("/%*") ~= nil
+      code = code:gsub("/%*.*$", "")
+      local _, opens = code:gsub("{", "")
+      local _, closes = code:gsub("}", "")
+      local lead = 0
+      for ch in code:gmatch(".") do
+        if ch == "}" then lead = lead + 1 elseif ch ~= " " then break end
+      end
+      local level = math.max(depth - lead, 0)
+      out[#out + 1] = string.rep("    ", level) .. body
+      depth = math.max(depth + opens - closes, 0)
+      if opens_comment then in_comment = true end
+    end
+  end
+  while out[#out] == "" do out[#out] = nil end
+  return table.concat(out, "\n") .. "\n"
+end
+
+--- A growing list of lines: w(fmt, ...) appends one formatted line.
+function M.writer()
+  local lines = {}
+  local w = {}
+  function w.line(fmt, ...)
+    if select("#", ...) > 0 then
+      lines[#lines + 1] = string.format(fmt, ...)
+    else
+      lines[#lines + 1] = fmt
+    end
+  end
+  function w.text() return table.concat(lines, "\n") end
+  function w.count() return #lines end
+  return w
+end
+
+return M
