@@ -41,7 +41,17 @@
  * Each a*b + c below is one fused multiply-add where the target has one in
  * hardware (Cortex-M4F VFMA, x86-64 FMA), else a multiply and an add; the
  * bounds hold for both.
+ *
+ * Selection: the generator defines LENETGEN_MATH_EXPF and/or
+ * LENETGEN_MATH_TANHF before this text for the functions the network calls
+ * (clang rejects unused static functions, even inline ones); with neither
+ * defined, both functions are compiled.
  */
+#if !defined(LENETGEN_MATH_EXPF) && !defined(LENETGEN_MATH_TANHF)
+#define LENETGEN_MATH_EXPF 1
+#define LENETGEN_MATH_TANHF 1
+#endif
+
 #if defined(__GNUC__) && defined(__FP_FAST_FMAF)
 #define LENETGEN_FMA(a, b, c) __builtin_fmaf((a), (b), (c))
 #else
@@ -70,6 +80,7 @@ static inline float lenetgen_reduce(float y, lenetgen_bits *k)
     return LENETGEN_FMA(-t, LENETGEN_LN2_LO, LENETGEN_FMA(-t, LENETGEN_LN2_HI, y));
 }
 
+#if defined(LENETGEN_MATH_EXPF)
 /* e^r for |r| <= ln2/2: relative error 2^-28 plus the roundings. */
 static inline float lenetgen_exp_poly(float r)
 {
@@ -110,6 +121,9 @@ static inline float lenetgen_expf(float x)
     return v.f;
 }
 
+#endif /* LENETGEN_MATH_EXPF */
+
+#if defined(LENETGEN_MATH_TANHF)
 static inline float lenetgen_tanhf(float x)
 {
     lenetgen_bits v, a, k, s;
@@ -135,4 +149,5 @@ static inline float lenetgen_tanhf(float x)
     a.u |= v.u & 0x80000000u; /* tanh is odd */
     return a.f;
 }
+#endif /* LENETGEN_MATH_TANHF */
 /* ---- end of lenetgen builtin math ---- */
