@@ -117,7 +117,7 @@ $(foreach c,$(FW_CONFIGS),$(eval $(call FW_CONFIG_RULES,$(c))))
 # A configuration that fails to build is reported in the table (and fails the target),
 # after the others are built and measured.
 firmware:
-	-$(Q)$(MAKE) --no-print-directory -k fw-images
+	-$(Q)$(MAKE) -f $(firstword $(MAKEFILE_LIST)) --no-print-directory -k fw-images
 	$(Q)$(LUA) tools/footprint --dir $(FW_DIR) --name $(FW_NAME) \
 	    $(foreach c,$(FW_CONFIGS),$(c):$(FW_CC_$(call fw_target,$(c))))
 
@@ -148,7 +148,7 @@ test-firmware:
 	    || [ "$$(arm-none-eabi-gcc -print-file-name=rdimon.specs)" = rdimon.specs ]; then \
 	    echo "SKIP test-firmware: needs qemu-system-arm, arm-none-eabi-gcc and newlib" \
 	         "(apt-get install qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi)"; \
-	else $(MAKE) --no-print-directory firmware-test; fi
+	else $(MAKE) -f $(firstword $(MAKEFILE_LIST)) --no-print-directory firmware-test; fi
 
 # ---- builtin math error bounds on the host ----
 $(BUILD)/math/test_math_builtin: tests/math/test_math_builtin.c templates/math_builtin.c
