@@ -8,80 +8,107 @@
 -- messages just point at the nearest line that is known.
 local M = {}
 
+local literal_key
+
 --- Tokens of a Lua chunk: { kind = "name"|"string"|"number"|"symbol"|"eof", text, line }.
+-- Dispatches on byte codes and skips runs with string.find: a description of
+-- the maximum size (lg.load) tokenizes in a fraction of a second.
+local B_NL, B_DASH, B_QUOTE, B_APOS, B_BSL, B_LBRACKET, B_DOT = 10, 45, 34, 39, 92, 91, 46
+-- symbols that never start a longer one
+local SINGLE = {}
+for ch in ("{}(),;+*%^#&|[]"):gmatch(".") do SINGLE[ch:byte()] = ch end
+
 local function tokenize(src)
   local tokens, pos, line, n = {}, 1, 1, #src
+  local byte, find, sub, match = string.byte, string.find, string.sub, string.match
   local function push(kind, text, at_line)
     tokens[#tokens + 1] = { kind = kind, text = text, line = at_line }
   end
+  local function count_newlines(a, b)
+    local _, k = string.gsub(sub(src, a, b), "\n", "")
+    return k
+  end
   local function skip_long_bracket(start)
     -- start points at the first '['; returns the position after the closing bracket
-    local eq = src:match("^%[(=*)%[", start)
+    local eq = match(src, "^%[(=*)%[", start)
     if not eq then return nil end
     local close = "]" .. eq .. "]"
-    local body_start = start + #eq + 2
-    local stop = src:find(close, body_start, true)
+    local stop = find(src, close, start + #eq + 2, true)
     local finish = stop and (stop + #close) or (n + 1)
-    local body = src:sub(start, finish - 1)
-    local _, newlines = body:gsub("\n", "")
-    line = line + newlines
+    line = line + count_newlines(start, finish - 1)
     return finish
   end
   while pos <= n do
-    local c = src:sub(pos, pos)
-    if c == "\n" then
+    local c = byte(src, pos)
+    if c == B_NL then
       line, pos = line + 1, pos + 1
-    elseif c:match("%s") then
-      pos = pos + 1
-    elseif src:sub(pos, pos + 1) == "--" then
-      local after = skip_long_bracket(pos + 2)
+    elseif c == 32 or (c >= 9 and c <= 13) then
+      pos = (find(src, "[^ \t\r\v\f]", pos + 1)) or (n + 1)
+    elseif c == B_DASH and byte(src, pos + 1) == B_DASH then
+      local after = byte(src, pos + 2) == B_LBRACKET and skip_long_bracket(pos + 2)
       if after then
         pos = after
       else
-        local eol = src:find("\n", pos, true)
-        pos = eol or (n + 1)
+        pos = (find(src, "\n", pos, true)) or (n + 1)
       end
-    elseif c:match("[%a_]") then
-      local word = src:match("^[%w_]+", pos)
+    elseif (c >= 65 and c <= 90) or (c >= 97 and c <= 122) or c == 95 then
+      local word = match(src, "^[%w_]+", pos)
       push("name", word, line)
       pos = pos + #word
-    elseif c:match("%d") or (c == "." and src:sub(pos + 1, pos + 1):match("%d")) then
-      local num = src:match("^0[xX][%x%.]*[pP]?[%+%-]?%x*", pos)
-        or src:match("^%d*%.?%d*[eE][%+%-]?%d+", pos)
-        or src:match("^%d*%.?%d*", pos)
+    elseif (c >= 48 and c <= 57) or (c == B_DOT and find(src, "^%d", pos + 1)) then
+      local num = match(src, "^0[xX][%x%.]*[pP]?[%+%-]?%x*", pos)
+        or match(src, "^%d*%.?%d*[eE][%+%-]?%d+", pos)
+        or match(src, "^%d*%.?%d*", pos)
       push("number", num, line)
       pos = pos + math.max(#num, 1)
-    elseif c == '"' or c == "'" then
+    elseif c == B_QUOTE or c == B_APOS then
       local start_line = line
       local i = pos + 1
-      while i <= n do
-        local d = src:sub(i, i)
-        if d == "\\" then
-          if src:sub(i + 1, i + 1) == "\n" then line = line + 1 end
+      local stop_set = c == B_QUOTE and '[\\"\n]' or "[\\'\n]"
+      while true do
+        i = find(src, stop_set, i)
+        if not i then i = n + 1 break end
+        local d = byte(src, i)
+        if d == B_BSL then
+          if byte(src, i + 1) == B_NL then line = line + 1 end
           i = i + 2
-        elseif d == c or d == "\n" then
-          break
         else
-          i = i + 1
+          break
         end
       end
-      push("string", src:sub(pos, i), start_line)
+      push("string", sub(src, pos, i), start_line)
       pos = i + 1
-    elseif c == "[" and src:match("^%[=*%[", pos) then
+    elseif c == B_LBRACKET and find(src, "^%[=*%[", pos) then
       local start_line = line
       local after = skip_long_bracket(pos)
-      push("string", src:sub(pos, after - 1), start_line)
+      push("string", sub(src, pos, after - 1), start_line)
       pos = after
     else
-      local sym = src:match("^%.%.%.", pos) or src:match("^[=~<>]=", pos)
-        or src:match("^%.%.", pos) or src:match("^::", pos) or src:match("^//", pos)
-        or src:match("^<<", pos) or src:match("^>>", pos) or c
+      local sym = SINGLE[c]
+      if not sym then
+        sym = match(src, "^%.%.%.", pos) or match(src, "^[=~<>]=", pos)
+          or match(src, "^%.%.", pos) or match(src, "^::", pos) or match(src, "^//", pos)
+          or match(src, "^<<", pos) or match(src, "^>>", pos) or string.char(c)
+      end
       push("symbol", sym, line)
       pos = pos + #sym
     end
   end
   push("eof", "", line)
   return tokens
+end
+M.tokenize = tokenize
+
+--- The key a literal token denotes in `[token] =`, as text, or nil.
+literal_key = function(token)
+  if token.kind == "number" then
+    local n = tonumber(token.text)
+    n = n and (math.tointeger(n) or n)
+    return n and tostring(n)
+  elseif token.kind == "string" and token.text:match("^[\"'][%w_%.]*[\"']$") then
+    return token.text:sub(2, -2)
+  end
+  return nil
 end
 
 --- Walk the constructor starting at tokens[i] == "{" and record paths.
@@ -97,6 +124,12 @@ local function walk_constructor(tokens, i, path, lines)
       key = tokens[i].text
       lines[prefix .. key] = tokens[i].line
       i = i + 2
+    elseif tokens[i].text == "[" and tokens[i].kind == "symbol" and tokens[i + 2].text == "]"
+        and tokens[i + 3].text == "=" and literal_key(tokens[i + 1]) then
+      -- [3] = ... or ["name"] = ...
+      key = literal_key(tokens[i + 1])
+      lines[prefix .. key] = tokens[i].line
+      i = i + 4
     else
       positional = positional + 1
       key = tostring(positional)
@@ -128,10 +161,11 @@ end
 
 --- Map every field path of the returned table constructor to its line.
 -- @param src the description's source text
+-- @param tokens optional result of M.tokenize(src), to tokenize only once
 -- @return table path -> line ("" is the root table, "layers.3.kernel" a field)
-function M.build(src)
+function M.build(src, tokens)
   local ok, lines = pcall(function()
-    local tokens = tokenize(src)
+    tokens = tokens or tokenize(src)
     local result = {}
     -- the root is the constructor right after the last top-level `return`
     local root
@@ -145,6 +179,16 @@ function M.build(src)
     return result
   end)
   return ok and lines or {}
+end
+
+--- Lines of every occurrence of a symbol token (e.g. "..") outside strings
+-- and comments, in order. @param tokens result of M.tokenize
+function M.symbol_lines(tokens, symbol)
+  local result = {}
+  for _, t in ipairs(tokens) do
+    if t.kind == "symbol" and t.text == symbol then result[#result + 1] = t.line end
+  end
+  return result
 end
 
 --- Line of a path, falling back to the nearest recorded ancestor.

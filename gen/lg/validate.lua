@@ -3,6 +3,11 @@
 -- of the internal contract (layers with index, line, normalised {h, w} pairs,
 -- in_shape and out_shape). Every mistake is reported once, with the line of the
 -- offending field and a message that says what to change.
+--
+-- The table is untrusted: any value may have any type, tables may be huge or
+-- cyclic, strings may hold control characters. Every walk over a table is
+-- linear (no sorting of all keys), and when several fields are wrong the one
+-- written first in the file is reported.
 local errors = require("lg.errors")
 local linemap = require("lg.linemap")
 
@@ -16,6 +21,11 @@ M.LIMITS = {
   max_stride = 64,
   max_padding = 64,
   max_layers = 256,
+  -- 16 Mi float32 values = 64 MB: no layer output (activation) may be larger,
+  -- and the whole network may not have more parameters. Far beyond any
+  -- microcontroller, and it keeps a typo (out_features = 1000000) from
+  -- generating gigabytes of weights.
+  max_values = 16 * 1024 * 1024,
 }
 
 local C_KEYWORDS = {}
@@ -23,6 +33,14 @@ for kw in ([[auto break case char const continue default do double else enum ext
   goto if inline int long register restrict return short signed sizeof static struct switch
   typedef union unsigned void volatile while _Bool _Complex _Imaginary]]):gmatch("%S+") do
   C_KEYWORDS[kw] = true
+end
+
+-- <name>.h must not hide a standard header: the generated .c includes <math.h>.
+local C_HEADERS = {}
+for h in ([[assert complex ctype errno fenv float inttypes iso646 limits locale math setjmp
+  signal stdalign stdarg stdatomic stdbool stddef stdint stdio stdlib stdnoreturn string
+  tgmath threads time uchar wchar wctype]]):gmatch("%S+") do
+  C_HEADERS[h] = true
 end
 
 M.LAYER_FIELDS = {
@@ -38,27 +56,63 @@ M.UNROLL_LEVELS = { full = true, kernel = true, none = true }
 local TOP_FIELDS = { name = true, input = true, weights = true, layers = true }
 local INPUT_FIELDS = { channels = true, height = true, width = true }
 
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
-  return keys
+-- Names from other frameworks, with what to write instead.
+local TYPE_HINTS = {
+  conv = "did you mean \"conv2d\"?", convolution = "did you mean \"conv2d\"?",
+  dense = "did you mean \"linear\"?", fc = "did you mean \"linear\"?",
+  fully_connected = "did you mean \"linear\"?",
+  avgpool = "did you mean \"avgpool2d\"?", avg_pool = "did you mean \"avgpool2d\"?",
+  maxpool = "did you mean \"maxpool2d\"?", max_pool = "did you mean \"maxpool2d\"?",
+  softmax = "softmax is not supported: the network outputs the last layer's values (logits); "
+    .. "take the argmax, or apply softmax in your own code",
+  dropout = "dropout does nothing at inference: remove it (PyTorch still counted it in the tensor "
+    .. "names, so name the tensors of later layers with weight = \"...\" and bias = \"...\")",
+  batchnorm2d = "batch normalisation is not supported: fold it into the conv2d before it (scale "
+    .. "its weights and bias) and export again",
+}
+local FIELD_HINTS = {
+  in_channels = "the input channel count is inferred from the layer before; remove it",
+  in_features = "the input size is inferred from the layer before; remove it",
+  kernel_size = "did you mean kernel?", pool_size = "did you mean kernel?",
+  strides = "did you mean stride?", filters = "did you mean out_channels?",
+  units = "did you mean out_features?", use_bias = "did you mean bias?",
+  activation = "an activation is a layer of its own: add { type = \"relu\" } after this one",
+  dilation = "dilation is not supported", groups = "grouped convolution is not supported",
+}
+
+local function keys_of(set)
+  local list = {}
+  for k in pairs(set) do list[#list + 1] = k end
+  table.sort(list)
+  return list
 end
 
-local function describe(v)
-  if type(v) == "string" then return string.format("%q", v) end
-  if type(v) == "number" or type(v) == "boolean" then return tostring(v) end
-  return "a " .. type(v)
-end
+local describe = errors.describe
 
 local function is_int(v)
-  return math.type(v) == "integer" or (math.type(v) == "float" and v == math.floor(v) and v == v
+  return math.type(v) == "integer" or (math.type(v) == "float" and v == math.floor(v)
     and math.abs(v) < 2^53)
+end
+
+--- The key of `t` for which `bad(key)` holds that was written first in the
+-- file (then by type and text), or nil. Linear in the size of t.
+local function first_bad_key(t, bad, lines, prefix)
+  local best, best_line, best_text
+  for key in pairs(t) do
+    if bad(key) then
+      local line = lines[prefix .. tostring(key)] or math.huge
+      local text = type(key) .. ":" .. (type(key) == "table" and "" or tostring(key))
+      if best == nil or line < best_line or (line == best_line and text < best_text) then
+        best, best_line, best_text = key, line, text
+      end
+    end
+  end
+  return best
 end
 
 --- Context object: knows the file, line map and current layer for messages.
 local function context(path, lines)
-  local ctx = {}
+  local ctx = { lines = lines }
   function ctx.fail(field_path, msg, layer)
     local prefix = layer and errors.layer_prefix(layer) or ""
     errors.raise(path, linemap.lookup(lines, field_path), prefix .. msg)
@@ -68,33 +122,39 @@ end
 
 --- An integer field within [lo, hi].
 local function check_int(ctx, v, fpath, name, lo, hi, layer)
-  if not is_int(v) then
+  if type(v) ~= "number" then
     ctx.fail(fpath, string.format("%s must be an integer, got %s", name, describe(v)), layer)
   end
-  v = math.tointeger(v)
-  if v < lo then
-    ctx.fail(fpath, string.format("%s must be at least %d, got %d", name, lo, v), layer)
+  if v ~= v or not is_int(v) and math.abs(v) < 2^53 then
+    ctx.fail(fpath, string.format("%s must be a whole number, got %s", name, describe(v)), layer)
   end
-  if v > hi then
-    ctx.fail(fpath, string.format("%s must be at most %d, got %d", name, hi, v), layer)
+  if v < lo or v > hi then
+    ctx.fail(fpath, string.format("%s must be between %d and %d, got %s", name, lo, hi, describe(v)),
+      layer)
   end
-  return v
+  return math.tointeger(v)
 end
 
 --- A field that is a number or {h, w}; returns {h = , w = }.
 local function check_pair(ctx, v, fpath, name, lo, hi, layer)
   if type(v) == "table" then
-    local n = 0
-    for _ in pairs(v) do n = n + 1 end
+    local n, named = 0, false
+    for k in pairs(v) do
+      n = n + 1
+      if math.type(k) ~= "integer" then named = true end
+    end
     if n ~= 2 or v[1] == nil or v[2] == nil then
-      ctx.fail(fpath, string.format("%s must be a number or a pair {h, w}, got a table of %d entries",
-        name, n), layer)
+      local got = string.format("a table with %d entr%s", n, n == 1 and "y" or "ies")
+      if named then got = "a table with named entries" end
+      ctx.fail(fpath, string.format("%s must be a number or a pair {height, width} such as { 3, 5 }, "
+        .. "got %s", name, got), layer)
     end
     return { h = check_int(ctx, v[1], fpath, name .. " height", lo, hi, layer),
              w = check_int(ctx, v[2], fpath, name .. " width", lo, hi, layer) }
   end
-  if not is_int(v) then
-    ctx.fail(fpath, string.format("%s must be an integer or a pair {h, w}, got %s", name, describe(v)), layer)
+  if type(v) ~= "number" then
+    ctx.fail(fpath, string.format("%s must be an integer or a pair {height, width}, got %s", name,
+      describe(v)), layer)
   end
   local n = check_int(ctx, v, fpath, name, lo, hi, layer)
   return { h = n, w = n }
@@ -108,6 +168,32 @@ local function shape_text(s)
 end
 M.shape_text = shape_text
 
+local function unknown_type_message(t)
+  local known = keys_of(M.LAYER_FIELDS)
+  local hint = type(t) == "string" and TYPE_HINTS[t:lower()]
+  if not hint then
+    local guess = errors.suggest(t, known)
+    hint = guess and string.format("did you mean %s?", describe(guess))
+  end
+  return string.format("unknown layer type %s%s (known types: %s)", describe(t),
+    hint and ("; " .. hint) or "", table.concat(known, ", "))
+end
+
+local function unknown_field_message(key, owner, allowed)
+  local names = keys_of(allowed)
+  local hint = type(key) == "string" and FIELD_HINTS[key]
+  if not hint then
+    local guess = errors.suggest(key, names)
+    hint = guess and string.format("did you mean %s?", guess)
+  end
+  if math.type(key) == "integer" then
+    return string.format("a value without a name (entry %d); write every field as name = value "
+      .. "(%s takes: %s)", key, owner, table.concat(names, ", "))
+  end
+  return string.format("unknown field %s%s (%s takes: %s)", describe(key),
+    hint and ("; " .. hint) or "", owner, table.concat(names, ", "))
+end
+
 --- Check the fields of one layer (not its shapes).
 local function check_layer(ctx, raw, k)
   local fpath = "layers." .. k
@@ -116,38 +202,46 @@ local function check_layer(ctx, raw, k)
       k - 1, describe(raw)))
   end
   local layer = { index = k - 1, type = raw.type, line = linemap.lookup(ctx.lines, fpath) }
+  if raw.type == nil then
+    ctx.fail(fpath, string.format("layer %d: type is missing; add type = \"conv2d\" (or %s)", k - 1,
+      table.concat(keys_of(M.LAYER_FIELDS), ", ")))
+  end
   if type(raw.type) ~= "string" then
-    ctx.fail(fpath, string.format("layer %d: type must be a string such as \"conv2d\", got %s",
+    ctx.fail(fpath .. ".type", string.format("layer %d: type must be a string such as \"conv2d\", got %s",
       k - 1, describe(raw.type)))
   end
   local allowed = M.LAYER_FIELDS[raw.type]
   if not allowed then
-    ctx.fail(fpath .. ".type", string.format("unknown layer type %q (known: %s)", raw.type,
-      table.concat(sorted_keys(M.LAYER_FIELDS), ", ")), layer)
+    ctx.fail(fpath .. ".type", unknown_type_message(raw.type), layer)
   end
-  for _, key in ipairs(sorted_keys(raw)) do
-    if not allowed[key] then
-      local where = type(key) == "string" and (fpath .. "." .. key) or fpath
-      ctx.fail(where, string.format("unknown field %s (%s takes: %s)", describe(key), raw.type,
-        table.concat(sorted_keys(allowed), ", ")), layer)
-    end
+  local bad = first_bad_key(raw, function(key) return not allowed[key] end, ctx.lines, fpath .. ".")
+  if bad ~= nil then
+    local where = (type(bad) == "string" or math.type(bad) == "integer") and (fpath .. "." .. bad) or fpath
+    ctx.fail(where, unknown_field_message(bad, raw.type, allowed), layer)
   end
   local L = M.LIMITS
   local t = raw.type
   if t == "conv2d" or t == "linear" then
     local count_field = (t == "conv2d") and "out_channels" or "out_features"
     if raw[count_field] == nil then
-      ctx.fail(fpath, count_field .. " is required", layer)
+      ctx.fail(fpath, string.format("%s is required (the number of output %s), e.g. %s = 16",
+        count_field, t == "conv2d" and "channels" or "values", count_field), layer)
     end
     layer[count_field] = check_int(ctx, raw[count_field], fpath .. "." .. count_field, count_field, 1,
       t == "conv2d" and L.max_channels or L.max_features, layer)
     local bias = raw.bias
     if bias == nil then bias = true end
     if type(bias) ~= "boolean" and type(bias) ~= "string" then
-      ctx.fail(fpath .. ".bias", "bias must be true, false or a tensor name, got " .. describe(bias), layer)
+      ctx.fail(fpath .. ".bias", "bias must be true, false or a tensor name (a string), got "
+        .. describe(bias), layer)
     end
     if raw.weight ~= nil and type(raw.weight) ~= "string" then
-      ctx.fail(fpath .. ".weight", "weight must be a tensor name (a string), got " .. describe(raw.weight), layer)
+      ctx.fail(fpath .. ".weight", "weight must be a tensor name (a string such as \"conv1.weight\"), got "
+        .. describe(raw.weight), layer)
+    end
+    if raw.weight == "" or bias == "" then
+      ctx.fail(fpath .. (raw.weight == "" and ".weight" or ".bias"), "a tensor name cannot be empty; "
+        .. "remove the field to use the default name", layer)
     end
     layer.bias = bias ~= false
     layer.weight_name = raw.weight or string.format("%d.weight", k - 1)
@@ -156,11 +250,13 @@ local function check_layer(ctx, raw, k)
     layer.bias_line = linemap.lookup(ctx.lines, fpath .. ".bias")
   end
   if t == "conv2d" or t == "avgpool2d" or t == "maxpool2d" then
-    if raw.kernel == nil then ctx.fail(fpath, "kernel is required", layer) end
+    if raw.kernel == nil then
+      ctx.fail(fpath, "kernel is required: a size such as kernel = 3, or { height, width }", layer)
+    end
     layer.kernel = check_pair(ctx, raw.kernel, fpath .. ".kernel", "kernel", 1, L.max_kernel, layer)
-    local default_stride = (t == "conv2d") and 1 or nil
     if raw.stride == nil then
-      layer.stride = default_stride and { h = 1, w = 1 } or { h = layer.kernel.h, w = layer.kernel.w }
+      -- PyTorch's defaults: 1 for a convolution, the kernel for pooling
+      layer.stride = (t == "conv2d") and { h = 1, w = 1 } or { h = layer.kernel.h, w = layer.kernel.w }
     else
       layer.stride = check_pair(ctx, raw.stride, fpath .. ".stride", "stride", 1, L.max_stride, layer)
     end
@@ -175,18 +271,25 @@ local function check_layer(ctx, raw, k)
       for _, axis in ipairs({ "h", "w" }) do
         if 2 * layer.padding[axis] > layer.kernel[axis] then
           ctx.fail(fpath .. ".padding", string.format("padding %s is more than half of kernel %s "
-            .. "(PyTorch refuses this too)", pair_text(layer.padding), pair_text(layer.kernel)), layer)
+            .. "(PyTorch refuses this too); use padding %dx%d or less", pair_text(layer.padding),
+            pair_text(layer.kernel), layer.kernel.h // 2, layer.kernel.w // 2), layer)
         end
       end
     end
   end
   if raw.unroll ~= nil then
-    if not M.UNROLL_LEVELS[raw.unroll] then
+    if type(raw.unroll) ~= "string" or not M.UNROLL_LEVELS[raw.unroll] then
       ctx.fail(fpath .. ".unroll", "unroll must be \"full\", \"kernel\" or \"none\", got " .. describe(raw.unroll), layer)
     end
     layer.unroll = raw.unroll
   end
   return layer
+end
+
+local function elements(shape)
+  local n = 1
+  for _, d in ipairs(shape) do n = n * d end
+  return n
 end
 
 --- Infer the shape after `layer` from `shape` ({c, h, w} or {n}).
@@ -196,17 +299,18 @@ local function infer(ctx, layer, shape, prev)
   local after = prev and string.format(" after layer %d (%s)", prev.index, prev.type) or ""
   if t == "conv2d" or t == "avgpool2d" or t == "maxpool2d" then
     if #shape ~= 3 then
-      ctx.fail(fpath, string.format("input is flat (%d values)%s; %s needs a channels x height x width input",
-        shape[1], after, t), layer)
+      ctx.fail(fpath, string.format("input is flat (%d values)%s, but %s needs a channels x height x "
+        .. "width input; move the flatten after the last convolution or pooling layer", shape[1], after, t),
+        layer)
     end
     local out = {}
     for i, axis in ipairs({ "h", "w" }) do
       local n, k, s, p = shape[i + 1], layer.kernel[axis], layer.stride[axis], layer.padding[axis]
       if k > n + 2 * p then
         ctx.fail(fpath .. ".kernel", string.format("output vanishes: kernel %s is larger than the padded "
-          .. "input %dx%d (input %dx%d, padding %s)", pair_text(layer.kernel),
-          shape[2] + 2 * layer.padding.h, shape[3] + 2 * layer.padding.w, shape[2], shape[3],
-          pair_text(layer.padding)), layer)
+          .. "input %dx%d (input %dx%d, padding %s); use a smaller kernel or more padding, or remove a "
+          .. "pooling layer before it", pair_text(layer.kernel), shape[2] + 2 * layer.padding.h,
+          shape[3] + 2 * layer.padding.w, shape[2], shape[3], pair_text(layer.padding)), layer)
       end
       out[i] = (n + 2 * p - k) // s + 1
     end
@@ -225,6 +329,43 @@ local function infer(ctx, layer, shape, prev)
   return { table.unpack(shape) }
 end
 
+--- Parameters (weights and bias values) of a checked layer with known shapes.
+local function parameters(layer)
+  if layer.type == "conv2d" then
+    return layer.out_channels * (layer.in_shape[1] * layer.kernel.h * layer.kernel.w
+      + (layer.bias and 1 or 0))
+  elseif layer.type == "linear" then
+    return layer.out_features * (layer.in_shape[1] + (layer.bias and 1 or 0))
+  end
+  return 0
+end
+
+local function check_name(ctx, name)
+  if name == nil then
+    ctx.fail("", "name is missing; add name = \"mynet\" (a C identifier that prefixes every generated "
+      .. "symbol and names the output files)")
+  end
+  if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") then
+    ctx.fail("name", "name must be a C identifier (letters, digits and _, not starting with a digit) "
+      .. "such as \"lenet5\", got " .. describe(name))
+  end
+  if #name > 40 then
+    ctx.fail("name", string.format("name is %d characters long; use at most 40 (it prefixes every "
+      .. "generated symbol)", #name))
+  end
+  if C_KEYWORDS[name] then
+    ctx.fail("name", string.format("name %s is a C keyword; choose another name", describe(name)))
+  end
+  if name:match("^_[%u_]") then
+    ctx.fail("name", string.format("name %s is reserved in C (it starts with _ and an upper-case letter "
+      .. "or another _); choose another name", describe(name)))
+  end
+  if C_HEADERS[name] then
+    ctx.fail("name", string.format("name %s would write %s.h, which hides the C library's <%s.h>; "
+      .. "choose another name", describe(name), name, name))
+  end
+end
+
 --- Validate a raw description.
 -- @param raw table returned by the description
 -- @param path description path (for messages and to resolve `weights`)
@@ -232,46 +373,57 @@ end
 -- @return model table (see the internal contract)
 function M.validate(raw, path, lines)
   local ctx = context(path, lines)
-  ctx.lines = lines
-  for _, key in ipairs(sorted_keys(raw)) do
-    if not TOP_FIELDS[key] then
-      ctx.fail(type(key) == "string" and key or "", string.format("unknown top-level field %s "
-        .. "(a description has: input, layers, name, weights)", describe(key)))
-    end
+  local bad = first_bad_key(raw, function(key) return not TOP_FIELDS[key] end, lines, "")
+  if bad ~= nil then
+    ctx.fail(type(bad) == "string" and bad or "", unknown_field_message(bad, "a description",
+      TOP_FIELDS))
   end
-  if type(raw.name) ~= "string" or not raw.name:match("^[%a_][%w_]*$") then
-    ctx.fail("name", "name must be a C identifier such as \"lenet5\", got " .. describe(raw.name))
-  end
-  if #raw.name > 40 or C_KEYWORDS[raw.name] or raw.name:match("^_[%u_]") then
-    ctx.fail("name", string.format("name %q cannot prefix C symbols (a C keyword, reserved, or longer "
-      .. "than 40 characters)", raw.name))
+  check_name(ctx, raw.name)
+  if raw.input == nil then
+    ctx.fail("", "input is missing; add input = { channels = 1, height = 28, width = 28 } (the size of "
+      .. "the input image)")
   end
   if type(raw.input) ~= "table" then
     ctx.fail("input", "input must be a table { channels = C, height = H, width = W }, got " .. describe(raw.input))
   end
-  for _, key in ipairs(sorted_keys(raw.input)) do
-    if not INPUT_FIELDS[key] then
-      ctx.fail("input." .. tostring(key), string.format("input: unknown field %s (input takes: channels, "
-        .. "height, width)", describe(key)))
-    end
+  bad = first_bad_key(raw.input, function(key) return not INPUT_FIELDS[key] end, lines, "input.")
+  if bad ~= nil then
+    ctx.fail((type(bad) == "string" or math.type(bad) == "integer") and ("input." .. bad) or "input",
+      "input: " .. unknown_field_message(bad, "input", INPUT_FIELDS))
   end
   local input = {}
   for _, key in ipairs({ "channels", "height", "width" }) do
-    if raw.input[key] == nil then ctx.fail("input", "input." .. key .. " is required") end
+    if raw.input[key] == nil then
+      ctx.fail("input", string.format("input.%s is required; input is { channels = C, height = H, "
+        .. "width = W }", key))
+    end
     input[key] = check_int(ctx, raw.input[key], "input." .. key, "input." .. key, 1,
       key == "channels" and M.LIMITS.max_channels or M.LIMITS.max_dim)
   end
-  if raw.weights ~= nil and type(raw.weights) ~= "string" then
-    ctx.fail("weights", "weights must be a file name (a string), got " .. describe(raw.weights))
+  local input_values = input.channels * input.height * input.width
+  if input_values > M.LIMITS.max_values then
+    ctx.fail("input", string.format("the input has %d values (%dx%dx%d), more than the limit of %d; "
+      .. "use a smaller input", input_values, input.channels, input.height, input.width,
+      M.LIMITS.max_values))
+  end
+  if raw.weights ~= nil and (type(raw.weights) ~= "string" or raw.weights == "") then
+    ctx.fail("weights", "weights must be a file name (a string such as \"lenet5.safetensors\", "
+      .. "relative to the description), got " .. describe(raw.weights))
+  end
+  if raw.layers == nil then
+    ctx.fail("", "layers is missing; add layers = { { type = \"conv2d\", out_channels = 6, kernel = 5 }, "
+      .. "... }")
   end
   if type(raw.layers) ~= "table" then
     ctx.fail("layers", "layers must be a list of layer tables, got " .. describe(raw.layers))
   end
   local count = #raw.layers
-  for _, key in ipairs(sorted_keys(raw.layers)) do
-    if math.type(key) ~= "integer" or key < 1 or key > count then
-      ctx.fail("layers", "layers must be a list (no named entries or holes), found key " .. describe(key))
-    end
+  bad = first_bad_key(raw.layers, function(key)
+    return math.type(key) ~= "integer" or key < 1 or key > count
+  end, lines, "layers.")
+  if bad ~= nil then
+    ctx.fail((type(bad) == "string" or math.type(bad) == "integer") and ("layers." .. bad) or "layers",
+      "layers must be a list { {...}, {...} } (no named entries or holes), found the key " .. describe(bad))
   end
   if count == 0 then ctx.fail("layers", "layers is empty; a network needs at least one layer") end
   if count > M.LIMITS.max_layers then
@@ -291,10 +443,24 @@ function M.validate(raw, path, lines)
   }
   local shape = { input.channels, input.height, input.width }
   local prev
+  local total_params = 0
   for k = 1, count do
     local layer = check_layer(ctx, raw.layers[k], k)
     layer.in_shape = shape
     layer.out_shape = infer(ctx, layer, shape, prev)
+    local values = elements(layer.out_shape)
+    if values > M.LIMITS.max_values then
+      ctx.fail("layers." .. k, string.format("output %s has %d values, more than the limit of %d (64 MB "
+        .. "of floats); use fewer channels or features, or a larger stride", shape_text(layer.out_shape),
+        values, M.LIMITS.max_values), layer)
+    end
+    local params = parameters(layer)
+    total_params = total_params + params
+    if total_params > M.LIMITS.max_values then
+      ctx.fail("layers." .. k, string.format("%d parameters bring the network to %d, more than the limit "
+        .. "of %d (64 MB of float32 weights); use fewer channels or features", params, total_params,
+        M.LIMITS.max_values), layer)
+    end
     shape = layer.out_shape
     model.layers[k] = layer
     prev = layer

@@ -94,35 +94,121 @@ function M.random_tensor_data(seed, name, count, fan_in)
   return data
 end
 
+--- Why a tensor's shape differs from the layer's, in the model owner's terms:
+-- "the kernel is 3x3 in the description but 5x5 in the file".
+local function shape_difference(layer, what, got, want)
+  local count_field = layer.type == "conv2d" and "out_channels" or "out_features"
+  if #got ~= #want then
+    local dims = what == "bias" and count_field
+      or (layer.type == "conv2d" and "out_channels, input channels, kernel height, kernel width"
+        or "out_features, input values")
+    return string.format("a %s %s has %d dimension%s [%s], this one has %d; is it the tensor of "
+      .. "another layer?", layer.type, what, #want, #want == 1 and "" or "s", dims, #got)
+  end
+  local parts = {}
+  if got[1] ~= want[1] then
+    parts[#parts + 1] = string.format("%s is %d in the description but %d in the file", count_field,
+      want[1], got[1])
+  end
+  if what == "weight" and got[2] ~= want[2] then
+    parts[#parts + 1] = string.format("the input has %d %s here (from the layers before it) but %d in "
+      .. "the file", want[2], layer.type == "conv2d" and "channels" or "values", got[2])
+  end
+  if what == "weight" and layer.type == "conv2d" and (got[3] ~= want[3] or got[4] ~= want[4]) then
+    parts[#parts + 1] = string.format("the kernel is %dx%d in the description but %dx%d in the file",
+      want[3], want[4], got[3], got[4])
+  end
+  return table.concat(parts, "; ") .. "; change the description or export the weights again"
+end
+
+--- Up to `max` tensor names of the file, for "not found" messages.
+local function some_names(names, max)
+  local shown = {}
+  for i = 1, math.min(#names, max) do shown[i] = errors.describe(names[i]) end
+  if #names > max then shown[#shown + 1] = string.format("and %d more", #names - max) end
+  return table.concat(shown, ", ")
+end
+
 --- Read the description's safetensors file and attach its tensors.
 -- Errors point at the layer that wants a tensor, or at the `weights` field.
 function M.attach_file(model, opts)
   local safetensors = require("lg.safetensors")
   local path = model.path
+  local needs_weights = false
+  for _, layer in ipairs(model.layers) do needs_weights = needs_weights or has_params(layer) end
   if not model.weights_path then
+    if not needs_weights then return model end
     errors.raise(path, nil, "the description names no weights file; add weights = \"file.safetensors\" "
-      .. "or pass --random-weights SEED")
+      .. "(relative to the description) or pass --random-weights SEED")
   end
   local file, err = safetensors.read(model.weights_path, { allow_nonfinite = opts and opts.allow_nonfinite })
   if not file then
-    errors.raise(path, model.weights_line, string.format("weights %q: %s", model.weights_file, err))
+    if err:match("^cannot open") and model.weights_path ~= model.weights_file then
+      err = err .. string.format(" (looked for %s: the path is relative to the description's directory)",
+        model.weights_path)
+    elseif err:match(" is NaN$") or err:match(" is [+-]Inf$") then
+      err = err .. "; fix the training or the export, or pass --allow-nonfinite to accept it"
+    end
+    errors.raise(path, model.weights_line, string.format("weights %s: %s",
+      errors.describe(model.weights_file, 200), err))
   end
+  local file_label = errors.describe(model.weights_file, 200)
   local used = {}
   local function take(layer, name, shape, line, what)
     local t = file.tensors[name]
     if not t then
-      errors.raise(path, line or layer.line, string.format("%s%s tensor %q not found in %s",
-        errors.layer_prefix(layer), what, name, model.weights_file))
+      local hint
+      local index, suffix = name:match("^(%d+)%.(%a+)$")
+      if index then
+        -- a default name: the layer list and the file disagree about positions?
+        local same_kind, fits = {}, nil
+        for _, other in ipairs(file.names) do
+          if other:match("^%d+%.(%a+)$") == suffix then
+            same_kind[#same_kind + 1] = other
+            local o = file.tensors[other]
+            local fit = not used[other] and #o.shape == #shape
+            for i = 1, #shape do fit = fit and o.shape[i] == shape[i] end
+            if fit and not fits then fits = other end
+          end
+        end
+        if fits then
+          hint = string.format("the file's %s has the shape this layer needs: is a layer missing or "
+            .. "extra before this one? Default names are \"<i>.%s\" with i the 0-based position in "
+            .. "layers, as in PyTorch's nn.Sequential, which counts activations too", errors.describe(fits),
+            suffix)
+        elseif #same_kind > 0 then
+          hint = string.format("the file has %s; default names are \"<i>.%s\" with i the 0-based "
+            .. "position in layers (as in PyTorch's nn.Sequential), or name the tensor with %s = \"...\"",
+            some_names(same_kind, 6), suffix, what)
+        else
+          hint = string.format("the file names its tensors differently (%s): name them in the layer "
+            .. "with weight = \"...\" and bias = \"...\"", #file.names > 0 and some_names(file.names, 6)
+            or "it has none")
+        end
+      else
+        local guess = errors.suggest(name, file.names)
+        if guess then
+          hint = string.format("did you mean %s?", errors.describe(guess))
+        elseif #file.names == 0 then
+          hint = "the file has no tensors"
+        else
+          hint = "the file has " .. some_names(file.names, 6)
+        end
+      end
+      errors.raise(path, line or layer.line, string.format("%s%s tensor %s not found in %s; %s",
+        errors.layer_prefix(layer), what, errors.describe(name), file_label, hint))
     end
     if used[name] then
-      errors.raise(path, line or layer.line, string.format("%s%s tensor %q is already used by layer %d",
-        errors.layer_prefix(layer), what, name, used[name]))
+      errors.raise(path, line or layer.line, string.format("%s%s tensor %s is already used by layer %d; "
+        .. "each layer needs its own tensor", errors.layer_prefix(layer), what, errors.describe(name),
+        used[name]))
     end
     local ok = #t.shape == #shape
     for i = 1, #shape do ok = ok and t.shape[i] == shape[i] end
     if not ok then
-      errors.raise(path, line or layer.line, string.format("%s%s tensor %q has shape %s, expected %s",
-        errors.layer_prefix(layer), what, name, shape_text(t.shape), shape_text(shape)))
+      errors.raise(path, line or layer.line, string.format("%s%s tensor %s has shape %s, expected %s: %s",
+        errors.layer_prefix(layer), what, errors.describe(name), shape_text(t.shape), shape_text(shape),
+        shape_difference(layer, what, t.shape, shape)))
     end
     used[name] = layer.index
     return { shape = shape, data = t.data, raw = t.raw }
@@ -138,8 +224,22 @@ function M.attach_file(model, opts)
   end
   for _, name in ipairs(file.names) do
     if not used[name] then
-      errors.raise(path, model.weights_line, string.format("weights %q: tensor %q is not used by any layer "
-        .. "(a layer with bias = false, or a missing layer?)", model.weights_file, name))
+      -- point at the layer a default name belongs to, when there is one
+      local index, kind = name:match("^(%d+)%.(%a+)$")
+      local layer = index and model.layers[tonumber(index) + 1]
+      if layer and kind == "bias" and has_params(layer) and not layer.bias then
+        errors.raise(path, layer.bias_line or layer.line, string.format("%sbias = false, but %s has the "
+          .. "bias tensor %s; remove bias = false to use it (or remove the tensor from the file)",
+          errors.layer_prefix(layer), file_label, errors.describe(name)))
+      elseif layer and not has_params(layer) and (kind == "weight" or kind == "bias") then
+        errors.raise(path, layer.line, string.format("%s%s has tensor %s, but a %s layer has no "
+          .. "weights: is a layer missing or extra before this one? (PyTorch numbers the tensors by "
+          .. "position in nn.Sequential)", errors.layer_prefix(layer), file_label, errors.describe(name),
+          layer.type))
+      end
+      errors.raise(path, model.weights_line, string.format("weights %s: tensor %s is not used by any "
+        .. "layer; remove it from the file, or name it in a layer with weight = \"...\" or bias = \"...\"",
+        file_label, errors.describe(name)))
     end
   end
   model.weights_metadata = file.metadata

@@ -1,0 +1,11 @@
+-- A -Inf accepted with --allow-nonfinite: generates.
+-- The file is from tests/broken/weights (see make_weights_corpus.lua).
+return {
+  name = "broken",
+  input = { channels = 2, height = 1, width = 1 },
+  weights = "../weights/inf_negative.safetensors",
+  layers = {
+    { type = "flatten" },
+    { type = "linear", out_features = 2, weight = "b", bias = "a" },
+  },
+}

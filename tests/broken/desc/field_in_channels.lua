@@ -1,0 +1,13 @@
+-- in_channels is inferred, never written.
+return {
+  name = "broken",
+  input = { channels = 1, height = 8, width = 8 },
+  weights = "tiny.safetensors",
+  layers = {
+    { type = "conv2d", in_channels = 1, out_channels = 2, kernel = 3 },
+    { type = "relu" },
+    { type = "maxpool2d", kernel = 2 },
+    { type = "flatten" },
+    { type = "linear", out_features = 3 },
+  },
+}

@@ -1,0 +1,18 @@
+-- A string doubled in a loop grows past the memory budget.
+local s = "0123456789abcdef"
+while true do
+  s = s .. s
+end
+-- (never reached)
+return {
+  name = "broken",
+  input = { channels = 1, height = 8, width = 8 },
+  weights = "tiny.safetensors",
+  layers = {
+    { type = "conv2d", out_channels = 2, kernel = 3 },
+    { type = "relu" },
+    { type = "maxpool2d", kernel = 2 },
+    { type = "flatten" },
+    { type = "linear", out_features = 3 },
+  },
+}

@@ -1,0 +1,12 @@
+-- The input table is missing.
+return {
+  name = "broken",
+  weights = "tiny.safetensors",
+  layers = {
+    { type = "conv2d", out_channels = 2, kernel = 3 },
+    { type = "relu" },
+    { type = "maxpool2d", kernel = 2 },
+    { type = "flatten" },
+    { type = "linear", out_features = 3 },
+  },
+}

@@ -1,0 +1,6 @@
+-- The layers list is missing.
+return {
+  name = "broken",
+  input = { channels = 1, height = 8, width = 8 },
+  weights = "tiny.safetensors",
+}

@@ -1,0 +1,7 @@
+-- Layers given as a string.
+return {
+  name = "broken",
+  input = { channels = 1, height = 8, width = 8 },
+  weights = "tiny.safetensors",
+  layers = "conv2d relu",
+}

@@ -1,0 +1,4 @@
+-- The description forgets to return its table.
+local model = {
+  name = "broken",
+}

@@ -1,0 +1,2 @@
+-- The description returns a number instead of a table.
+return 42

@@ -1,0 +1,2 @@
+-- The description returns a string.
+return "lenet5"

@@ -1,0 +1,15 @@
+-- A runtime error: arithmetic on a missing value.
+local sizes = { 3 }
+-- (the table itself is fine)
+return {
+  name = "broken",
+  input = { channels = 1, height = 8, width = 8 },
+  weights = "tiny.safetensors",
+  layers = {
+    { type = "conv2d", out_channels = 2, kernel = sizes[2] + 1 },
+    { type = "relu" },
+    { type = "maxpool2d", kernel = 2 },
+    { type = "flatten" },
+    { type = "linear", out_features = 3 },
+  },
+}

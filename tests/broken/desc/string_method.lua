@@ -1,0 +1,15 @@
+-- String methods are hidden while a description runs.
+local big = ("x"):rep(1e9)
+-- (the table itself is fine)
+return {
+  name = "broken",
+  input = { channels = 1, height = 8, width = 8 },
+  weights = "tiny.safetensors",
+  layers = {
+    { type = "conv2d", out_channels = 2, kernel = 3 },
+    { type = "relu" },
+    { type = "maxpool2d", kernel = 2 },
+    { type = "flatten" },
+    { type = "linear", out_features = 3 },
+  },
+}

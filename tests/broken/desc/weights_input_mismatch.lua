@@ -1,0 +1,13 @@
+-- The linear layer was trained on 20 inputs; the layers before give 18.
+return {
+  name = "broken",
+  input = { channels = 1, height = 8, width = 8 },
+  weights = "tiny_in20.safetensors",
+  layers = {
+    { type = "conv2d", out_channels = 2, kernel = 3 },
+    { type = "relu" },
+    { type = "maxpool2d", kernel = 2 },
+    { type = "flatten" },
+    { type = "linear", out_features = 3 },
+  },
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env lua5.4
+--- Writes the binary fixtures of the description corpus (tests/broken/desc):
+-- the safetensors files its descriptions point at and a precompiled chunk.
+-- The descriptions and their .expected messages are written by hand.
+--
+-- The base network of the corpus ("tiny"): input 1x8x8, conv2d 2 channels 3x3
+-- (-> 2x6x6), relu, maxpool2d 2 (-> 2x3x3), flatten (18), linear 3. Its tensors:
+-- 0.weight [2,1,3,3], 0.bias [2], 4.weight [3,18], 4.bias [3].
+--
+-- Deterministic: running it again rewrites identical files. Usage, from the
+-- repository root:  lua5.4 tests/broken/make_desc_fixtures.lua
+local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
+package.path = dir .. "/../../gen/?.lua;" .. package.path
+local st = require("lg.safetensors")
+local out_dir = dir .. "/desc"
+
+local function values(n, scale)
+  local t = {}
+  for i = 1, n do t[i] = ((i * 37) % 19 - 9) * scale end
+  return t
+end
+
+local function tensor(shape, scale)
+  local n = 1
+  for _, d in ipairs(shape) do n = n * d end
+  return { shape = shape, data = values(n, scale or 0.0625) }
+end
+
+local function tiny()
+  return {
+    ["0.weight"] = tensor({ 2, 1, 3, 3 }),
+    ["0.bias"] = tensor({ 2 }),
+    ["4.weight"] = tensor({ 3, 18 }),
+    ["4.bias"] = tensor({ 3 }),
+  }
+end
+
+local function write(name, bytes)
+  local f = assert(io.open(out_dir .. "/" .. name, "wb"))
+  f:write(bytes)
+  f:close()
+end
+
+local function write_tensors(name, tensors)
+  write(name, st.encode(tensors, { producer = "tests/broken/make_desc_fixtures.lua" }))
+end
+
+-- the good file
+write_tensors("tiny.safetensors", tiny())
+
+-- 4.bias missing
+local t = tiny()
+t["4.bias"] = nil
+write_tensors("tiny_missing_bias.safetensors", t)
+
+-- one tensor too many
+t = tiny()
+t["extra.weight"] = tensor({ 4 })
+write_tensors("tiny_extra.safetensors", t)
+
+-- conv kernel 5x5 where the description says 3
+t = tiny()
+t["0.weight"] = tensor({ 2, 1, 5, 5 })
+write_tensors("tiny_kernel5.safetensors", t)
+
+-- linear weight stored flat (rank 1)
+t = tiny()
+t["4.weight"] = tensor({ 54 })
+write_tensors("tiny_rank1.safetensors", t)
+
+-- linear trained on a different input size (20 instead of 18)
+t = tiny()
+t["4.weight"] = tensor({ 3, 20 })
+write_tensors("tiny_in20.safetensors", t)
+
+-- NaN and +Inf in the linear weights (exact bit patterns)
+local function with_raw(name, index, bits)
+  local tt = tiny()
+  local w = tt[name]
+  local raw = {}
+  for i, v in ipairs(w.data) do raw[i] = string.pack("<f", v) end
+  raw[index + 1] = bits
+  tt[name] = { shape = w.shape, raw = table.concat(raw) }
+  return tt
+end
+write_tensors("tiny_nan.safetensors", with_raw("4.weight", 7, "\0\0\192\127"))
+write_tensors("tiny_inf.safetensors", with_raw("0.bias", 1, "\0\0\128\127"))
+
+-- the same tensors under custom (PyTorch module attribute) names
+write_tensors("tiny_named.safetensors", {
+  ["features.conv.weight"] = tensor({ 2, 1, 3, 3 }),
+  ["features.conv.bias"] = tensor({ 2 }),
+  ["classifier.weight"] = tensor({ 3, 18 }),
+  ["classifier.bias"] = tensor({ 3 }),
+})
+
+-- a precompiled chunk of a valid description
+write("bytecode.lua", string.dump(load([[
+return { name = "broken", input = { channels = 1, height = 8, width = 8 },
+  layers = { { type = "relu" } } }
+]]), true))
+
+-- a 4x4 weight and its bias, for two layers that both name them
+write_tensors("square.safetensors", { w = tensor({ 4, 4 }), b = tensor({ 4 }) })

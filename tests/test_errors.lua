@@ -1,0 +1,344 @@
+#!/usr/bin/env lua5.4
+--- Bad input through the real command line (issues 2 and 8).
+--
+-- Every case of tests/broken/desc is X.expected (the exact standard error) with
+-- X.lua (the description) and optionally X.args (the arguments after
+-- gen/lenetgen, one line; {model} is tests/broken/desc/X.lua and {out} a fresh
+-- output directory; default "{model} -o {out}"). An empty X.expected means the
+-- case must succeed. For each case this checks:
+--   - standard error is exactly X.expected, and nothing is on standard output;
+--   - the exit status: 0 for success, 2 for usage errors ("lenetgen: error:"),
+--     1 for every other error (never 3, an internal error);
+--   - no Lua stack trace;
+--   - the output directory, filled beforehand with known files, is unchanged
+--     (same names, bytes and modification times; no temporary files left);
+--   - the run ends within CASE_SECONDS.
+-- Then: every file of the safetensors corpus (tests/broken/weights) through
+-- the CLI, a failing run after a successful one, regeneration without
+-- rewriting, and an unwritable output directory.
+--
+-- Usage (from anywhere): lua5.4 tests/test_errors.lua [-v] [--show] [CASE...]
+--   --show  print each case's actual standard error instead of checking it
+--           (for writing a new .expected: review every line before saving it)
+local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
+local root = here .. "/.."
+package.path = root .. "/gen/?.lua;" .. package.path
+
+local CASE_DIR = "tests/broken/desc"
+local CASE_SECONDS = 10     -- generous: CI machines are shared; the budgets are ~0.3 s
+local verbose, show, only = false, false, {}
+for _, a in ipairs(arg) do
+  if a == "-v" then verbose = true
+  elseif a == "--show" then show = true
+  else only[a] = true end
+end
+
+local passed, failed = 0, 0
+local function check(name, ok, detail)
+  if ok then
+    passed = passed + 1
+    if verbose then print("ok   " .. name) end
+  else
+    failed = failed + 1
+    print("FAIL " .. name .. (detail and (": " .. detail) or ""))
+  end
+  return ok
+end
+
+local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function write_file(path, text)
+  local f = assert(io.open(path, "wb"))
+  f:write(text)
+  f:close()
+end
+
+local function capture(cmd)
+  local p = assert(io.popen(cmd, "r"))
+  local out = p:read("a")
+  p:close()
+  return out
+end
+
+local function mktemp_dir()
+  return (capture("mktemp -d /tmp/lenetgen-test-errors.XXXXXX"):gsub("%s+$", ""))
+end
+
+local function now() return tonumber((capture("date +%s.%N"))) end
+
+local LIST = "find %s -mindepth 1 -printf '%%P\\t%%y\\t%%s\\t%%T@\\n' | sort"
+
+--- Snapshot from a listing: names, kinds, sizes and modification times (ns),
+-- plus the bytes of every file.
+local function snapshot_of(dir, listing)
+  local files = {}
+  for line in listing:gmatch("[^\n]+") do
+    local name, kind = line:match("^([^\t]*)\t(%a)")
+    if kind == "f" then files[name] = read_file(dir .. "/" .. name) end
+  end
+  return { listing = listing, files = files }
+end
+
+local function snapshot(dir)
+  return snapshot_of(dir, capture(LIST:format(shell_quote(dir))))
+end
+
+local function same_snapshot(a, b)
+  if a.listing ~= b.listing then return false, "listing changed:\n" .. a.listing .. "--- now:\n" .. b.listing end
+  for name, bytes in pairs(a.files) do
+    if b.files[name] ~= bytes then return false, name .. " changed" end
+  end
+  return true
+end
+
+--- Start gen/lenetgen with an argument string (already shell-quoted) from the
+-- root, in one shell: listing of `dir` before, the run, listing after.
+-- finish(handle) returns status, stdout, stderr, seconds, listing before and after.
+local function start_cli(args, dir)
+  local tmp = os.tmpname()
+  local list = dir and LIST:format(shell_quote(dir)) or "true"
+  local pipe = assert(io.popen(table.concat({
+    list, "echo '--8<--'", "cd " .. shell_quote(root),
+    "start=$(date +%s%N)",
+    "timeout " .. (CASE_SECONDS + 5) .. " gen/lenetgen " .. args .. " >" .. tmp .. ".out 2>" .. tmp .. ".err",
+    "status=$?", "finish=$(date +%s%N)", "cd - >/dev/null", "echo '--8<--'",
+    "echo $status $((finish - start))", "echo '--8<--'", list }, "\n"), "r"))
+  return { pipe = pipe, tmp = tmp }
+end
+
+local function finish_cli(handle)
+  local report = handle.pipe:read("a")
+  handle.pipe:close()
+  local tmp = handle.tmp
+  local before, status, ns, after = report:match("^(.-)%-%-8<%-%-\n%-%-8<%-%-\n(%d+) (%d+)\n%-%-8<%-%-\n(.*)$")
+  local out, err = read_file(tmp .. ".out") or "", read_file(tmp .. ".err") or ""
+  os.remove(tmp); os.remove(tmp .. ".out"); os.remove(tmp .. ".err")
+  return tonumber(status), out, err, tonumber(ns) / 1e9, before, after
+end
+
+local function run_cli(args, dir) return finish_cli(start_cli(args, dir)) end
+
+--- Run jobs { args=, dir=, done=function(results...) } JOBS at a time, in order.
+local JOBS = tonumber(os.getenv("LENETGEN_TEST_JOBS") or "") or 4
+local function run_all(jobs)
+  for first = 1, #jobs, JOBS do
+    local handles = {}
+    for i = first, math.min(#jobs, first + JOBS - 1) do handles[i] = start_cli(jobs[i].args, jobs[i].dir) end
+    for i = first, math.min(#jobs, first + JOBS - 1) do jobs[i].done(finish_cli(handles[i])) end
+  end
+end
+
+--- Fill an output directory with files the generator must not touch on
+-- error; returns their contents by name.
+local function prepopulate(dir, name)
+  local files = {
+    [name .. ".h"] = "/* previous " .. name .. ".h: must survive a failed run */\n",
+    [name .. ".c"] = "/* previous " .. name .. ".c: must survive a failed run */\n",
+    ["notes.txt"] = "unrelated file\n",
+  }
+  for file, text in pairs(files) do write_file(dir .. "/" .. file, text) end
+  return files
+end
+
+local function expected_status(expected)
+  if expected == "" then return 0 end
+  if expected:match("^lenetgen: error:") then return 2 end
+  return 1
+end
+
+local function clean_stderr(name, err, status)
+  check(name .. ": no stack trace", not err:find("stack traceback", 1, true) and status ~= 3,
+    "stderr:\n" .. err)
+end
+
+------------------------------------------------------------------------------
+-- the corpus
+------------------------------------------------------------------------------
+-- a case is any X.expected, X.lua or X.args (a case missing its .expected fails)
+local names, seen = {}, {}
+for line in capture("ls " .. shell_quote(root .. "/" .. CASE_DIR)):gmatch("[^\n]+") do
+  local name = line:match("^(.*)%.expected$") or line:match("^(.*)%.lua$") or line:match("^(.*)%.args$")
+  if name and not seen[name] and (next(only) == nil or only[name]) then
+    seen[name] = true
+    names[#names + 1] = name
+  end
+end
+table.sort(names)
+
+local slowest, slowest_name = 0, nil
+local work = mktemp_dir()
+local jobs = {}
+for _, name in ipairs(names) do
+  local base = CASE_DIR .. "/" .. name
+  local expected = read_file(root .. "/" .. base .. ".expected")
+  if not expected and not show then
+    check(name .. ": has " .. base .. ".expected", false)
+    expected = "(missing)"
+  end
+  local args_line = read_file(root .. "/" .. base .. ".args")
+  local out_dir = work .. "/" .. name
+  os.execute("mkdir " .. shell_quote(out_dir))
+  local files_before = prepopulate(out_dir, "broken")
+  local model_snapshot = read_file(root .. "/" .. base .. ".lua")
+  local args = (args_line or "{model} -o {out}"):gsub("%s+$", "")
+  local quoted = {}
+  for word in args:gmatch("%S+") do
+    word = word:gsub("{model}", base .. ".lua"):gsub("{out}", out_dir)
+    quoted[#quoted + 1] = shell_quote(word)
+  end
+  jobs[#jobs + 1] = { args = table.concat(quoted, " "), dir = out_dir,
+    done = function(status, out, err, seconds, listing_before, listing_after)
+      local before = { listing = listing_before, files = files_before }
+      if seconds > slowest then slowest, slowest_name = seconds, name end
+      if show then
+        io.write(string.format("== %s (status %d, %.2f s)\n%s", name, status, seconds, err))
+        return
+      end
+      check(name .. ": message", err == expected, "got:\n" .. err .. "expected:\n" .. expected)
+      check(name .. ": exit status", status == expected_status(expected),
+        string.format("got %d, expected %d", status, expected_status(expected)))
+      check(name .. ": nothing on stdout", out == "", "stdout:\n" .. out)
+      check(name .. ": time", seconds < CASE_SECONDS, string.format("%.1f s", seconds))
+      clean_stderr(name, err, status)
+      local after = snapshot_of(out_dir, listing_after)
+      if expected == "" then
+        -- success: the two outputs replaced, nothing else added
+        local produced = 0
+        for file in pairs(after.files) do
+          if file:match("%.[ch]$") and after.files[file] ~= before.files[file] then produced = produced + 1 end
+        end
+        check(name .. ": outputs written", produced == 2, after.listing)
+        check(name .. ": no temporary files", not after.listing:find("%.tmp\t"), after.listing)
+      else
+        local same, why = same_snapshot(before, after)
+        check(name .. ": output directory unchanged", same, why)
+      end
+      if model_snapshot then
+        check(name .. ": description unchanged", read_file(root .. "/" .. base .. ".lua") == model_snapshot)
+      end
+    end }
+end
+run_all(jobs)
+if show then
+  os.execute("rm -rf " .. shell_quote(work))
+  os.exit(0)
+end
+check("corpus has at least 40 cases", #names >= 40 or next(only) ~= nil, #names .. " cases")
+-- the output path of output_dir_missing must not have been created
+check("no directory created for a missing -o", not read_file(root .. "/" .. CASE_DIR .. "/no_such_directory/broken.h")
+  and os.execute("test ! -e " .. shell_quote(root .. "/" .. CASE_DIR .. "/no_such_directory")) == true)
+
+if next(only) == nil then
+  --------------------------------------------------------------------------
+  -- every file of the safetensors corpus, through the CLI
+  --------------------------------------------------------------------------
+  local corpus = capture("cd " .. shell_quote(root) .. " && pwd"):gsub("\n$", "") .. "/tests/broken/weights"
+  local count = 0
+  jobs = {}
+  for line in capture("ls " .. shell_quote(corpus)):gmatch("[^\n]+") do
+    local case = line:match("^(.*)%.safetensors$")
+    local reader_msg = case and read_file(corpus .. "/" .. case .. ".expected")
+    if reader_msg then
+      count = count + 1
+      reader_msg = reader_msg:gsub("\n$", "")
+      local weights = corpus .. "/" .. case .. ".safetensors"
+      local desc = work .. "/" .. case .. ".lua"
+      write_file(desc, string.format('return {\n  name = "pair",\n  input = { channels = 2, height = 1, '
+        .. 'width = 1 },\n  weights = %q,\n  layers = { { type = "flatten" }, { type = "linear", '
+        .. 'out_features = 2, weight = "b", bias = "a" } },\n}\n', weights))
+      local out_dir = work .. "/out-" .. case
+      os.execute("mkdir " .. shell_quote(out_dir))
+      local files_before = prepopulate(out_dir, "pair")
+      jobs[#jobs + 1] = { args = shell_quote(desc) .. " -o " .. shell_quote(out_dir), dir = out_dir,
+        done = function(status, _, err, _, listing_before, listing_after)
+          local before = { listing = listing_before, files = files_before }
+          local hint = ""
+          if reader_msg:match(" is NaN$") or reader_msg:match(" is [+-]Inf$") then
+            hint = "; fix the training or the export, or pass --allow-nonfinite to accept it"
+          end
+          local want = string.format('%s:4: error: weights "%s": %s%s\n', desc, weights, reader_msg, hint)
+          check("weights corpus " .. case .. ": message", err == want, "got:\n" .. err .. "expected:\n" .. want)
+          check("weights corpus " .. case .. ": exit status 1", status == 1, "status " .. status)
+          clean_stderr("weights corpus " .. case, err, status)
+          check("weights corpus " .. case .. ": output unchanged",
+            same_snapshot(before, snapshot_of(out_dir, listing_after)))
+        end }
+    end
+  end
+  run_all(jobs)
+  check("weights corpus has its 69 files", count >= 69, count .. " files")
+
+  --------------------------------------------------------------------------
+  -- a failed run after a successful one leaves the generated files intact;
+  -- an unchanged regeneration rewrites nothing; a changed one replaces both
+  --------------------------------------------------------------------------
+  local out_dir = work .. "/gen"
+  os.execute("mkdir " .. shell_quote(out_dir))
+  local good = CASE_DIR .. "/weights_custom_names_ok.lua"
+  local status, _, err = run_cli(shell_quote(good) .. " -o " .. shell_quote(out_dir))
+  check("good model generates", status == 0 and err == "", err)
+  local generated = snapshot(out_dir)
+  check("good model wrote two files", generated.files["broken.c"] and generated.files["broken.h"]
+    and select(2, generated.listing:gsub("\n", "")) == 2, generated.listing)
+  os.execute("sleep 0.05")
+  for _, bad in ipairs({ "weights_nan", "conv_after_flatten", "infinite_loop", "max_code_bytes" }) do
+    local args = shell_quote(CASE_DIR .. "/" .. bad .. ".lua") .. " -o " .. shell_quote(out_dir)
+    if bad == "max_code_bytes" then args = args .. " --max-code-bytes 1000" end
+    status, _, err = run_cli(args)
+    check("after success, " .. bad .. " fails", status == 1, err)
+    check("after success, " .. bad .. " leaves the files", same_snapshot(generated, snapshot(out_dir)))
+  end
+  status, _, err = run_cli(shell_quote(good) .. " -o " .. shell_quote(out_dir))
+  check("regeneration succeeds", status == 0 and err == "", err)
+  local again = snapshot(out_dir)
+  local same, why = same_snapshot(generated, again)
+  check("unchanged regeneration rewrites nothing (same bytes and mtimes)", same, why)
+  status, _, err = run_cli(shell_quote(good) .. " -o " .. shell_quote(out_dir) .. " --unroll=none")
+  local changed = snapshot(out_dir)
+  check("changed regeneration succeeds", status == 0 and err == "", err)
+  check("changed regeneration replaces the source", changed.files["broken.c"] ~= generated.files["broken.c"])
+  check("changed regeneration leaves no temporary files", select(2, changed.listing:gsub("\n", "")) == 2,
+    changed.listing)
+
+  --------------------------------------------------------------------------
+  -- an unwritable output directory (chmod as a normal user; as root, whom
+  -- permissions do not stop, /sys, where no one may create files)
+  --------------------------------------------------------------------------
+  local unwritable
+  if capture("id -u"):match("^0") then
+    if os.execute("test -d /sys && ! touch /sys/lenetgen-probe 2>/dev/null") then unwritable = "/sys" end
+  else
+    unwritable = work .. "/readonly"
+    os.execute("mkdir " .. shell_quote(unwritable) .. " && chmod 555 " .. shell_quote(unwritable))
+  end
+  if unwritable then
+    local before = snapshot(unwritable == "/sys" and work .. "/gen" or unwritable)
+    status, _, err = run_cli(shell_quote(good) .. " -o " .. shell_quote(unwritable))
+    local pattern = "^" .. unwritable:gsub("%p", "%%%0") .. ": error: cannot write to the output directory "
+      .. "%([%w %-]+%); make it writable or choose another with %-o\n$"
+    check("unwritable output directory: message", err:match(pattern) ~= nil, err)
+    check("unwritable output directory: exit status 1", status == 1, "status " .. status)
+    clean_stderr("unwritable output directory", err, status)
+    if unwritable ~= "/sys" then
+      check("unwritable output directory: unchanged", same_snapshot(before, snapshot(unwritable)))
+      os.execute("chmod 755 " .. shell_quote(unwritable))
+    end
+  else
+    print("note: no unwritable directory available; that check is skipped")
+  end
+end
+os.execute("rm -rf " .. shell_quote(work))
+
+if verbose and slowest_name then
+  print(string.format("slowest case: %s, %.2f s", slowest_name, slowest))
+end
+print(string.format("%d passed, %d failed", passed, failed))
+os.exit(failed == 0 and 0 or 1)
