@@ -57,19 +57,31 @@ local function runs(count, key)
 end
 
 --- Loop over rectangular regions of positions that share one window shape.
--- A region one position tall (or wide) gets a constant instead of a loop.
-local function emit_regions(w, row_runs, col_runs, yvar, xvar, label, body)
+-- A region one position tall gets a constant instead of a loop; along x the
+-- body handles `width` positions at a time, the remainder as a narrower body.
+local function emit_regions(w, row_runs, col_runs, yvar, xvar, label, width, body)
   for _, r in ipairs(row_runs) do
     for _, cr in ipairs(col_runs) do
       local y = (r.first == r.last) and r.first or yvar
-      local x = (cr.first == cr.last) and cr.first or xvar
       w.line("/* %s rows %d..%d, columns %d..%d */", label, r.first, r.last, cr.first, cr.last)
       if y == yvar then w.line("for (int %s = %d; %s <= %d; ++%s) {", yvar, r.first, yvar, r.last, yvar) end
-      if x == xvar then w.line("for (int %s = %d; %s <= %d; ++%s) {", xvar, cr.first, xvar, cr.last, xvar) end
-      w.line("{")
-      body(y, x, r.first, cr.first)
-      w.line("}")
-      if x == xvar then w.line("}") end
+      local count = cr.last - cr.first + 1
+      local blocks = count // width
+      if blocks == 1 then
+        w.line("{")
+        body(y, cr.first, r.first, cr.first, width)
+        w.line("}")
+      elseif blocks > 1 then
+        local step_text = (width == 1) and ("++" .. xvar) or string.format("%s += %d", xvar, width)
+        w.line("for (int %s = %d; %s < %d; %s) {", xvar, cr.first, xvar, cr.first + blocks * width, step_text)
+        body(y, xvar, r.first, cr.first, width)
+        w.line("}")
+      end
+      if count % width > 0 then
+        w.line("{")
+        body(y, cr.first + blocks * width, r.first, cr.first + blocks * width, count % width)
+        w.line("}")
+      end
       if y == yvar then w.line("}") end
     end
   end
@@ -170,55 +182,78 @@ local function conv_geometry(step)
   return g
 end
 
---- Straight-line body computing the outputs at pooled position (py, px) of
--- channel oc. py/px are loop variable names or numbers; row/col give a sample
--- position of the region (all positions of a region share their windows).
-local function conv_body(ctx, w, step, g, py, px, row, col)
+--- How many horizontally adjacent positions one conv body computes: each
+-- weight it loads then feeds that many more FMAs (register blocking), within
+-- about 8 accumulators so they stay in registers on a 32-register FPU.
+local function conv_block_width(g)
+  local window = g.pk.h * g.pk.w
+  return math.max(1, math.min(4, 8 // window))
+end
+
+--- Straight-line body computing `width` adjacent outputs (pooled positions
+-- when a pool is fused) of channel oc, starting at (py, px). py/px are loop
+-- variable names or numbers; row/col give the same position as numbers (for a
+-- loop, the first position of the region: all positions of a region share
+-- their windows).
+local function conv_body(ctx, w, step, g, py, px, row, col, width)
   local pooled = step.pool ~= nil
   local acc = {}
-  for dy = 0, g.pk.h - 1 do
-    for dx = 0, g.pk.w - 1 do
-      local name = pooled and string.format("a%d%d", dy, dx) or "acc"
-      acc[#acc + 1] = { dy = dy, dx = dx, name = name }
-      local oy = affine(py, g.ps.h, dy)
-      local ox = affine(px, g.ps.w, dx)
-      w.line("float %s = b; /* conv output [oc][%s][%s] */", name, oy, ox)
+  for k = 0, width - 1 do
+    for dy = 0, g.pk.h - 1 do
+      for dx = 0, g.pk.w - 1 do
+        local name
+        if pooled then
+          name = (width > 1) and string.format("a%d_%d%d", k, dy, dx) or string.format("a%d%d", dy, dx)
+        else
+          name = (width > 1) and string.format("acc%d", k) or "acc"
+        end
+        local y_first, y_last = tap_range(row * g.ps.h + dy, g.s.h, g.p.h, g.k.h, g.h)
+        local x_first, x_last = tap_range((col + k) * g.ps.w + dx, g.s.w, g.p.w, g.k.w, g.w)
+        acc[#acc + 1] = { k = k, dy = dy, dx = dx, name = name,
+                          y_first = y_first, y_last = y_last, x_first = x_first, x_last = x_last }
+        w.line("float %s = b; /* conv output [oc][%s][%s] */", name, affine(py, g.ps.h, dy),
+          affine(px, g.ps.w, g.ps.w * k + dx))
+      end
     end
   end
+  -- each weight is loaded once and used by every accumulator whose window holds it
   for c = 0, g.c_in - 1 do
     for ky = 0, g.k.h - 1 do
       for kx = 0, g.k.w - 1 do
         for _, a in ipairs(acc) do
-          local y_first, y_last = tap_range(row * g.ps.h + a.dy, g.s.h, g.p.h, g.k.h, g.h)
-          local x_first, x_last = tap_range(col * g.ps.w + a.dx, g.s.w, g.p.w, g.k.w, g.w)
-          if ky >= y_first and ky <= y_last and kx >= x_first and kx <= x_last then
+          if ky >= a.y_first and ky <= a.y_last and kx >= a.x_first and kx <= a.x_last then
             local iy = affine(py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h + ky)
-            local ix = affine(px, g.ps.w * g.s.w, a.dx * g.s.w - g.p.w + kx)
+            local ix = affine(px, g.ps.w * g.s.w, (a.k * g.ps.w + a.dx) * g.s.w - g.p.w + kx)
             w.line("LG_MAC(%s, w[%d][%d][%d], x[%d][%s][%s]);", a.name, c, ky, kx, c, iy, ix)
           end
         end
       end
     end
   end
-  local out_ref = string.format("y[oc][%s][%s]", affine(py, 1, 0), affine(px, 1, 0))
-  if not pooled then
-    w.line("%s = %s;", out_ref, activation_expr(step.acts, "acc"))
-    return
+  local per_output = #acc // width
+  for k = 0, width - 1 do
+    local out_ref = string.format("y[oc][%s][%s]", affine(py, 1, 0), affine(px, 1, k))
+    local group = { table.unpack(acc, k * per_output + 1, (k + 1) * per_output) }
+    if not pooled then
+      w.line("%s = %s;", out_ref, activation_expr(step.acts, group[1].name))
+    else
+      for _, a in ipairs(group) do
+        if #step.acts > 0 then w.line("%s = %s;", a.name, activation_expr(step.acts, a.name)) end
+      end
+      local value
+      if step.pool.type == "avgpool2d" then
+        local names = {}
+        for i, a in ipairs(group) do names[i] = a.name end
+        value = string.format("(%s) / %s", table.concat(names, " + "), render.float(#group))
+      else
+        local m = (width > 1) and ("m" .. k) or "m"
+        w.line("float %s = %s;", m, group[1].name)
+        for i = 2, #group do w.line("%s = (%s > %s) ? %s : %s;", m, group[i].name, m, group[i].name, m) end
+        value = m
+      end
+      w.line("%s = %s;", out_ref, activation_expr(step.post_acts, value))
+    end
   end
-  for _, a in ipairs(acc) do
-    if #step.acts > 0 then w.line("%s = %s;", a.name, activation_expr(step.acts, a.name)) end
-  end
-  local value
-  if step.pool.type == "avgpool2d" then
-    local names = {}
-    for i, a in ipairs(acc) do names[i] = a.name end
-    value = string.format("(%s) / %s", table.concat(names, " + "), render.float(#acc))
-  else
-    w.line("float m = %s;", acc[1].name)
-    for i = 2, #acc do w.line("m = (%s > m) ? %s : m;", acc[i].name, acc[i].name) end
-    value = "m"
-  end
-  w.line("%s = %s;", out_ref, activation_expr(step.post_acts, value))
 end
 
 local function conv_channel_prologue(ctx, w, step, oc)
@@ -240,8 +275,8 @@ local function emit_conv_kernel(ctx, step, fname, in_flat, out_flat)
   w.line("for (int oc = 0; oc < %d; ++oc) {", step.layer.out_channels)
   conv_channel_prologue(ctx, w, step, "oc")
   emit_regions(w, runs(g.poh, g.row_key), runs(g.pow, g.col_key), "py", "px",
-    step.pool and "pooled" or "output", function(py, px, row, col)
-      conv_body(ctx, w, step, g, py, px, row, col)
+    step.pool and "pooled" or "output", conv_block_width(g), function(py, px, row, col, width)
+      conv_body(ctx, w, step, g, py, px, row, col, width)
     end)
   w.line("}")
   w.line("}")
@@ -261,9 +296,10 @@ local function emit_conv_full(ctx, step, fname, in_flat, out_flat)
       w.line("const int oc = %d;", oc)
       conv_channel_prologue(ctx, w, step, "oc")
       local body = render.writer()
-      for px = 0, g.pow - 1 do
+      local width = conv_block_width(g)
+      for px = 0, g.pow - 1, width do
         body.line("{")
-        conv_body(ctx, body, step, g, py, px, py, px)
+        conv_body(ctx, body, step, g, py, px, py, px, math.min(width, g.pow - px))
         body.line("}")
       end
       w.line(body.text())
@@ -374,7 +410,7 @@ local function emit_pool_kernel(ctx, step, fname, in_flat, out_flat)
   view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
   w.line("for (int c = 0; c < %d; ++c) {", g.c)
   local row_runs, col_runs = pool_runs(g)
-  emit_regions(w, row_runs, col_runs, "oy", "ox", "output", function(oy, ox, row, col)
+  emit_regions(w, row_runs, col_runs, "oy", "ox", "output", 1, function(oy, ox, row, col)
     pool_body(ctx, w, step, g, "c", oy, ox, row, col)
   end)
   w.line("}")
@@ -422,7 +458,12 @@ local function emit_pool_none(ctx, step, fname, in_flat, out_flat)
   w.line("for (int c = 0; c < %d; ++c) {", g.c)
   w.line("for (int oy = 0; oy < %d; ++oy) {", g.oh)
   w.line("for (int ox = 0; ox < %d; ++ox) {", g.ow)
-  w.line(is_avg and "float s = 0.0f;" or "float m = -HUGE_VALF;")
+  if is_avg then
+    w.line("float s = 0.0f;")
+  else
+    -- start from the first tap of the window (never empty: padding <= kernel / 2)
+    w.line("float m = x[c][%s + ky_begin[oy]][%s + kx_begin[ox]];", affine("oy", g.s.h, -g.p.h), affine("ox", g.s.w, -g.p.w))
+  end
   w.line("for (int ky = ky_begin[oy]; ky < ky_end[oy]; ++ky) {")
   w.line("for (int kx = kx_begin[ox]; kx < kx_end[ox]; ++kx) {")
   local ref = string.format("x[c][%s + ky][%s + kx]", affine("oy", g.s.h, -g.p.h), affine("ox", g.s.w, -g.p.w))
@@ -446,8 +487,13 @@ end
 --------------------------------------------------------------------------------
 -- linear
 --------------------------------------------------------------------------------
---- Outputs first..first+count-1 (first: loop variable or number), all inputs unrolled.
-local function linear_block(ctx, w, step, first, count)
+M.LINEAR_CHUNK = 8  -- inputs per iteration of the kernel-level input loop
+
+--- Outputs first..first+count-1 (first: loop variable or number). With
+-- chunked = true the inputs run in a loop of LINEAR_CHUNK-wide straight-line
+-- chunks (a 400-input body fully unrolled makes compilers hoist loads and
+-- spill); otherwise every input is unrolled.
+local function linear_block(ctx, w, step, first, count, chunked)
   local layer = step.layer
   local n_in = layer.in_shape[1]
   w.line("const float (*w)[%d] = %s + %s;", n_in, weight_name(ctx, layer), first)
@@ -455,11 +501,24 @@ local function linear_block(ctx, w, step, first, count)
     local init = layer.bias and string.format("%s[%s]", bias_name(ctx, layer), affine(first, 1, j)) or "0.0f"
     w.line("float a%d = %s; /* output [%s] */", j, init, affine(first, 1, j))
   end
-  for i = 0, n_in - 1 do
-    for j = 0, count - 1 do
-      w.line("LG_MAC(a%d, w[%d][%d], x[%d]);", j, j, i, i)
+  local function macs(i_var, from, to)
+    for i = from, to do
+      for j = 0, count - 1 do
+        local idx = affine(i_var, 1, i)
+        w.line("LG_MAC(a%d, w[%d][%s], x[%s]);", j, j, idx, idx)
+      end
     end
   end
+  local chunk = M.LINEAR_CHUNK
+  local loops = chunked and (n_in // chunk) or 0
+  if loops == 1 then
+    macs(0, 0, chunk - 1)
+  elseif loops > 1 then
+    w.line("for (int i = 0; i < %d; i += %d) {", loops * chunk, chunk)
+    macs("i", 0, chunk - 1)
+    w.line("}")
+  end
+  macs(0, loops * chunk, n_in - 1)
   for j = 0, count - 1 do
     w.line("y[%s] = %s;", affine(first, 1, j), activation_expr(step.acts, "a" .. j))
   end
@@ -475,16 +534,16 @@ local function emit_linear_kernel(ctx, step, fname, in_flat, out_flat)
   view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
   if full_blocks == 1 then
     w.line("{")
-    linear_block(ctx, w, step, 0, block)
+    linear_block(ctx, w, step, 0, block, true)
     w.line("}")
   elseif full_blocks > 1 then
     w.line("for (int o = 0; o < %d; o += %d) {", full_blocks * block, block)
-    linear_block(ctx, w, step, "o", block)
+    linear_block(ctx, w, step, "o", block, true)
     w.line("}")
   end
   if n_out % block > 0 then
     w.line("{")
-    linear_block(ctx, w, step, full_blocks * block, n_out % block)
+    linear_block(ctx, w, step, full_blocks * block, n_out % block, true)
     w.line("}")
   end
   w.line("}")
@@ -500,7 +559,7 @@ local function emit_linear_full(ctx, step, fname, in_flat, out_flat)
     w.line("static void %s(const float *restrict %s, float *restrict %s)", sub, in_flat, out_flat)
     w.line("{")
     view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
-    linear_block(ctx, w, step, first, math.min(M.MAC_BLOCK, n_out - first))
+    linear_block(ctx, w, step, first, math.min(M.MAC_BLOCK, n_out - first), false)
     w.line("}")
     add_function(ctx, w.text())
     calls[#calls + 1] = string.format("%s(%s, %s);", sub, in_flat, out_flat)
@@ -685,8 +744,11 @@ local function math_section(ctx)
   if not need_exp and not need_tanh then
     -- nothing transcendental: no math helpers at all
   elseif ctx.opts.math == "builtin" then
-    parts[#parts + 1] = "/* --math=builtin: no libm; see templates/math_builtin.c for the error bounds. */"
-    parts[#parts + 1] = render.template("math_builtin.c")
+    parts[#parts + 1] = "/* --math=builtin: no libm; the error bounds are stated below. */"
+    local select = {}
+    if need_exp then select[#select + 1] = "#define LENETGEN_MATH_EXPF 1" end
+    if need_tanh then select[#select + 1] = "#define LENETGEN_MATH_TANHF 1" end
+    parts[#parts + 1] = table.concat(select, "\n") .. "\n" .. render.template("math_builtin.c")
   else
     parts[#parts + 1] = "/* --math=libm: the C library's expf and tanhf. */"
     if need_exp then
@@ -754,8 +816,11 @@ function M.emit(model, plan, opts)
   end
   if plan.arena_floats == 0 then table.insert(calls, 1, "(void)scratch; /* no intermediate tensors */") end
 
+  -- libm is the only header: --math=builtin code needs no library at all
+  local includes = (opts.math == "builtin") and "" or "#include <math.h>\n\n"
   local sections = { render.render(render.template("source_head.c"), {
-    banner = opts.manifest, name = name, NAME = NAME, arena_floats = tostring(plan.scratch_floats) }) }
+    banner = opts.manifest, name = name, NAME = NAME, arena_floats = tostring(plan.scratch_floats),
+    includes = includes }) }
   sections[#sections + 1] = "/* Weights: static const, so they stay in flash on a microcontroller. */"
   for _, part in ipairs(weight_parts) do sections[#sections + 1] = part end
   local math_text = math_section(ctx)
