@@ -1,0 +1,103 @@
+#!/usr/bin/env lua5.4
+--- check_smoke.lua: checks what `make bench-smoke` produced for the tiny network, that the
+-- benchmark's scripts work; never how fast anything is.
+--
+--   lua5.4 bench/check_smoke.lua RESULTS_DIR NET
+--
+-- Every configuration has a row with a host time, outputs that agree with the reference
+-- interpreter, a callgrind count (with valgrind), Cortex-M4F sizes and a QEMU count whose
+-- outputs passed the firmware harness (with the ARM tools), compile records; the baseline's
+-- speed-up against itself is 1; results.md has a table per network and the chart is a PNG
+-- (with gnuplot). Prints "N passed, N failed".
+local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
+package.path = script_dir .. "/?.lua;" .. package.path
+local common = require("bench_common")
+
+local dir, net = arg[1], arg[2]
+if not dir or not net then
+  io.stderr:write("usage: check_smoke.lua RESULTS_DIR NET\n")
+  os.exit(2)
+end
+
+local passed, failed = 0, 0
+local function check(ok, what)
+  if ok then
+    passed = passed + 1
+  else
+    failed = failed + 1
+    print("FAIL " .. what)
+  end
+end
+
+local function have(cmd) return os.execute("command -v " .. cmd .. " >/dev/null 2>&1") == true end
+local function positive(v) return type(v) == "number" and v > 0 end
+local with_arm = have("arm-none-eabi-gcc") and io.open("/usr/lib/arm-none-eabi/newlib") ~= nil
+local with_qemu = with_arm and have("qemu-system-arm")
+
+local rows = common.read_csv(dir .. "/results.csv")
+check(rows ~= nil, "results.csv exists in " .. dir)
+rows = rows or {}
+local by_impl = {}
+for _, r in ipairs(rows) do
+  check(r.net == net, "row " .. tostring(r.impl) .. " is for " .. net)
+  by_impl[r.impl] = r
+end
+
+local expected = { "baseline", "kernel-fused-libm", "none-layered-builtin", "full-fused-libm" }
+for _, impl in ipairs(expected) do
+  local r = by_impl[impl]
+  check(r ~= nil, impl .. ": has a row")
+  if r then
+    local full = impl:match("^full") ~= nil
+    check(positive(r.host_o2_median_ns) and r.host_o2_min_ns <= r.host_o2_median_ns
+      and r.host_o2_median_ns <= r.host_o2_max_ns, impl .. ": host -O2 min <= median <= max, positive")
+    check(r.host_o2_check == "ok", impl .. ": host -O2 output agrees with the reference (" .. tostring(r.host_o2_max_abs_diff) .. ")")
+    if not full then
+      check(positive(r.host_o3native_median_ns), impl .. ": host -O3 -march=native timed")
+      check(r.host_o3native_check == "ok", impl .. ": host -O3 output agrees with the reference")
+      check(positive(r.host_o3native_speedup_vs_baseline), impl .. ": -O3 speed-up against the baseline")
+    end
+    check(positive(r.host_o2_speedup_vs_baseline), impl .. ": -O2 speed-up against the baseline")
+    check(positive(r.compile_host_o2_cpu_s) or r.compile_host_o2_cpu_s == 0, impl .. ": host compile recorded")
+    check(positive(r.compile_host_o2_mb), impl .. ": host compile peak memory recorded")
+    check(positive(r.c_source_bytes), impl .. ": C source size")
+    -- fully unrolled, the compiler may fold every weight into the code (0 bytes of arrays)
+    check(positive(r.weight_bytes) or (full and r.weight_bytes == 0), impl .. ": weight bytes")
+    check(positive(r.activation_bytes_header), impl .. ": activation bytes from the header")
+    if have("valgrind") then
+      check(positive(r.host_o2_instructions), impl .. ": callgrind instructions per inference")
+    end
+    if with_arm then
+      check(positive(r.m4f_o2_code_bytes), impl .. ": Cortex-M4F -O2 code size")
+      check(positive(r.compile_m4f_o2_mb), impl .. ": Cortex-M4F compile recorded")
+      if not full then check(positive(r.m4f_os_code_bytes), impl .. ": Cortex-M4F -Os code size") end
+    end
+    if with_qemu then
+      check(r.m4f_o2_check == "ok" and positive(r.m4f_o2_instructions_mean)
+        and r.m4f_o2_instructions_mean <= r.m4f_o2_instructions_max, impl .. ": QEMU -O2 passed and counted")
+      if not full then
+        check(r.m4f_os_check == "ok" and positive(r.m4f_os_instructions_mean), impl .. ": QEMU -Os passed and counted")
+      end
+    end
+  end
+end
+local base = by_impl.baseline
+check(base and math.abs((base.host_o2_speedup_vs_baseline or 0) - 1) < 1e-9, "baseline: speed-up 1 against itself")
+local ref = by_impl.reference
+check(ref and positive(ref.host_o2_median_ns), "reference interpreter timed")
+
+local f = io.open(dir .. "/results.md", "r")
+local md = f and f:read("a") or ""
+if f then f:close() end
+check(md:match("## [^\n]*bench/smoke_tiny.lua") ~= nil, "results.md has a section for the network")
+check(md:match("| lenetgen kernel%-fused%-libm |") ~= nil, "results.md has a row per configuration")
+check(md:match("## Commands") ~= nil, "results.md lists the commands")
+if have("gnuplot") then
+  f = io.open(dir .. "/speed_vs_size.png", "rb")
+  local head = f and f:read(8) or ""
+  if f then f:close() end
+  check(head == "\137PNG\r\n\26\n", "speed_vs_size.png is a PNG")
+end
+
+print(string.format("%d passed, %d failed", passed, failed))
+os.exit(failed == 0 and 0 or 1)

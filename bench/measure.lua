@@ -1,0 +1,324 @@
+#!/usr/bin/env lua5.4
+--- measure.lua: the measuring half of `make bench` (mk/bench.mk builds everything first).
+--
+--   lua5.4 bench/measure.lua --dir BUILD_DIR --results RESULTS_DIR [--cpu N] [--reps N]
+--          [--min-batch-us US] [--ref-reps N] [--qemu-timeout S] [--torch yes|no] NET:MODEL:SEED:CFG,CFG,... ...
+--
+-- One thing at a time, pinned to one core (taskset -c N) when taskset exists, for each
+-- network and each configuration built by mk/bench.mk (see there for the layout):
+--   host time       bench/driver.c "time": min/median/max ns per inference, CPU time, -O2
+--                   and -O3 -march=native; the output is checked against the reference
+--   host instr.     callgrind, -O2 build: instructions of 2N inferences minus N, over N
+--   Cortex-M4F      QEMU mps2-an386 with -icount shift=0 running tests/firmware/harness.c
+--                   (SysTick instruction count, outputs checked against the reference
+--                   interpreter's), -O2 and -Os; sizes from tools/footprint
+--   compile         the .time files of the build (elapsed, CPU, peak memory)
+-- plus the reference interpreter (bench/ref_bench.lua) and PyTorch (bench/torch_bench.py,
+-- when /usr/bin/python3 imports torch). Writes RESULTS_DIR/results.csv and BUILD_DIR/meta.txt
+-- (machine, tools, commands); bench/report.lua turns both into results.md and the chart.
+local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
+package.path = script_dir .. "/?.lua;" .. script_dir .. "/../gen/?.lua;" .. package.path
+local common = require("bench_common")
+local read = require("lg.files").read
+
+local USAGE = "usage: measure.lua --dir DIR --results DIR [--cpu N] [--reps N] [--min-batch-us US] "
+  .. "[--ref-reps N] [--qemu-timeout S] [--torch yes|no] NET:MODEL:SEED:CFG,CFG,..."
+
+local function fail(msg)
+  io.stderr:write("measure: " .. msg .. "\n")
+  os.exit(2)
+end
+
+local function parse_args(args)
+  local opts = { reps = 21, min_batch_us = 20000, ref_reps = 5, qemu_timeout = 300, torch = true, nets = {} }
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    local function value()
+      i = i + 1
+      return args[i] or fail(a .. " needs a value")
+    end
+    if a == "--dir" then opts.dir = value()
+    elseif a == "--results" then opts.results = value()
+    elseif a == "--cpu" then opts.cpu = value()
+    elseif a == "--reps" then opts.reps = math.tointeger(tonumber(value())) or fail("--reps: integer")
+    elseif a == "--min-batch-us" then opts.min_batch_us = tonumber(value()) or fail("--min-batch-us: number")
+    elseif a == "--ref-reps" then opts.ref_reps = math.tointeger(tonumber(value())) or fail("--ref-reps: integer")
+    elseif a == "--torch" then opts.torch = value() ~= "no"
+    elseif a == "--qemu-timeout" then opts.qemu_timeout = tonumber(value()) or fail("--qemu-timeout: number")
+    elseif a:sub(1, 1) == "-" then fail("unknown option " .. a .. "\n" .. USAGE)
+    else
+      local net, model, seed, cfgs = a:match("^([%w_]+):([^:]+):(%d*):(.+)$")
+      if not net then fail("bad plan item " .. a .. "\n" .. USAGE) end
+      local list = {}
+      for c in cfgs:gmatch("[^,]+") do list[#list + 1] = c end
+      opts.nets[#opts.nets + 1] = { name = net, model = model, seed = seed ~= "" and seed or nil, configs = list }
+    end
+    i = i + 1
+  end
+  if not opts.dir or not opts.results or #opts.nets == 0 then fail(USAGE) end
+  if opts.reps % 2 == 0 then opts.reps = opts.reps + 1 end -- an odd count has a true median
+  return opts
+end
+
+local sh = common.shell_quote
+
+--- Runs a shell command; returns its standard output (and error, merged) and success.
+local function run(cmd)
+  local p = io.popen(cmd .. " 2>&1", "r")
+  local out = p:read("a")
+  local ok = p:close()
+  return out, ok == true
+end
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+local function file_size(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local n = f:seek("end")
+  f:close()
+  return n
+end
+
+local function have(cmd)
+  return os.execute("command -v " .. cmd .. " >/dev/null 2>&1") == true
+end
+
+local function first_line(cmd)
+  local out, ok = run(cmd)
+  if not ok then return nil end
+  return (out:match("[^\n]+"))
+end
+
+-- "output v0 v1 ..." and "time_ns min med max batch reps" of driver, ref_bench, torch_bench
+local function parse_bench(out)
+  local r = {}
+  local o = out:match("output([^\n]*)")
+  if o then
+    r.output = {}
+    for v in o:gmatch("%S+") do r.output[#r.output + 1] = tonumber(v) end
+  end
+  local mn, md, mx, batch = out:match("time_ns (%S+) (%S+) (%S+) (%d+)")
+  if mn then r.min, r.med, r.max, r.batch = tonumber(mn), tonumber(md), tonumber(mx), tonumber(batch) end
+  return r
+end
+
+--- Largest |got - want| and whether all agree within the project's tolerance
+-- (1e-5 + 1e-5 |want|, tests/harness/lgcheck.lua).
+local function compare(got, want)
+  if not got or not want or #got ~= #want then return nil, false end
+  local worst, ok = 0, true
+  for i = 1, #want do
+    local d = math.abs(got[i] - want[i])
+    if d ~= d then d = math.huge end
+    if d > worst then worst = d end
+    if not (d <= 1e-5 + 1e-5 * math.abs(want[i])) then ok = false end
+  end
+  return worst, ok
+end
+
+--- The compile record of an object: elapsed, cpu seconds, peak MB; or a reason it is missing.
+local function compile_record(obj)
+  if exists(obj .. ".timedout") then
+    return { note = "compile timed out after " .. (read(obj .. ".timedout") or "?"):gsub("%s+", "") .. " s" }
+  end
+  local t = read(obj .. ".time")
+  if not t then return { note = "not built" } end
+  local e, u, s, m = t:match("([%d%.]+) ([%d%.]+) ([%d%.]+) (%d+)%s*$")
+  if not e then return { note = "no timing" } end
+  local r = { elapsed = tonumber(e), cpu = tonumber(u) + tonumber(s), mb = tonumber(m) / 1024 }
+  if not exists(obj) then r.note = "compile failed (" .. obj .. ".log)" end
+  return r
+end
+
+local function main(args)
+  local opts = parse_args(args)
+  local load_at_start = (read("/proc/loadavg") or ""):match("^(%S+ %S+ %S+)")
+  local pin = (opts.cpu and have("taskset")) and ("taskset -c " .. opts.cpu .. " ") or ""
+  local have_valgrind, have_qemu = have("valgrind"), have("qemu-system-arm")
+  local torch_version = opts.torch and first_line("/usr/bin/python3 -c 'import torch; print(torch.__version__)'")
+  local rows, notes = {}, {}
+  local function note(msg)
+    notes[#notes + 1] = msg
+    io.stderr:write("measure: " .. msg .. "\n")
+  end
+  local commands = {}
+  local function remember(kind, cmd)
+    if not commands[kind] then commands[kind] = cmd end
+  end
+
+  for _, net in ipairs(opts.nets) do
+    local name = net.name
+    local seed_opt = net.seed and (" --random-weights " .. net.seed) or ""
+    io.stderr:write(string.format("measure: %s (%s%s)\n", name, net.model, seed_opt))
+
+    -- the reference interpreter: its output is what every implementation is checked against
+    local cmd = string.format("%slua5.4 bench/ref_bench.lua %s%s --reps %d", pin, sh(net.model), seed_opt, opts.ref_reps)
+    remember("reference", cmd)
+    local ref = parse_bench((run(cmd)))
+    if not ref.output then fail("the reference interpreter failed: " .. cmd) end
+    rows[#rows + 1] = { net = name, impl = "reference", unroll = "", plan = "", math = "double",
+      o2 = ref, o2_diff = 0, o2_ok = true }
+
+    -- PyTorch
+    local base_gen = string.format("%s/%s/baseline-loops/gen-libm", opts.dir, name)
+    if torch_version and exists(base_gen .. "/" .. name .. ".arch") then
+      cmd = string.format("%s/usr/bin/python3 bench/torch_bench.py %s %s --reps %d --min-batch-us %s", pin,
+        sh(base_gen .. "/" .. name .. ".arch"), sh(base_gen .. "/" .. name .. ".safetensors"), opts.reps,
+        math.tointeger(opts.min_batch_us) or opts.min_batch_us)
+      remember("pytorch", cmd)
+      local t = parse_bench((run(cmd)))
+      local row = { net = name, impl = "pytorch", unroll = "", plan = "", math = "torch " .. torch_version, o2 = t }
+      row.o2_diff, row.o2_ok = compare(t.output, ref.output)
+      if not t.med then note(name .. ": PyTorch run failed: " .. cmd) end
+      rows[#rows + 1] = row
+    elseif opts.torch and not torch_version then
+      note("PyTorch: /usr/bin/python3 cannot import torch (apt-get install python3-torch): not measured")
+    end
+
+    for _, cfg in ipairs(net.configs) do
+      local unroll, plan, math_opt = cfg:match("^(%w+)%-(%w+)%-(%w+)$")
+      local vdir = string.format("%s/%s/%s-%s", opts.dir, name, unroll, plan)
+      local gen = vdir .. "/gen-" .. math_opt
+      local is_base = unroll == "baseline"
+      local row = { net = name, impl = is_base and "baseline" or cfg, unroll = is_base and "loops" or unroll,
+        plan = is_base and "per-layer" or plan, math = math_opt }
+      io.stderr:write("measure:   " .. cfg .. "\n")
+      row.c_bytes = (file_size(gen .. "/" .. name .. ".c") or 0) + (file_size(gen .. "/" .. name .. "_net.h") or 0)
+      local header = read(gen .. "/" .. name .. ".h") or ""
+      local up = name:upper()
+      row.act_bytes = tonumber(header:match("#define%s+" .. up .. "_ACTIVATION_BYTES%s+(%d+)"))
+      row.weight_bytes = tonumber(header:match("#define%s+" .. up .. "_WEIGHT_BYTES%s+(%d+)"))
+
+      -- host time and output
+      for _, opt in ipairs({ "O2", "O3native" }) do
+        local key = opt == "O2" and "o2" or "o3"
+        local dir = string.format("%s/host-%s-%s", vdir, opt, math_opt)
+        local exe = dir .. "/bench"
+        if unroll ~= "full" or opt == "O2" then row["cc_" .. key] = compile_record(dir .. "/" .. name .. ".o") end
+        if exists(exe) then
+          cmd = string.format("%s%s time %d %s", pin, sh(exe), opts.reps, math.tointeger(opts.min_batch_us) or opts.min_batch_us)
+          remember("host", cmd)
+          local t = parse_bench((run(cmd)))
+          row[key] = t
+          row[key .. "_diff"], row[key .. "_ok"] = compare(t.output, ref.output)
+          if not t.med then note(string.format("%s %s host -%s: the driver failed", name, cfg, opt)) end
+          if row[key .. "_ok"] == false then
+            note(string.format("%s %s host -%s: output differs from the reference interpreter by %.3g",
+              name, cfg, opt, row[key .. "_diff"] or -1))
+          end
+        elseif not (unroll == "full" and opt ~= "O2") then
+          note(string.format("%s %s host -%s: %s", name, cfg, opt, (row["cc_" .. key] or {}).note or "not built"))
+        end
+      end
+
+      -- host instructions: callgrind, -O2 (valgrind 3.19 does not know AVX-512, so -march=native is skipped)
+      local exe = string.format("%s/host-O2-%s/bench", vdir, math_opt)
+      if have_valgrind and exists(exe) then
+        local n = 4
+        local counts = {}
+        for k, count in ipairs({ n, 2 * n }) do
+          cmd = string.format("valgrind --tool=callgrind --callgrind-out-file=/dev/null %s count %d", sh(exe), count)
+          remember("callgrind", cmd)
+          local out = run(cmd)
+          counts[k] = tonumber((out:match("Collected : (%d+)")))
+        end
+        if counts[1] and counts[2] then row.host_instr = (counts[2] - counts[1]) / n end
+      end
+
+      -- Cortex-M4F: footprint and QEMU
+      local fp_args = {}
+      for _, opt in ipairs({ "O2", "Os" }) do
+        local dir = string.format("%s/m4f-%s-%s", vdir, opt, math_opt)
+        if opt == "O2" then row.cc_m4f = compile_record(dir .. "/" .. name .. ".o") end
+        if exists(dir .. "/fp.elf") then fp_args[#fp_args + 1] = string.format("m4f-%s-%s:arm-none-eabi-gcc", opt, math_opt) end
+        if have_qemu and exists(dir .. "/fw.elf") then
+          cmd = string.format("timeout %d qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none "
+            .. "-semihosting-config enable=on,target=native -icount shift=0 -kernel %s", opts.qemu_timeout, sh(dir .. "/fw.elf"))
+          remember("qemu", cmd)
+          local out = run(cmd)
+          local worst, mean = out:match("instructions per inference: (%d+) %(worst of %d+ inputs; min %d+, mean (%d+)")
+          local passed, failed = out:match("(%d+) passed, (%d+) failed")
+          local key = "m4f_" .. opt:lower()
+          row[key .. "_instr_max"], row[key .. "_instr_mean"] = tonumber(worst), tonumber(mean)
+          row[key .. "_check"] = passed and (failed == "0" and "ok" or (failed .. " failed")) or "no result"
+          if row[key .. "_check"] ~= "ok" then
+            note(string.format("%s %s Cortex-M4F -%s on QEMU: %s", name, cfg, opt, row[key .. "_check"]))
+          end
+        elseif exists(string.format("%s/%s.o.timedout", dir, name)) or (opt == "O2" and row.cc_m4f.note) then
+          note(string.format("%s %s Cortex-M4F -%s: %s", name, cfg, opt,
+            compile_record(dir .. "/" .. name .. ".o").note or "not built"))
+        end
+      end
+      if #fp_args > 0 then
+        cmd = string.format("lua5.4 tools/footprint --dir %s --name %s %s", sh(vdir), name, table.concat(fp_args, " "))
+        remember("footprint", cmd)
+        local out = run(cmd)
+        for opt, code, lib, weights, ram, stack in
+            out:gmatch("| Cortex%-M4F%s*| %-(O%w)%s*| %w+%s*|%s*(%d+) |%s*(%d+) |%s*(%d+) |%s*(%d+) |%s*(>?=?%s*%d+) |") do
+          local key = "m4f_" .. opt:lower()
+          row[key .. "_code"], row[key .. "_lib"] = tonumber(code), tonumber(lib)
+          row[key .. "_weights"], row[key .. "_ram"] = tonumber(weights), tonumber(ram)
+          row[key .. "_stack"] = stack:gsub("%s", "")
+        end
+      end
+      rows[#rows + 1] = row
+    end
+  end
+
+  -- speed-ups against the baseline of the same network, measured in this run
+  local base = {}
+  for _, r in ipairs(rows) do
+    if r.impl == "baseline" then base[r.net] = r end
+  end
+  for _, r in ipairs(rows) do
+    local b = base[r.net]
+    if b then
+      if r.o2 and r.o2.med and b.o2 and b.o2.med then r.o2_speedup = b.o2.med / r.o2.med end
+      if r.o3 and r.o3.med and b.o3 and b.o3.med then r.o3_speedup = b.o3.med / r.o3.med end
+    end
+  end
+
+  common.write_csv(opts.results .. "/results.csv", rows)
+
+  -- the machine, the tools and the commands, for the report
+  local meta = {}
+  local function put(k, v) meta[#meta + 1] = k .. "=" .. tostring(v or "?"):gsub("\n", " ") end
+  local cpuinfo = read("/proc/cpuinfo") or ""
+  local cores = 0
+  for _ in cpuinfo:gmatch("\nprocessor%s*:") do cores = cores + 1 end
+  if cpuinfo:match("^processor%s*:") then cores = cores + 1 end
+  put("cpu", cpuinfo:match("model name%s*:%s*([^\n]+)"))
+  put("cpus", cores)
+  put("cpu_flags", (cpuinfo:match("\nflags%s*:%s*([^\n]+)") or ""):match("avx512f") and "AVX-512" or
+    ((cpuinfo:match("\nflags%s*:%s*([^\n]+)") or ""):match("avx2") and "AVX2" or "no AVX2"))
+  put("arch", first_line("uname -m"))
+  put("load", load_at_start)
+  put("commit", first_line("git rev-parse --short HEAD"))
+  local dirty = first_line("git status --porcelain -- gen templates bench mk/bench.mk")
+  put("dirty", dirty and "yes" or "no")
+  put("gcc", first_line("${CC:-gcc} --version"))
+  put("arm_gcc", first_line("arm-none-eabi-gcc --version"))
+  put("qemu", first_line("qemu-system-arm --version"))
+  put("valgrind", first_line("valgrind --version"))
+  put("lua", first_line("lua5.4 -v"))
+  put("torch", torch_version or (opts.torch and "not installed" or "not measured (BENCH_TORCH=no)"))
+  put("pin", pin ~= "" and pin or "not pinned (no taskset)")
+  put("reps", opts.reps)
+  put("min_batch_us", opts.min_batch_us)
+  put("ref_reps", opts.ref_reps)
+  for _, k in ipairs({ "host", "callgrind", "qemu", "footprint", "reference", "pytorch" }) do
+    if commands[k] then put("cmd_" .. k, commands[k]) end
+  end
+  for i, n in ipairs(notes) do put("note" .. i, n) end
+  local f = io.open(opts.dir .. "/meta.txt", "w") or fail("cannot write " .. opts.dir .. "/meta.txt")
+  f:write(table.concat(meta, "\n"), "\n")
+  f:close()
+end
+
+main(arg)

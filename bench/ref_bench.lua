@@ -1,0 +1,67 @@
+#!/usr/bin/env lua5.4
+--- ref_bench.lua: time per inference of the reference interpreter (gen/lg/reference.lua,
+-- plain Lua loops in double precision), for the benchmark.
+--
+--   lua5.4 bench/ref_bench.lua MODEL.lua [--random-weights SEED] [--reps N]
+--
+-- Prints "output V0 V1 ..." (the reference's output for the driver's fixed input, see
+-- bench/driver.c; bench/measure.lua checks every implementation against it) and
+-- "time_ns MIN MEDIAN MAX 1 REPS": CPU time (os.clock) of single inferences after one
+-- warm-up inference. Loading the model and weights is not timed.
+local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
+local root = script_dir .. "/.."
+package.path = root .. "/gen/?.lua;" .. package.path
+
+local errors = require("lg.errors")
+local model_loader = require("lg.model")
+local reference = require("lg.reference")
+
+local function fail(msg)
+  io.stderr:write("ref_bench: " .. msg .. "\n")
+  os.exit(2)
+end
+
+local opts, i = { reps = 5 }, 1
+while i <= #arg do
+  if arg[i] == "--random-weights" then
+    i = i + 1
+    opts.seed = math.tointeger(tonumber(arg[i] or "")) or fail("--random-weights needs an integer")
+  elseif arg[i] == "--reps" then
+    i = i + 1
+    opts.reps = math.tointeger(tonumber(arg[i] or "")) or fail("--reps needs an integer")
+  elseif not opts.model then
+    opts.model = arg[i]
+  else
+    fail("usage: ref_bench.lua MODEL.lua [--random-weights SEED] [--reps N]")
+  end
+  i = i + 1
+end
+if not opts.model or opts.reps < 1 then fail("usage: ref_bench.lua MODEL.lua [--random-weights SEED] [--reps N]") end
+
+local ok, model = pcall(model_loader.load, opts.model, { random_seed = opts.seed })
+if not ok then fail(errors.is(model) and errors.format(model) or tostring(model)) end
+
+--- The driver's fixed input (bench/driver.c): ((i * 2654435761) mod 2^32 >> 16 & 255) / 256.
+local function driver_input(n)
+  local v = {}
+  for k = 0, n - 1 do
+    local h = (k * 2654435761) & 0xFFFFFFFF
+    v[k + 1] = ((h >> 16) & 255) / 256
+  end
+  return v
+end
+
+local input = driver_input(model.input.channels * model.input.height * model.input.width)
+local output = reference.run(model, input) -- also the warm-up
+local parts = {}
+for k, x in ipairs(output) do parts[k] = string.format("%.9g", x) end
+print("output " .. table.concat(parts, " "))
+
+local times = {}
+for r = 1, opts.reps do
+  local t0 = os.clock()
+  reference.run(model, input)
+  times[r] = (os.clock() - t0) * 1e9
+end
+table.sort(times)
+print(string.format("time_ns %.1f %.1f %.1f 1 %d", times[1], times[(opts.reps + 1) // 2], times[opts.reps], opts.reps))
