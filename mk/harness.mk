@@ -1,12 +1,63 @@
 # Checking side (issue 3): the reference interpreter against PyTorch, the CMocka
 # harness comparing generated C with the reference, and property tests on
-# random architectures.
-#   make test-reference           reference vs PyTorch outputs of tests/tiny/
-#   make check MODEL=m.lua        generate m.lua at every unroll level and compare with the reference
-#   make check SEED=n             the same for random architecture n (replays a soak failure)
+# random architectures. See tests/harness/driver.lua for how a suite is built.
+#   make test-reference          reference interpreter vs PyTorch outputs of tests/tiny/
+#   make test-harness            every models/ and tests/tiny/ description at every unroll
+#                                level vs the reference, plus the broken-weight test
+#   make test-property           PROPERTY_SEEDS random architectures at every unroll level
+#   make soak                    SOAK_SEEDS random architectures in batches; prints failing seeds
+#   make check MODEL=m.lua       one description at every unroll level (optimised and
+#                                traced sanitized builds); the first diverging layer on failure
+#   make check SEED=n            the same for random architecture n (replays a soak failure)
+# HARNESS_JOBS (default 2) compiles in parallel.
 
-.PHONY: test-reference
-TEST_TARGETS += test-reference
+HARNESS_JOBS      ?= 2
+HARNESS_MODELS    ?= $(sort $(wildcard models/*.lua)) $(sort $(wildcard tests/tiny/*.lua))
+PROPERTY_SEEDS    ?= 1-100
+PROPERTY_MAX_MACS ?= 2000
+SOAK_SEEDS        ?= 1001-3000
+SOAK_BATCH        ?= 100
+# Random architectures are compiled with ASan and UBSan minus the pointer checks
+# (alignment, null, pointer-overflow, object-size) that ASan covers here and that
+# make UBSan builds of unrolled code 3x slower; the bounds check stays.
+PROPERTY_SAN      ?= -fsanitize=address,undefined -fno-sanitize=alignment,null,pointer-overflow,object-size \
+                     -fno-sanitize-recover=all -fno-omit-frame-pointer
+HARNESS_SUITE_RUN  = $(MAKE) --no-print-directory -f $(BUILD)/harness/$(1)/suite.mk -j$(HARNESS_JOBS) run
+
+.PHONY: test-reference test-harness test-property soak check
+TEST_TARGETS += test-reference test-harness test-property
 
 test-reference:
 	$(Q)$(LUA) tests/test_reference.lua
+
+# Both parts always run; the target fails if either does.
+test-harness:
+	$(Q)$(LUA) tests/harness/driver.lua plan --suite models --builds opt,san \
+	  $(foreach m,$(HARNESS_MODELS),--model $(m)) >/dev/null
+	$(Q)rc=0; \
+	$(call HARNESS_SUITE_RUN,models) || rc=1; \
+	$(LUA) tests/harness/test_broken.lua || rc=1; \
+	exit $$rc
+
+# One traced, sanitized build per architecture and level (it also names the first
+# diverging layer); the optimised build is exercised by test-harness and check.
+test-property:
+	$(Q)$(LUA) tests/harness/driver.lua plan --suite property --builds san \
+	  --seeds $(PROPERTY_SEEDS) --max-macs $(PROPERTY_MAX_MACS) >/dev/null
+	$(Q)$(call HARNESS_SUITE_RUN,property) HARNESS_SAN="$(PROPERTY_SAN)"
+
+soak:
+	$(Q)MAKE="$(MAKE)" LUA="$(LUA)" HARNESS_JOBS=$(HARNESS_JOBS) HARNESS_SAN="$(PROPERTY_SAN)" \
+	  tests/harness/soak $(SOAK_SEEDS) $(SOAK_BATCH) $(PROPERTY_MAX_MACS)
+
+ifdef SEED
+check:
+	$(Q)$(LUA) tests/harness/driver.lua plan --suite check/rand_$(SEED) --builds opt,san \
+	  --seeds $(SEED) --max-macs $(PROPERTY_MAX_MACS) >/dev/null
+	$(Q)$(call HARNESS_SUITE_RUN,check/rand_$(SEED))
+else
+check:
+	$(Q)$(LUA) tests/harness/driver.lua plan --suite check/$(basename $(notdir $(MODEL))) \
+	  --builds opt,san --model $(MODEL) >/dev/null
+	$(Q)$(call HARNESS_SUITE_RUN,check/$(basename $(notdir $(MODEL))))
+endif

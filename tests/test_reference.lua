@@ -22,16 +22,8 @@ local reference = require("lg.reference")
 local lgcheck = require("lgcheck")
 local errors = require("lg.errors")
 
-local passed, failed = 0, 0
-
-local function ok(cond, name, detail)
-  if cond then
-    passed = passed + 1
-  else
-    failed = failed + 1
-    print("FAIL " .. name .. (detail and (": " .. detail) or ""))
-  end
-end
+local t = lgcheck.counter()
+local ok = t.ok
 
 --- Run fn; count a failure (with the error) instead of stopping the suite.
 local function protected(name, fn)
@@ -228,5 +220,4 @@ refuses("refuses a wrong input size", model_of(image_shape, { { type = "relu" } 
 refuses("refuses an unknown layer", model_of(image_shape, { { type = "softmax" } }), image,
   "layer 0 (softmax): unknown layer type")
 
-print(string.format("%d passed, %d failed", passed, failed))
-os.exit(failed == 0 and 0 or 1)
+t.finish()

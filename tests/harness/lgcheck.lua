@@ -12,23 +12,11 @@ M.ABS_TOL = 1e-5
 M.REL_TOL = 1e-5
 
 --- Load a description with its weights (the file it names, or seeded random
--- weights when `random_seed` is given), through the generator's own loading
--- stages. Raises lenetgen error tables (lg.errors) on bad input.
+-- weights when `random_seed` is given) through the generator's own loading
+-- stages (lg.model, the one part shared with the emitter). Raises lenetgen
+-- error tables (lg.errors) on bad input.
 function M.load_model(path, random_seed)
-  local load = require("lg.load")
-  if load.model then  -- the one-call loader, when the generator offers it
-    return load.model(path, { random_seed = random_seed })
-  end
-  local validate = require("lg.validate")
-  local weights = require("lg.weights")
-  local raw, _, lines = load.load(path)
-  local model = validate.validate(raw, path, lines)
-  if random_seed then
-    weights.attach_random(model, random_seed)
-  else
-    weights.attach_file(model)
-  end
-  return model
+  return require("lg.model").load(path, { random_seed = random_seed })
 end
 
 --- Round a double to the nearest float32 value.
@@ -114,6 +102,27 @@ function M.compare(got, want, abs_tol, rel_tol)
     end
   end
   return nil
+end
+
+--- A minimal test counter for the Lua test scripts.
+-- t.ok(cond, name, detail) counts a check (printing "FAIL name: detail" when it
+-- fails); t.finish() prints "N passed, N failed" and exits 0 only if none failed.
+function M.counter()
+  local t = { passed = 0, failed = 0 }
+  function t.ok(cond, name, detail)
+    if cond then
+      t.passed = t.passed + 1
+    else
+      t.failed = t.failed + 1
+      print("FAIL " .. name .. (detail and (": " .. tostring(detail)) or ""))
+    end
+    return cond
+  end
+  function t.finish()
+    print(string.format("%d passed, %d failed", t.passed, t.failed))
+    os.exit(t.failed == 0 and 0 or 1)
+  end
+  return t
 end
 
 return M

@@ -1,0 +1,201 @@
+--- random_arch: seeded generator of random valid LeNet-like descriptions, for
+-- property testing the generator against the reference interpreter.
+--
+-- usage: lua5.4 tools/random_arch.lua SEED [--max-macs N] [-o FILE]
+--   Writes the description of architecture SEED (to FILE, or standard output).
+--   Weights come from `gen/lenetgen --random-weights SEED`; the description
+--   names no weights file.
+-- As a module: require("random_arch").description(seed, opts) -> source text.
+--
+-- Every architecture has 1-4 blocks of conv2d [activation] [pool [activation]],
+-- then flatten and 1-3 linear layers with activations between them. Ranges:
+-- input 1-3 channels and 1-32 rows/columns; conv out_channels 1-16, kernel
+-- 1-7 per axis (square or rectangular), stride 1-3 and padding 0-3 per axis,
+-- with or without bias; avg and max pooling with kernel 1-4, stride 1-3 (so
+-- windows overlap, tile or leave gaps) and padding up to half the kernel (the
+-- most PyTorch allows); sigmoid, relu and tanh; linear layers of 1-32
+-- features with or without bias. Some architectures also set a per-layer
+-- `unroll` field, so levels mix within one network. Draws that would vanish
+-- (a kernel larger than its padded input) are clipped to fit; architectures
+-- above the MAC budget (opts.max_macs, default 40,000) are redrawn from the
+-- same seeded stream, so SEED always names the same architecture.
+local M = {}
+
+local script_dir = (arg and arg[0] and arg[0]:match("^(.*)/[^/]*$")) or "."
+package.path = script_dir .. "/../tests/harness/?.lua;" .. package.path
+local lgcheck = require("lgcheck")
+
+M.DEFAULT_MAX_MACS = 40000
+
+--- A random source with the helpers the generator needs.
+local function random_source(seed)
+  local unit = lgcheck.uniform_source(seed * 7919 + 17)
+  local r = {}
+  function r.int(lo, hi) return lo + math.floor(unit() * (hi - lo + 1)) end
+  function r.chance(p) return unit() < p end
+  function r.pick(list) return list[r.int(1, #list)] end
+  return r
+end
+
+local ACTIVATIONS = { "sigmoid", "relu", "tanh" }
+local UNROLL_LEVELS = { "full", "kernel", "none" }
+
+--- Draw an {h, w} pair: equal axes most of the time, else independent.
+local function draw_pair(r, lo_h, hi_h, lo_w, hi_w)
+  local h = r.int(lo_h, hi_h)
+  if r.chance(0.6) and h >= lo_w and h <= hi_w then return { h = h, w = h } end
+  return { h = h, w = r.int(lo_w, hi_w) }
+end
+
+--- Output size along one axis (the description contract's formula).
+local function out_size(n, k, s, p) return (n + 2 * p - k) // s + 1 end
+
+--- One conv2d layer on a channels x height x width map; kernel clipped to fit.
+local function draw_conv(r, shape)
+  local layer = { type = "conv2d", out_channels = r.int(1, 16) }
+  layer.padding = r.chance(0.5) and draw_pair(r, 0, 3, 0, 3) or nil
+  local p = layer.padding or { h = 0, w = 0 }
+  layer.kernel = draw_pair(r, 1, 7, 1, 7)
+  layer.kernel.h = math.min(layer.kernel.h, shape.height + 2 * p.h)
+  layer.kernel.w = math.min(layer.kernel.w, shape.width + 2 * p.w)
+  if r.chance(0.6) then
+    layer.stride = draw_pair(r, 1, 3, 1, 3)
+  end
+  layer.bias = r.chance(0.2) and false or nil
+  local s = layer.stride or { h = 1, w = 1 }
+  local out = { channels = layer.out_channels,
+                height = out_size(shape.height, layer.kernel.h, s.h, p.h),
+                width = out_size(shape.width, layer.kernel.w, s.w, p.w) }
+  local macs = out.channels * out.height * out.width * shape.channels * layer.kernel.h * layer.kernel.w
+  return layer, out, macs
+end
+
+--- One pooling layer; kernel clipped to the input, padding to half the kernel.
+local function draw_pool(r, shape)
+  local layer = { type = r.chance(0.5) and "avgpool2d" or "maxpool2d" }
+  layer.kernel = draw_pair(r, 1, 4, 1, 4)
+  layer.kernel.h = math.min(layer.kernel.h, shape.height)
+  layer.kernel.w = math.min(layer.kernel.w, shape.width)
+  if r.chance(0.6) then  -- else the default, stride = kernel
+    layer.stride = draw_pair(r, 1, 3, 1, 3)
+  end
+  if r.chance(0.4) then
+    layer.padding = { h = r.int(0, layer.kernel.h // 2), w = r.int(0, layer.kernel.w // 2) }
+  end
+  local s = layer.stride or layer.kernel
+  local p = layer.padding or { h = 0, w = 0 }
+  local out = { channels = shape.channels,
+                height = out_size(shape.height, layer.kernel.h, s.h, p.h),
+                width = out_size(shape.width, layer.kernel.w, s.w, p.w) }
+  return layer, out, out.channels * out.height * out.width * layer.kernel.h * layer.kernel.w
+end
+
+--- One architecture drawn from r: returns input, layers, MAC count.
+local function draw_architecture(r)
+  local input = { channels = r.int(1, 3), height = r.int(1, 32), width = r.int(1, 32) }
+  if r.chance(0.5) then input.width = input.height end
+  local layers, macs = {}, 0
+  local shape = { channels = input.channels, height = input.height, width = input.width }
+  local function add(layer, out, cost)
+    layers[#layers + 1] = layer
+    shape = out or shape
+    macs = macs + (cost or 0)
+  end
+  for _ = 1, r.int(1, 4) do
+    add(draw_conv(r, shape))
+    if r.chance(0.8) then add({ type = r.pick(ACTIVATIONS) }) end
+    if r.chance(0.7) then
+      add(draw_pool(r, shape))
+      if r.chance(0.15) then add({ type = r.pick(ACTIVATIONS) }) end
+    end
+  end
+  add({ type = "flatten" })
+  local features = shape.channels * shape.height * shape.width
+  local linear_count = r.int(1, 3)
+  for i = 1, linear_count do
+    local out_features = (i == linear_count) and r.int(1, 10) or r.int(1, 32)
+    add({ type = "linear", out_features = out_features, bias = r.chance(0.2) and false or nil },
+      nil, features * out_features)
+    features = out_features
+    if i < linear_count and r.chance(0.85) or i == linear_count and r.chance(0.3) then
+      add({ type = r.pick(ACTIVATIONS) })
+    end
+  end
+  if r.chance(0.2) then  -- per-layer unroll levels that override the command line
+    for _, layer in ipairs(layers) do
+      if layer.kernel or layer.type == "linear" then
+        if r.chance(0.5) then layer.unroll = r.pick(UNROLL_LEVELS) end
+      end
+    end
+  end
+  return input, layers, macs
+end
+
+local function pair_text(p)
+  if p.h == p.w then return tostring(p.h) end
+  return string.format("{ %d, %d }", p.h, p.w)
+end
+
+--- Description source text of architecture `seed`.
+-- @param opts { max_macs = n } (default M.DEFAULT_MAX_MACS)
+function M.description(seed, opts)
+  local max_macs = (opts and opts.max_macs) or M.DEFAULT_MAX_MACS
+  local r = random_source(seed)
+  local input, layers, macs
+  for _ = 1, 10000 do
+    input, layers, macs = draw_architecture(r)
+    if macs <= max_macs then break end
+  end
+  assert(macs <= max_macs, "no architecture under the MAC budget")
+  local out = {
+    string.format("-- Random architecture %d (tools/random_arch.lua, %d MACs); use --random-weights.", seed, macs),
+    "return {",
+    string.format('  name = "rand_%d",', seed),
+    string.format("  input = { channels = %d, height = %d, width = %d },", input.channels, input.height, input.width),
+    "  layers = {",
+  }
+  for _, layer in ipairs(layers) do
+    local fields = { string.format('type = "%s"', layer.type) }
+    if layer.out_channels then fields[#fields + 1] = "out_channels = " .. layer.out_channels end
+    if layer.out_features then fields[#fields + 1] = "out_features = " .. layer.out_features end
+    for _, key in ipairs({ "kernel", "stride", "padding" }) do
+      if layer[key] then fields[#fields + 1] = key .. " = " .. pair_text(layer[key]) end
+    end
+    if layer.bias == false then fields[#fields + 1] = "bias = false" end
+    if layer.unroll then fields[#fields + 1] = string.format('unroll = "%s"', layer.unroll) end
+    out[#out + 1] = "    { " .. table.concat(fields, ", ") .. " },"
+  end
+  out[#out + 1] = "  },"
+  out[#out + 1] = "}"
+  return table.concat(out, "\n") .. "\n"
+end
+
+local function main(args)
+  local seed, path, max_macs
+  local i = 1
+  while i <= #args do
+    if args[i] == "-o" then
+      path, i = args[i + 1], i + 1
+    elseif args[i] == "--max-macs" then
+      max_macs, i = math.tointeger(tonumber(args[i + 1])), i + 1
+    else
+      seed = math.tointeger(tonumber(args[i]))
+    end
+    i = i + 1
+  end
+  if not seed or seed < 0 then
+    io.stderr:write("usage: lua5.4 tools/random_arch.lua SEED [--max-macs N] [-o FILE]\n")
+    os.exit(2)
+  end
+  local text = M.description(seed, { max_macs = max_macs })
+  if path then
+    local f = assert(io.open(path, "w"))
+    f:write(text)
+    f:close()
+  else
+    io.write(text)
+  end
+end
+
+if ... ~= "random_arch" then main({ ... }) end
+return M
