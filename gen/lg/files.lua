@@ -1,8 +1,9 @@
 --- Writing generated files so that nothing is ever half-written.
 -- Every file is first written in full to a temporary name in its own
--- directory; only when all of them are complete are they renamed over the
--- targets (rename within a directory is atomic on POSIX file systems). A file
--- whose content would not change is not touched, so make does not rebuild.
+-- directory (.NAME.XXXXXXXX.tmp); only when all of them are complete are they
+-- renamed over the targets (rename within a directory is atomic on POSIX file
+-- systems). A file whose content would not change is not touched, so make
+-- does not rebuild.
 -- On any failure every temporary file is removed and the targets are as they
 -- were (unless a rename itself fails after an earlier one succeeded, which
 -- needs the directory to change under us).
@@ -58,7 +59,10 @@ function M.write_all(files)
   for _, file in ipairs(files) do
     if M.read(file.path) ~= file.text then
       local dir, base = file.path:match("^(.*)/([^/]*)$")
-      local tmp = (dir and (dir .. "/") or "") .. "." .. (base or file.path) .. ".tmp"
+      -- a name of its own, so that two runs writing the same directory at the
+      -- same time never rename each other's half-written file
+      local tmp = string.format("%s.%s.%08x.tmp", dir and (dir .. "/") or "", base or file.path,
+        math.random(0, 0x7fffffff))
       local f, err, code = io.open(tmp, "wb")
       if not f then
         discard()

@@ -134,10 +134,8 @@ end
 function M.attach_file(model, opts)
   local safetensors = require("lg.safetensors")
   local path = model.path
-  local needs_weights = false
-  for _, layer in ipairs(model.layers) do needs_weights = needs_weights or has_params(layer) end
   if not model.weights_path then
-    if not needs_weights then return model end
+    -- also for a network without parameters: the manifest names the weights' source
     errors.raise(path, nil, "the description names no weights file; add weights = \"file.safetensors\" "
       .. "(relative to the description) or pass --random-weights SEED")
   end

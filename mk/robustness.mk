@@ -1,0 +1,28 @@
+# Robustness (issue 8): bad input never crashes the generator, never loses files.
+#   make test-errors   the corpus of broken inputs (tests/broken/desc, and every file of
+#                      tests/broken/weights) through the real CLI: exact message, exit status,
+#                      no stack trace, output directory unchanged; regeneration rewrites nothing
+#   make test-fuzz     the mutation fuzzer, short budget (seeds 1..FUZZ_COUNT)
+#   make soak-fuzz     the mutation fuzzer, long budget (SOAK_FUZZ_COUNT cases from SOAK_FUZZ_SEED)
+# A fuzz failure prints its seed; replay it with: lua5.4 tools/fuzz.lua --seed N --replay
+
+FUZZ_COUNT          ?= 1200
+FUZZ_MAX_SECONDS    ?= 50
+SOAK_FUZZ_SEED      ?= 1000001
+SOAK_FUZZ_COUNT     ?= 100000
+
+.PHONY: test-errors test-fuzz soak soak-fuzz
+TEST_TARGETS += test-errors test-fuzz
+
+test-errors:
+	$(Q)$(LUA) tests/test_errors.lua
+
+test-fuzz:
+	$(Q)$(LUA) tools/fuzz.lua --seed 1 --count $(FUZZ_COUNT) --max-seconds $(FUZZ_MAX_SECONDS) \
+		--cli-every 50 --compile-every 25 --work $(BUILD)/fuzz
+
+soak: soak-fuzz
+
+soak-fuzz:
+	$(Q)$(LUA) tools/fuzz.lua --seed $(SOAK_FUZZ_SEED) --count $(SOAK_FUZZ_COUNT) \
+		--cli-every 200 --compile-every 50 --work $(BUILD)/soak-fuzz
