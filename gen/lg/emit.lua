@@ -298,29 +298,31 @@ local function emit_conv_kernel(ctx, step, fname, in_flat, out_flat)
   add_function(ctx, w.text())
 end
 
+-- With --unroll=full every statement is straight-line code, so functions are
+-- kept to about this many multiply-accumulates: compile time grows faster than
+-- linearly with function size (see the README's compile-time table).
+M.FULL_FUNCTION_MACS = 600
+
 local function emit_conv_full(ctx, step, fname, in_flat, out_flat)
   local g = conv_geometry(step)
+  local macs_per_position = g.pk.h * g.pk.w * g.c_in * g.k.h * g.k.w
+  local width = math.max(1, math.min(conv_block_width(g), M.FULL_FUNCTION_MACS // macs_per_position))
   local calls = {}
   for oc = 0, step.layer.out_channels - 1 do
     for py = 0, g.poh - 1 do
-      local sub = string.format("%s_oc%d_row%d", fname, oc, py)
-      local w = render.writer()
-      w.line("static void %s(const float *restrict %s, float *restrict %s)", sub, in_flat, out_flat)
-      w.line("{")
-      view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
-      w.line("const int oc = %d;", oc)
-      conv_channel_prologue(ctx, w, step, "oc")
-      local body = render.writer()
-      local width = conv_block_width(g)
       for px = 0, g.pow - 1, width do
-        body.line("{")
-        conv_body(ctx, body, step, g, py, px, py, px, math.min(width, g.pow - px), false)
-        body.line("}")
+        local sub = string.format("%s_oc%d_y%d_x%d", fname, oc, py, px)
+        local w = render.writer()
+        w.line("static void %s(const float *restrict %s, float *restrict %s)", sub, in_flat, out_flat)
+        w.line("{")
+        view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
+        w.line("const int oc = %d;", oc)
+        conv_channel_prologue(ctx, w, step, "oc")
+        conv_body(ctx, w, step, g, py, px, py, px, math.min(width, g.pow - px), false)
+        w.line("}")
+        add_function(ctx, w.text())
+        calls[#calls + 1] = string.format("%s(%s, %s);", sub, in_flat, out_flat)
       end
-      w.line(body.text())
-      w.line("}")
-      add_function(ctx, w.text())
-      calls[#calls + 1] = string.format("%s(%s, %s);", sub, in_flat, out_flat)
     end
   end
   local w = render.writer()
@@ -568,13 +570,14 @@ end
 local function emit_linear_full(ctx, step, fname, in_flat, out_flat)
   local n_out = step.layer.out_features
   local calls = {}
-  for first = 0, n_out - 1, M.MAC_BLOCK do
+  local block = math.max(1, math.min(M.MAC_BLOCK, M.FULL_FUNCTION_MACS // step.layer.in_shape[1]))
+  for first = 0, n_out - 1, block do
     local sub = string.format("%s_out%d", fname, first)
     local w = render.writer()
     w.line("static void %s(const float *restrict %s, float *restrict %s)", sub, in_flat, out_flat)
     w.line("{")
     view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
-    linear_block(ctx, w, step, first, math.min(M.MAC_BLOCK, n_out - first), false)
+    linear_block(ctx, w, step, first, math.min(block, n_out - first), false)
     w.line("}")
     add_function(ctx, w.text())
     calls[#calls + 1] = string.format("%s(%s, %s);", sub, in_flat, out_flat)
