@@ -2,7 +2,8 @@
 #   make test-errors   the corpus of broken inputs (tests/broken/desc, and every file of
 #                      tests/broken/weights) through the real CLI: exact message, exit status,
 #                      no stack trace, output directory unchanged; regeneration rewrites nothing
-#   make test-fuzz     the mutation fuzzer, short budget (seeds 1..FUZZ_COUNT)
+#   make test-fuzz     the fuzzer's self-test, then the mutation fuzzer with a short budget
+#                      (seeds 1..FUZZ_COUNT, at most FUZZ_MAX_SECONDS)
 #   make soak-fuzz     the mutation fuzzer, long budget (SOAK_FUZZ_COUNT cases from SOAK_FUZZ_SEED)
 # A fuzz failure prints its seed; replay it with: lua5.4 tools/fuzz.lua --seed N --replay
 
@@ -17,9 +18,13 @@ TEST_TARGETS += test-errors test-fuzz
 test-errors:
 	$(Q)$(LUA) tests/test_errors.lua
 
+# the self-test first shows that the fuzzer's checks can fail
 test-fuzz:
-	$(Q)$(LUA) tools/fuzz.lua --seed 1 --count $(FUZZ_COUNT) --max-seconds $(FUZZ_MAX_SECONDS) \
-		--cli-every 50 --compile-every 25 --work $(BUILD)/fuzz
+	$(Q)rc=0; \
+	$(LUA) tools/fuzz.lua --self-test --work $(BUILD)/fuzz || rc=1; \
+	$(LUA) tools/fuzz.lua --seed 1 --count $(FUZZ_COUNT) --max-seconds $(FUZZ_MAX_SECONDS) \
+		--cli-every 50 --compile-every 25 --timeout 10 --work $(BUILD)/fuzz || rc=1; \
+	exit $$rc
 
 soak: soak-fuzz
 

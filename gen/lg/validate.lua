@@ -21,11 +21,13 @@ M.LIMITS = {
   max_stride = 64,
   max_padding = 64,
   max_layers = 256,
-  -- 16 Mi float32 values = 64 MB: no layer output (activation) may be larger,
-  -- and the whole network may not have more parameters. Far beyond any
-  -- microcontroller, and it keeps a typo (out_features = 1000000) from
-  -- generating gigabytes of weights.
+  -- 16 Mi float32 values = 64 MB: no layer output (activation) may be larger.
   max_values = 16 * 1024 * 1024,
+  -- 4 Mi parameters = 16 MB of float32 weights, beyond any microcontroller's
+  -- flash; as C literals about 60 MB, the default --max-code-bytes. It keeps a
+  -- typo (out_features = 1000000) from generating gigabytes of weights (the
+  -- emitter writes about 13 s and 15 MB of C per million parameters).
+  max_parameters = 4 * 1024 * 1024,
 }
 
 local C_KEYWORDS = {}
@@ -456,10 +458,10 @@ function M.validate(raw, path, lines)
     end
     local params = parameters(layer)
     total_params = total_params + params
-    if total_params > M.LIMITS.max_values then
+    if total_params > M.LIMITS.max_parameters then
       ctx.fail("layers." .. k, string.format("%d parameters bring the network to %d, more than the limit "
-        .. "of %d (64 MB of float32 weights); use fewer channels or features", params, total_params,
-        M.LIMITS.max_values), layer)
+        .. "of %d (16 MB of float32 weights); use fewer channels or features", params, total_params,
+        M.LIMITS.max_parameters), layer)
     end
     shape = layer.out_shape
     model.layers[k] = layer
