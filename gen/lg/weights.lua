@@ -6,6 +6,8 @@ local errors = require("lg.errors")
 
 local M = {}
 
+local read_bounded
+
 --- Expected PyTorch shapes of a layer's tensors.
 local function expected_shapes(layer)
   if layer.type == "conv2d" then
@@ -129,6 +131,48 @@ local function some_names(names, max)
   return table.concat(shown, ", ")
 end
 
+--- Bytes of a weights file, read with a bound: a path such as /dev/zero
+-- must end with an error, not fill the memory. The bound is the largest valid
+-- file: the reader's maximum header plus the weights of the largest network
+-- lenetgen accepts. Returns bytes, or nil and a message (as lg.safetensors.read's).
+read_bounded = function(path, safetensors)
+  local f, err = io.open(path, "rb")
+  if not f then
+    err = err:sub(1, #path + 2) == path .. ": " and err:sub(#path + 3) or err
+    return nil, "cannot open: " .. err:gsub("^%u", string.lower)
+  end
+  local limit = 8 + safetensors.MAX_HEADER_BYTES + 4 * require("lg.validate").LIMITS.max_parameters
+  local chunks, size = {}, 0
+  while true do
+    local chunk, rerr = f:read(#chunks == 0 and 8 or math.min(1 << 20, limit + 1 - size))
+    if not chunk then
+      if rerr then
+        f:close()
+        return nil, "cannot read: " .. tostring(rerr):gsub("^%u", string.lower)
+      end
+      break
+    end
+    chunks[#chunks + 1] = chunk
+    size = size + #chunk
+    if #chunks == 1 and size >= 8 then
+      -- a header length of 0 or over the maximum is refused from these 8 bytes
+      -- alone, with the same message as from the whole file (/dev/zero ends here)
+      local n = string.unpack("<i8", chunk)
+      if n <= 0 or n > safetensors.MAX_HEADER_BYTES then
+        f:close()
+        return chunk:sub(1, 8)
+      end
+    end
+    if size > limit then
+      f:close()
+      return nil, string.format("the file is larger than %d MB, more than a header and the weights of "
+        .. "the largest network lenetgen accepts; is it a safetensors file?", limit // (1024 * 1024))
+    end
+  end
+  f:close()
+  return table.concat(chunks)
+end
+
 --- Read the description's safetensors file and attach its tensors.
 -- Errors point at the layer that wants a tensor, or at the `weights` field.
 function M.attach_file(model, opts)
@@ -139,7 +183,13 @@ function M.attach_file(model, opts)
     errors.raise(path, nil, "the description names no weights file; add weights = \"file.safetensors\" "
       .. "(relative to the description) or pass --random-weights SEED")
   end
-  local file, err = safetensors.read(model.weights_path, { allow_nonfinite = opts and opts.allow_nonfinite })
+  local file, err
+  local bytes, read_err = read_bounded(model.weights_path, safetensors)
+  if bytes then
+    file, err = safetensors.decode(bytes, { allow_nonfinite = opts and opts.allow_nonfinite })
+  else
+    err = read_err
+  end
   if not file then
     if err:match("^cannot open") and model.weights_path ~= model.weights_file then
       err = err .. string.format(" (looked for %s: the path is relative to the description's directory)",

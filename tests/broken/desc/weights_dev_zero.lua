@@ -1,0 +1,13 @@
+-- A weights path that never ends (/dev/zero) must not fill the memory.
+return {
+  name = "broken",
+  input = { channels = 1, height = 8, width = 8 },
+  weights = "/dev/zero",
+  layers = {
+    { type = "conv2d", out_channels = 2, kernel = 3 },
+    { type = "relu" },
+    { type = "maxpool2d", kernel = 2 },
+    { type = "flatten" },
+    { type = "linear", out_features = 3 },
+  },
+}
