@@ -362,7 +362,7 @@ local WEIGHT_MUTATIONS = {
 local function make_case(seed)
   local r = rng(seed)
   -- LeNet-5 is slow to generate; most cases use the tiny networks
-  local source = r.chance(0.12) and SOURCES[1] or SOURCES[r.int(2, #SOURCES)]
+  local source = r.chance(0.06) and SOURCES[1] or SOURCES[r.int(2, #SOURCES)]
   local case = { seed = seed, source = source, notes = {} }
   local kind = r.int(1, 10)   -- 1-6 description, 7-9 weights, 10 both
   local text, bytes = source.text, source.weights
