@@ -23,7 +23,7 @@ test-fuzz:
 	$(Q)rc=0; \
 	$(LUA) tools/fuzz.lua --self-test --work $(BUILD)/fuzz || rc=1; \
 	$(LUA) tools/fuzz.lua --seed 1 --count $(FUZZ_COUNT) --max-seconds $(FUZZ_MAX_SECONDS) \
-		--cli-every 50 --compile-every 25 --timeout 10 --work $(BUILD)/fuzz || rc=1; \
+		--cli-every 50 --compile-every 25 --timeout 30 --work $(BUILD)/fuzz || rc=1; \
 	exit $$rc
 
 soak: soak-fuzz

@@ -23,11 +23,11 @@ M.LIMITS = {
   max_layers = 256,
   -- 16 Mi float32 values = 64 MB: no layer output (activation) may be larger.
   max_values = 16 * 1024 * 1024,
-  -- 4 Mi parameters = 16 MB of float32 weights, beyond any microcontroller's
-  -- flash; as C literals about 60 MB, the default --max-code-bytes. It keeps a
-  -- typo (out_features = 1000000) from generating gigabytes of weights (the
-  -- emitter writes about 13 s and 15 MB of C per million parameters).
-  max_parameters = 4 * 1024 * 1024,
+  -- 1 Mi parameters = 4 MB of float32 weights, more than the flash of the
+  -- largest microcontrollers (LeNet-5 has 61,706). It keeps a typo
+  -- (out_features = 1000000) from generating gigabytes of weights: the emitter
+  -- writes about 15 MB of C and needs about 13 s per million parameters.
+  max_parameters = 1024 * 1024,
 }
 
 local C_KEYWORDS = {}
@@ -460,7 +460,7 @@ function M.validate(raw, path, lines)
     total_params = total_params + params
     if total_params > M.LIMITS.max_parameters then
       ctx.fail("layers." .. k, string.format("%d parameters bring the network to %d, more than the limit "
-        .. "of %d (16 MB of float32 weights); use fewer channels or features", params, total_params,
+        .. "of %d (4 MB of float32 weights); use fewer channels or features", params, total_params,
         M.LIMITS.max_parameters), layer)
     end
     shape = layer.out_shape
