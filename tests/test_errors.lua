@@ -50,10 +50,8 @@ local read_file, write_file = shellutil.read_file, shellutil.write_file
 local shell_quote, capture = shellutil.shell_quote, shellutil.capture
 
 local function mktemp_dir()
-  return (capture("mktemp -d /tmp/lenetgen-test-errors.XXXXXX"):gsub("%s+$", ""))
+  return (capture("mktemp -d -t lenetgen-test-errors.XXXXXX"):gsub("%s+$", ""))
 end
-
-local function now() return tonumber((capture("date +%s.%N"))) end
 
 local LIST = "find %s -mindepth 1 -printf '%%P\\t%%y\\t%%s\\t%%T@\\n' | sort"
 

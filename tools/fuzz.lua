@@ -479,10 +479,9 @@ int main(void) {
     return 0;
 }
 ]], name, upper, upper, upper, name, upper))
-  local libm = case.args.math == "libm" and " -lm" or " -lm"
   local log, code = capture("cd " .. shell_quote(dir) .. " && gcc -O1 " .. CWARN .. " -c " .. shell_quote(name .. ".c")
     .. " -o model.o 2>&1 && gcc -O1 -std=c99 -w -c fuzz_main.c -o main.o 2>&1 && gcc -o fuzz_bin main.o model.o"
-    .. libm .. " 2>&1")
+    .. " -lm 2>&1")
   if code ~= 0 then return "does not compile with the strict flags:\n" .. log end
   if not (reference_ok and lgcheck_ok) then return nil end
   local n = model.input.channels * model.input.height * model.input.width
