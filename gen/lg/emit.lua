@@ -226,24 +226,42 @@ local function conv_body(ctx, w, step, g, py, px, row, col, width, c_loop)
   -- body small enough for the register allocator and stops compilers hoisting
   -- every weight of the layer out of the position loops)
   local channel_loop = c_loop and g.c_in > 1
+  -- a single input channel has no channel loop; where every accumulator sees
+  -- the whole kernel height, loop over kernel rows instead, for the same reason
+  local row_loop = c_loop and not channel_loop and g.k.h > 1
+  for _, a in ipairs(acc) do
+    row_loop = row_loop and a.y_first == 0 and a.y_last == g.k.h - 1
+  end
   local channels = channel_loop and { "c" } or {}
   if not channel_loop then
     for c = 0, g.c_in - 1 do channels[#channels + 1] = c end
   end
+  local rows = row_loop and { "ky" } or {}
+  if not row_loop then
+    for ky = 0, g.k.h - 1 do rows[#rows + 1] = ky end
+  end
   if channel_loop then w.line("for (int c = 0; c < %d; ++c) {", g.c_in) end
+  if row_loop then w.line("for (int ky = 0; ky < %d; ++ky) {", g.k.h) end
   for _, c in ipairs(channels) do
-    for ky = 0, g.k.h - 1 do
+    for _, ky in ipairs(rows) do
       for kx = 0, g.k.w - 1 do
         for _, a in ipairs(acc) do
-          if ky >= a.y_first and ky <= a.y_last and kx >= a.x_first and kx <= a.x_last then
-            local iy = affine(py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h + ky)
+          local ky_ok = row_loop or (ky >= a.y_first and ky <= a.y_last)
+          if ky_ok and kx >= a.x_first and kx <= a.x_last then
+            local iy
+            if row_loop then
+              iy = affine(py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h) .. " + ky"
+            else
+              iy = affine(py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h + ky)
+            end
             local ix = affine(px, g.ps.w * g.s.w, (a.k * g.ps.w + a.dx) * g.s.w - g.p.w + kx)
-            w.line("LG_MAC(%s, w[%s][%d][%d], x[%s][%s][%s]);", a.name, c, ky, kx, c, iy, ix)
+            w.line("LG_MAC(%s, w[%s][%s][%d], x[%s][%s][%s]);", a.name, c, ky, kx, c, iy, ix)
           end
         end
       end
     end
   end
+  if row_loop then w.line("}") end
   if channel_loop then w.line("}") end
   local per_output = #acc // width
   for k = 0, width - 1 do
