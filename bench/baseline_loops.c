@@ -1,10 +1,14 @@
 /*
  * baseline_loops.c: the benchmark's straightforward nested-loops implementation, what a
  * firmware engineer writes by hand: one function per layer kind, plain loops over
- * output channel, row, column and kernel taps, a bounds check on every tap for padding,
- * one static buffer per conv/pool/linear layer (activations in place), expf from the C
- * library. Semantics are PyTorch's (see the internal contract): C-H-W layout, avgpool
- * divides by the full window (padded zeros counted), maxpool ignores padded taps.
+ * output channel, row, column and kernel taps, bounds checks for padding (per kernel row,
+ * then per tap), one static buffer per conv/pool/linear layer (activations in place), expf
+ * from the C library. The layer functions are static inline: every call passes constant
+ * sizes, so the compiler can specialise each layer's loops as it would for a hand-written
+ * network with #define'd sizes (out of line, LeNet-5 takes about 6.3 M instead of 4.3 M
+ * Cortex-M4F instructions at -O2). Semantics are PyTorch's (see the internal contract):
+ * C-H-W layout, avgpool divides by the full window (padded zeros counted), maxpool ignores
+ * padded taps.
  *
  * The network itself (weights, buffers, the call sequence BL_FORWARD) comes from
  * NAME_net.h, written by bench/export_baseline.lua from the same description and weights
@@ -19,7 +23,7 @@
 #if BL_USES_CONV2D
 /* in [c_in][h_in][w_in], weight [c_out][c_in][kh][kw], bias [c_out] or NULL,
  * out [c_out][h_out][w_out] with h_out = (h_in + 2 ph - kh) / sh + 1 */
-static void bl_conv2d(const float *in, int c_in, int h_in, int w_in, const float *weight, const float *bias,
+static inline void bl_conv2d(const float *in, int c_in, int h_in, int w_in, const float *weight, const float *bias,
                       int c_out, int kh, int kw, int sh, int sw, int ph, int pw, float *out)
 {
     const int h_out = (h_in + 2 * ph - kh) / sh + 1;
@@ -33,9 +37,11 @@ static void bl_conv2d(const float *in, int c_in, int h_in, int w_in, const float
                 for (ic = 0; ic < c_in; ic++) {
                     for (ky = 0; ky < kh; ky++) {
                         const int iy = oy * sh - ph + ky;
+                        if (iy < 0 || iy >= h_in)
+                            continue; /* padding row */
                         for (kx = 0; kx < kw; kx++) {
                             const int ix = ox * sw - pw + kx;
-                            if (iy >= 0 && iy < h_in && ix >= 0 && ix < w_in)
+                            if (ix >= 0 && ix < w_in)
                                 acc += weight[((oc * c_in + ic) * kh + ky) * kw + kx] *
                                        in[(ic * h_in + iy) * w_in + ix];
                         }
@@ -50,7 +56,7 @@ static void bl_conv2d(const float *in, int c_in, int h_in, int w_in, const float
 
 #if BL_USES_LINEAR
 /* in [n_in], weight [n_out][n_in], bias [n_out] or NULL, out [n_out] */
-static void bl_linear(const float *in, int n_in, const float *weight, const float *bias, int n_out, float *out)
+static inline void bl_linear(const float *in, int n_in, const float *weight, const float *bias, int n_out, float *out)
 {
     int o, i;
     for (o = 0; o < n_out; o++) {
@@ -64,7 +70,7 @@ static void bl_linear(const float *in, int n_in, const float *weight, const floa
 
 #if BL_USES_AVGPOOL2D
 /* average over the kh x kw window, padded taps counted as zeros */
-static void bl_avgpool2d(const float *in, int c, int h_in, int w_in, int kh, int kw, int sh, int sw, int ph, int pw,
+static inline void bl_avgpool2d(const float *in, int c, int h_in, int w_in, int kh, int kw, int sh, int sw, int ph, int pw,
                          float *out)
 {
     const int h_out = (h_in + 2 * ph - kh) / sh + 1;
@@ -78,9 +84,11 @@ static void bl_avgpool2d(const float *in, int c, int h_in, int w_in, int kh, int
                 float sum = 0.0f;
                 for (ky = 0; ky < kh; ky++) {
                     const int iy = oy * sh - ph + ky;
+                    if (iy < 0 || iy >= h_in)
+                        continue; /* padding row */
                     for (kx = 0; kx < kw; kx++) {
                         const int ix = ox * sw - pw + kx;
-                        if (iy >= 0 && iy < h_in && ix >= 0 && ix < w_in)
+                        if (ix >= 0 && ix < w_in)
                             sum += in[(ch * h_in + iy) * w_in + ix];
                     }
                 }
@@ -93,7 +101,7 @@ static void bl_avgpool2d(const float *in, int c, int h_in, int w_in, int kh, int
 
 #if BL_USES_MAXPOOL2D
 /* maximum over the window's taps inside the input (padded taps ignored) */
-static void bl_maxpool2d(const float *in, int c, int h_in, int w_in, int kh, int kw, int sh, int sw, int ph, int pw,
+static inline void bl_maxpool2d(const float *in, int c, int h_in, int w_in, int kh, int kw, int sh, int sw, int ph, int pw,
                          float *out)
 {
     const int h_out = (h_in + 2 * ph - kh) / sh + 1;
@@ -106,9 +114,11 @@ static void bl_maxpool2d(const float *in, int c, int h_in, int w_in, int kh, int
                 float best = -INFINITY;
                 for (ky = 0; ky < kh; ky++) {
                     const int iy = oy * sh - ph + ky;
+                    if (iy < 0 || iy >= h_in)
+                        continue; /* padding row */
                     for (kx = 0; kx < kw; kx++) {
                         const int ix = ox * sw - pw + kx;
-                        if (iy >= 0 && iy < h_in && ix >= 0 && ix < w_in && in[(ch * h_in + iy) * w_in + ix] > best)
+                        if (ix >= 0 && ix < w_in && in[(ch * h_in + iy) * w_in + ix] > best)
                             best = in[(ch * h_in + iy) * w_in + ix];
                     }
                 }
@@ -120,7 +130,7 @@ static void bl_maxpool2d(const float *in, int c, int h_in, int w_in, int kh, int
 #endif
 
 #if BL_USES_SIGMOID
-static void bl_sigmoid(float *v, int n)
+static inline void bl_sigmoid(float *v, int n)
 {
     int i;
     for (i = 0; i < n; i++)
@@ -129,7 +139,7 @@ static void bl_sigmoid(float *v, int n)
 #endif
 
 #if BL_USES_TANH
-static void bl_tanh(float *v, int n)
+static inline void bl_tanh(float *v, int n)
 {
     int i;
     for (i = 0; i < n; i++)
@@ -138,7 +148,7 @@ static void bl_tanh(float *v, int n)
 #endif
 
 #if BL_USES_RELU
-static void bl_relu(float *v, int n)
+static inline void bl_relu(float *v, int n)
 {
     int i;
     for (i = 0; i < n; i++)
@@ -148,7 +158,7 @@ static void bl_relu(float *v, int n)
 #endif
 
 #if BL_USES_COPY
-static void bl_copy(const float *in, float *out, int n)
+static inline void bl_copy(const float *in, float *out, int n)
 {
     int i;
     for (i = 0; i < n; i++)

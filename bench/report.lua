@@ -245,12 +245,28 @@ end
 
 w("## Left out")
 w()
-w("- `--unroll=full` is built once per network at -O2 (host and Cortex-M4F, fused plan, libm):")
-w("  its compile takes minutes and gigabytes (see its compile column), so no -Os and no -O3 build.")
-w("  `make bench BENCH_FULL=no` skips it.")
-if not by_net.lenet5_wide or true then
-  w("- The wide variant has no `full` build: about four times LeNet-5's multiply-accumulates, its compile")
-  w("  would not fit the benchmark's time budget.")
+local with_full, without_full = {}, {}
+for _, net in ipairs(nets) do
+  local has = false
+  for _, r in ipairs(by_net[net]) do
+    if r.unroll == "full" then has = true end
+  end
+  if has then with_full[#with_full + 1] = net else without_full[#without_full + 1] = net end
+end
+if #with_full > 0 then
+  w("- `--unroll=full` (" .. table.concat(with_full, ", ") .. ") is built once, at -O2 (host and Cortex-M4F):")
+  w("  its compile takes minutes and gigabytes (see its compile column), so it has no -Os and no")
+  w("  -O3 -march=native build. `make bench BENCH_FULL=no` skips it.")
+  w("- With `full`, gcc folds the constant weight reads into the code (literal pools): the weights")
+  w("  column counts only the arrays left, the rest of the weights is inside the code column.")
+end
+for _, net in ipairs(without_full) do
+  if net == "lenet5_wide" then
+    w("- No `--unroll=full` for the wide variant: about four times LeNet-5's multiply-accumulates, its")
+    w("  compile would not fit the benchmark's time budget (LeNet-5's alone takes minutes).")
+  elseif net ~= "bench_tiny" then
+    w("- No `--unroll=full` for " .. net .. " (BENCH_FULL=no).")
+  end
 end
 w("- Cortex-M4F figures are QEMU instruction counts, not cycles on silicon.")
 for _, n in ipairs(meta.notes or {}) do w("- " .. n) end
@@ -286,48 +302,94 @@ if not have("gnuplot") then
   io.stderr:write("report: gnuplot not installed (apt-get install gnuplot-nox): no chart\n")
   os.exit(0)
 end
-local plots_left, plots_right = {}, {}
-local COLORS = { "#1f77b4", "#d62728", "#2ca02c", "#9467bd" }
-for k, net in ipairs(nets) do
-  local dat = string.format("%s/plot_%s.dat", opts.dir, net)
-  local lines = { "# m4f_o2_code_bytes m4f_o2_instructions_mean host_o2_median_us label" }
-  for _, r in ipairs(sorted_rows(net)) do
-    if r.m4f_o2_code_bytes then
-      local lab = r.impl == "baseline" and "baseline" or r.impl
-      lines[#lines + 1] = string.format("%d %s %s %s", r.m4f_o2_code_bytes,
-        r.m4f_o2_instructions_mean and string.format("%d", r.m4f_o2_instructions_mean) or "?",
-        r.host_o2_median_ns and string.format("%.3f", r.host_o2_median_ns / 1000) or "?", lab)
+-- One row of two panels per network: Cortex-M4F instructions and host time, each against
+-- Cortex-M4F code size, a legend entry per point. Shape by unroll level (triangle baseline,
+-- square full, circle kernel, diamond none), filled for the fused plan and open for layered,
+-- colour by math (blue libm, orange builtin). Points that coincide (the same code size,
+-- speeds within 3%) share one entry.
+local SHAPE = { baseline = { 9, 9 }, full = { 5, 4 }, kernel = { 7, 6 }, none = { 13, 12 } } -- filled, open
+local COLOR = { libm = "#1f77b4", builtin = "#ff7f0e", baseline = "#333333" }
+
+--- "none-fused-libm" + "none-layered-libm" -> "none-fused/layered-libm"
+local function merge_labels(a, b)
+  local wa, wb = {}, {}
+  for x in a:gmatch("[^-]+") do wa[#wa + 1] = x end
+  for x in b:gmatch("[^-]+") do wb[#wb + 1] = x end
+  if #wa ~= #wb then return a .. " = " .. b end
+  for i = 1, #wa do
+    if wa[i] ~= wb[i] and not ("/" .. wa[i] .. "/"):find("/" .. wb[i] .. "/", 1, true) then
+      wa[i] = wa[i] .. "/" .. wb[i]
     end
   end
-  local df = io.open(dat, "w") or fail("cannot write " .. dat)
-  df:write(table.concat(lines, "\n"), "\n")
-  df:close()
-  local title = (NET_TITLES[net] or net):match("^([^(]+)"):gsub("%s+$", "")
-  local color = COLORS[(k - 1) % #COLORS + 1]
-  plots_left[#plots_left + 1] = string.format(
-    "'%s' using 1:2 with points pt 7 ps 1.4 lc rgb '%s' title '%s', '' using 1:2:4 with labels left offset 0.7,0.35 font ',8' tc rgb '%s' notitle",
-    dat, color, title, color)
-  plots_right[#plots_right + 1] = string.format(
-    "'%s' using 1:3 with points pt 7 ps 1.4 lc rgb '%s' title '%s', '' using 1:3:4 with labels left offset 0.7,0.35 font ',8' tc rgb '%s' notitle",
-    dat, color, title, color)
+  return table.concat(wa, "-")
 end
+
+--- Points of one panel: { x, y, pt, color, label }, coinciding ones merged.
+local function panel_points(net, ycol, scale)
+  local points = {}
+  for _, r in ipairs(sorted_rows(net)) do
+    local x, y = r.m4f_o2_code_bytes, r[ycol]
+    if x and y then
+      local base = r.impl == "baseline"
+      local shape = SHAPE[base and "baseline" or r.unroll] or SHAPE.kernel
+      local p = { x = x, y = y / scale, pt = shape[(base or r.plan == "fused") and 1 or 2],
+        color = COLOR[base and "baseline" or r.math] or COLOR.libm, label = base and "baseline (loops)" or r.impl }
+      local merged = false
+      for _, q in ipairs(points) do
+        if q.color == p.color and math.abs(q.x - x) <= 0.02 * x and math.abs(q.y - p.y) <= 0.03 * q.y then
+          q.label = merge_labels(q.label, p.label)
+          merged = true
+          break
+        end
+      end
+      if not merged then points[#points + 1] = p end
+    end
+  end
+  return points
+end
+
 local gp = {
-  "set terminal pngcairo size 1600,700 font 'sans,10'",
+  string.format("set terminal pngcairo size 1600,%d font 'sans,10'", 80 + 480 * #nets),
   string.format("set output '%s/speed_vs_size.png'", opts.results),
-  "set datafile missing '?'",
-  "set multiplot layout 1,2 title 'lenetgen: speed against code size per configuration (lower left is better; "
-    .. "code = Cortex-M4F -O2 object, weights excluded)'",
+  string.format("set multiplot layout %d,2 title 'lenetgen: speed against code size per configuration "
+    .. "(lower left is better; code = Cortex-M4F -O2 object, weights excluded)'", #nets),
   "set logscale xy",
   "set grid",
-  "set key top right",
+  "set key outside right top font ',8' spacing 1.1",
   "set xlabel 'Cortex-M4F code at -O2, bytes (log)'",
-  "set ylabel 'Cortex-M4F instructions per inference, -O2, QEMU (log)'",
-  "set offsets graph 0.02, graph 0.25, graph 0.05, graph 0.05",
-  "plot " .. table.concat(plots_left, ", "),
-  "set ylabel 'host time per inference, -O2, median microseconds (log)'",
-  "plot " .. table.concat(plots_right, ", "),
-  "unset multiplot",
+  "set format x '%.0s%c'",
+  "set format y '%.0s%c'",
 }
+for _, net in ipairs(nets) do
+  local title = (NET_TITLES[net] or net):match("^([^(]+)"):gsub("%s+$", "")
+  for _, panel in ipairs({
+    { "m4f", "m4f_o2_instructions_mean", 1, "Cortex-M4F instructions / inference, -O2, QEMU" },
+    { "host", "host_o2_median_ns", 1000, "host time / inference, -O2, median µs" },
+  }) do
+    local points = panel_points(net, panel[2], panel[3])
+    local dat = string.format("%s/plot_%s_%s.dat", opts.dir, net, panel[1])
+    local blocks = {}
+    for i, p in ipairs(points) do blocks[i] = string.format("# %s\n%d %.6g\n", p.label, p.x, p.y) end
+    local df = io.open(dat, "w") or fail("cannot write " .. dat)
+    df:write(table.concat(blocks, "\n\n"))
+    df:close()
+    gp[#gp + 1] = string.format("set title '%s'", title)
+    gp[#gp + 1] = string.format("set ylabel '%s'", panel[4])
+    local clauses = {}
+    for i, p in ipairs(points) do
+      clauses[i] = string.format("'%s' index %d using 1:2 with points pt %d ps 1.6 lw 1.5 lc rgb '%s' title '%s'",
+        dat, i - 1, p.pt, p.color, p.label)
+    end
+    if #clauses > 0 then
+      gp[#gp + 1] = "plot " .. table.concat(clauses, ", ")
+    else
+      gp[#gp + 1] = "set label 1 'not measured' at graph 0.5, graph 0.5 center"
+      gp[#gp + 1] = "plot [1:10] [1:10] NaN notitle"
+      gp[#gp + 1] = "unset label 1"
+    end
+  end
+end
+gp[#gp + 1] = "unset multiplot"
 local gpath = opts.dir .. "/speed_vs_size.gp"
 local gf = io.open(gpath, "w") or fail("cannot write " .. gpath)
 gf:write(table.concat(gp, "\n"), "\n")

@@ -51,9 +51,10 @@ BENCH_CONFIGS_bench_tiny := kernel-fused-libm none-layered-builtin full-fused-li
 
 BENCH_VARIANTS := kernel-fused kernel-layered none-fused none-layered
 BENCH_MATHS    := libm builtin
-# BENCH_CONFIGS_NET, when set, replaces the full list for that network
-bench_configs = $(or $(BENCH_CONFIGS_$(1)),$(foreach v,$(BENCH_VARIANTS),$(foreach m,$(BENCH_MATHS),$(v)-$(m))) \
-                $(if $(filter yes,$(BENCH_FULL)),$(BENCH_FULLCFG_$(1))) baseline-loops-libm)
+# BENCH_CONFIGS_NET, when set, replaces the full list for that network. `full` comes first so
+# that its long compiles start first and everything else is built beside them.
+bench_configs = $(or $(BENCH_CONFIGS_$(1)),$(if $(filter yes,$(BENCH_FULL)),$(BENCH_FULLCFG_$(1))) \
+                $(foreach v,$(BENCH_VARIANTS),$(foreach m,$(BENCH_MATHS),$(v)-$(m))) baseline-loops-libm)
 
 # ---- compilers and flags ----
 bench_have = $(shell command -v $(1) >/dev/null 2>&1 && echo yes)
@@ -68,7 +69,7 @@ BENCH_OPT_O2       := -O2
 BENCH_OPT_Os       := -Os
 BENCH_OPT_O3native := -O3 -march=native
 # full: -O2 only; everything else: host -O2 and -O3 -march=native, Cortex-M4F -O2 and -Os
-bench_targets = $(if $(filter full-%,$(1)),host-O2 $(if $(BENCH_HAVE_ARM),m4f-O2),\
+bench_targets = $(if $(filter full-%,$(1)),$(if $(BENCH_HAVE_ARM),m4f-O2) host-O2,\
                 host-O2 host-O3native $(if $(BENCH_HAVE_ARM),m4f-O2 m4f-Os))
 
 bench_w = $(word $(2),$(subst -, ,$(1)))
