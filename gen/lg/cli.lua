@@ -71,12 +71,19 @@ function M.generate(args)
   if args.explain then return { model = model, plan = plan } end
   local banner = manifest.banner(model, plan, {
     version = M.VERSION, options = M.output_options(args) })
-  local out = emit.emit(model, plan, { math = args.math, manifest = banner })
-  local size = #out.source + #out.header
-  if size > args.max_code_bytes then
-    errors.raise(args.description, nil, string.format("the generated C would be %d bytes, more than "
-      .. "--max-code-bytes %d; use a lower unroll level (--unroll=kernel or none, or unroll = "
-      .. "\"none\" on the largest layers) or raise the budget", size, args.max_code_bytes))
+  local too_big = string.format("the generated C would be larger than --max-code-bytes %d; use a "
+    .. "lower unroll level (--unroll=kernel or none, or unroll = \"none\" on the largest layers) "
+    .. "or raise the budget", args.max_code_bytes)
+  local render = require("lg.render")
+  render.byte_budget, render.bytes_written = args.max_code_bytes, 0
+  local ok, out = pcall(emit.emit, model, plan, { math = args.math, manifest = banner })
+  render.byte_budget = nil
+  if not ok then
+    if type(out) == "table" and out.code_budget then errors.raise(args.description, nil, too_big) end
+    error(out, 0)
+  end
+  if #out.source + #out.header > args.max_code_bytes then
+    errors.raise(args.description, nil, too_big)
   end
   local dir = args.output:gsub("/+$", "")
   if dir == "" then dir = "/" end

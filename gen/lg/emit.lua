@@ -857,6 +857,15 @@ function M.emit(model, plan, opts)
   local sections = { render.render(render.template("source_head.c"), {
     banner = opts.manifest, name = name, NAME = NAME, arena_floats = tostring(plan.scratch_floats),
     includes = includes }) }
+  local nonfinite = false
+  for _, layer in ipairs(model.layers) do
+    for _, t in ipairs({ layer.weight, layer.bias_values }) do
+      for _, v in ipairs(t and t.data or {}) do
+        if v ~= v or v == math.huge or v == -math.huge then nonfinite = true break end
+      end
+    end
+  end
+  if nonfinite then sections[#sections + 1] = render.NONFINITE_MACROS end
   sections[#sections + 1] = "/* Weights: static const, so they stay in flash on a microcontroller. */"
   for _, part in ipairs(weight_parts) do sections[#sections + 1] = part end
   local math_text = math_section(ctx)

@@ -104,13 +104,12 @@ function M.build(model, opts)
                  in_shape = model.layers[1].in_shape }
   end
   for _, step in ipairs(steps) do
-    -- the shape the step computes (a trailing flatten only renames it)
-    step.out_shape = step.layers[#step.layers].out_shape
-    for i = #step.layers, 1, -1 do
-      if step.layers[i].type ~= "flatten" then
-        step.out_shape = step.layers[i].out_shape
-        break
-      end
+    -- the shape the step computes: activations keep it and flatten only
+    -- renames it, so it is the shape of the last compute layer
+    if step.kind == "copy" then
+      step.out_shape = step.in_shape
+    else
+      step.out_shape = (step.pool or step.layer).out_shape
     end
     step.first_index = step.layers[1].index
     step.last_index = step.layers[#step.layers].index

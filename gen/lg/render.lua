@@ -37,7 +37,11 @@ end
 
 --- Shortest C float literal that reads back as exactly the same float32.
 function M.float(x)
-  assert(x == x and x ~= math.huge and x ~= -math.huge, "non-finite weight reached the emitter")
+  -- non-finite values only arrive with --allow-nonfinite; the emitter then
+  -- defines LG_NAN and LG_INF (see M.NONFINITE_MACROS)
+  if x ~= x then return "LG_NAN" end
+  if x == math.huge then return "LG_INF" end
+  if x == -math.huge then return "(-LG_INF)" end
   if x == 0 then
     return (1 / x < 0) and "-0.0f" or "0.0f"
   end
@@ -51,6 +55,20 @@ function M.float(x)
   end
   error("unreachable: %.9g always round-trips a float32")
 end
+
+--- Definitions for non-finite weights: compiler built-ins where available
+-- (no header needed, so --math=builtin code stays freestanding), else C99's
+-- NAN and INFINITY from <math.h>.
+M.NONFINITE_MACROS = [[
+/* Non-finite weights (generated with --allow-nonfinite). */
+#if defined(__GNUC__)
+#define LG_NAN (__builtin_nanf(""))
+#define LG_INF (__builtin_inff())
+#else
+#include <math.h>
+#define LG_NAN NAN
+#define LG_INF INFINITY
+#endif]]
 
 --- Text safe inside a C block comment.
 function M.comment_text(s)
@@ -101,14 +119,21 @@ function M.reindent(text)
 end
 
 --- A growing list of lines: w(fmt, ...) appends one formatted line.
+-- Every writer counts the bytes it is given against M.byte_budget (nil: no
+-- limit), so an absurdly large unrolling is stopped while it is being emitted
+-- instead of after it has filled the memory.
+M.byte_budget = nil
+M.bytes_written = 0
+
 function M.writer()
   local lines = {}
   local w = {}
   function w.line(fmt, ...)
-    if select("#", ...) > 0 then
-      lines[#lines + 1] = string.format(fmt, ...)
-    else
-      lines[#lines + 1] = fmt
+    local text = (select("#", ...) > 0) and string.format(fmt, ...) or fmt
+    lines[#lines + 1] = text
+    M.bytes_written = M.bytes_written + #text + 1
+    if M.byte_budget and M.bytes_written > M.byte_budget then
+      error({ code_budget = M.byte_budget }, 0)
     end
   end
   function w.text() return table.concat(lines, "\n") end
