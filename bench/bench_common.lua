@@ -41,6 +41,7 @@ M.COLUMNS = {
   { "host_o3native_max_abs_diff", get("o3_diff") },
   { "host_o3native_check", function(r) return M.check_word(r.o3_ok) end },
   { "host_o2_instructions", get("host_instr") },
+  { "host_o2_instructions_ratio_vs_baseline", get("instr_ratio") },
   { "m4f_o2_instructions_mean", get("m4f_o2_instr_mean") },
   { "m4f_o2_instructions_max", get("m4f_o2_instr_max") },
   { "m4f_o2_check", get("m4f_o2_check") },

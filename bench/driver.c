@@ -6,7 +6,8 @@
  *
  *   driver time REPS MIN_BATCH_US   time per inference: a batch of inferences grown until it
  *                                   lasts MIN_BATCH_US, one batch of warm-up, then REPS
- *                                   batches; prints "time_ns MIN MEDIAN MAX BATCH REPS"
+ *                                   batches; prints "times T1 T2 ..." (sorted) and
+ *                                   "time_ns MIN MEDIAN MAX BATCH REPS"
  *                                   (nanoseconds per inference over each batch, CPU time of
  *                                   the process: on a shared machine, time spent waiting for
  *                                   a core does not count)
@@ -95,6 +96,10 @@ int main(int argc, char **argv)
         for (i = 0; i < reps; i++)
             t[i] = run_batch(batch) / (double)batch;
         qsort(t, (size_t)reps, sizeof *t, cmp_double);
+        printf("times");
+        for (i = 0; i < reps; i++)
+            printf(" %.1f", t[i]);
+        printf("\n");
         printf("time_ns %.1f %.1f %.1f %ld %d\n", t[0], t[reps / 2], t[reps - 1], batch, reps);
         free(t);
         return 0;

@@ -2,12 +2,13 @@
 --- measure.lua: the measuring half of `make bench` (mk/bench.mk builds everything first).
 --
 --   lua5.4 bench/measure.lua --dir BUILD_DIR --results RESULTS_DIR [--cpu N] [--reps N]
---          [--min-batch-us US] [--ref-reps N] [--qemu-timeout S] [--torch yes|no] NET:MODEL:SEED:CFG,CFG,... ...
+--          [--min-batch-us US] [--ref-reps N] [--rounds N] [--qemu-timeout S] [--torch yes|no] NET:MODEL:SEED:CFG,CFG,... ...
 --
 -- One thing at a time, pinned to one core (taskset -c N) when taskset exists, for each
 -- network and each configuration built by mk/bench.mk (see there for the layout):
 --   host time       bench/driver.c "time": min/median/max ns per inference, CPU time, -O2
---                   and -O3 -march=native; the output is checked against the reference
+--                   and -O3 -march=native, in rounds across all programs (--rounds, default
+--                   3, of reps/rounds batches each); the output is checked against the reference
 --   host instr.     callgrind, -O2 build: instructions of 2N inferences minus N, over N
 --   Cortex-M4F      QEMU mps2-an386 with -icount shift=0 running tests/firmware/harness.c
 --                   (SysTick instruction count, outputs checked against the reference
@@ -22,7 +23,7 @@ local common = require("bench_common")
 local read = require("lg.files").read
 
 local USAGE = "usage: measure.lua --dir DIR --results DIR [--cpu N] [--reps N] [--min-batch-us US] "
-  .. "[--ref-reps N] [--qemu-timeout S] [--torch yes|no] NET:MODEL:SEED:CFG,CFG,..."
+  .. "[--ref-reps N] [--rounds N] [--qemu-timeout S] [--torch yes|no] NET:MODEL:SEED:CFG,CFG,..."
 
 local function fail(msg)
   io.stderr:write("measure: " .. msg .. "\n")
@@ -30,7 +31,8 @@ local function fail(msg)
 end
 
 local function parse_args(args)
-  local opts = { reps = 21, min_batch_us = 20000, ref_reps = 5, qemu_timeout = 300, torch = true, nets = {} }
+  local opts = { reps = 21, rounds = 3, min_batch_us = 20000, ref_reps = 5, qemu_timeout = 300, torch = true,
+    nets = {} }
   local i = 1
   while i <= #args do
     local a = args[i]
@@ -44,6 +46,7 @@ local function parse_args(args)
     elseif a == "--reps" then opts.reps = math.tointeger(tonumber(value())) or fail("--reps: integer")
     elseif a == "--min-batch-us" then opts.min_batch_us = tonumber(value()) or fail("--min-batch-us: number")
     elseif a == "--ref-reps" then opts.ref_reps = math.tointeger(tonumber(value())) or fail("--ref-reps: integer")
+    elseif a == "--rounds" then opts.rounds = math.tointeger(tonumber(value())) or fail("--rounds: integer")
     elseif a == "--torch" then opts.torch = value() ~= "no"
     elseif a == "--qemu-timeout" then opts.qemu_timeout = tonumber(value()) or fail("--qemu-timeout: number")
     elseif a:sub(1, 1) == "-" then fail("unknown option " .. a .. "\n" .. USAGE)
@@ -58,6 +61,7 @@ local function parse_args(args)
   end
   if not opts.dir or not opts.results or #opts.nets == 0 then fail(USAGE) end
   if opts.reps % 2 == 0 then opts.reps = opts.reps + 1 end -- an odd count has a true median
+  if opts.rounds < 1 then fail("--rounds must be at least 1") end
   return opts
 end
 
@@ -148,6 +152,7 @@ local function main(args)
     io.stderr:write("measure: " .. msg .. "\n")
   end
   local commands = {}
+  local timing_jobs = {}
   local function remember(kind, cmd)
     if not commands[kind] then commands[kind] = cmd end
   end
@@ -195,23 +200,15 @@ local function main(args)
       row.act_bytes = tonumber(header:match("#define%s+" .. up .. "_ACTIVATION_BYTES%s+(%d+)"))
       row.weight_bytes = tonumber(header:match("#define%s+" .. up .. "_WEIGHT_BYTES%s+(%d+)"))
 
-      -- host time and output
+      -- host time and output: queued, measured below in rounds across all configurations
       for _, opt in ipairs({ "O2", "O3native" }) do
         local key = opt == "O2" and "o2" or "o3"
         local dir = string.format("%s/host-%s-%s", vdir, opt, math_opt)
         local exe = dir .. "/bench"
         if unroll ~= "full" or opt == "O2" then row["cc_" .. key] = compile_record(dir .. "/" .. name .. ".o") end
         if exists(exe) then
-          cmd = string.format("%s%s time %d %s", pin, sh(exe), opts.reps, math.tointeger(opts.min_batch_us) or opts.min_batch_us)
-          remember("host", cmd)
-          local t = parse_bench((run(cmd)))
-          row[key] = t
-          row[key .. "_diff"], row[key .. "_ok"] = compare(t.output, ref.output)
-          if not t.med then note(string.format("%s %s host -%s: the driver failed", name, cfg, opt)) end
-          if row[key .. "_ok"] == false then
-            note(string.format("%s %s host -%s: output differs from the reference interpreter by %.3g",
-              name, cfg, opt, row[key .. "_diff"] or -1))
-          end
+          timing_jobs[#timing_jobs + 1] = { row = row, key = key, exe = exe, what = string.format("%s %s host -%s",
+            name, cfg, opt), ref = ref.output, times = {} }
         elseif not (unroll == "full" and opt ~= "O2") then
           note(string.format("%s %s host -%s: %s", name, cfg, opt, (row["cc_" .. key] or {}).note or "not built"))
         end
@@ -271,6 +268,42 @@ local function main(args)
     end
   end
 
+  -- Host time, in rounds: every program runs reps/rounds batches per round, one program after
+  -- the other, so that a burst of load on a shared machine hits every configuration a little
+  -- rather than one of them a lot. Per program: min, median, max over all its batches.
+  local rounds = math.min(opts.rounds, opts.reps)
+  local per_round = (opts.reps + rounds - 1) // rounds
+  io.stderr:write(string.format("measure: host time, %d rounds of %d batches per program\n", rounds, per_round))
+  for round = 1, rounds do
+    for _, job in ipairs(timing_jobs) do
+      local cmd = string.format("%s%s time %d %s", pin, sh(job.exe), per_round,
+        math.tointeger(opts.min_batch_us) or opts.min_batch_us)
+      remember("host", cmd)
+      local out = run(cmd)
+      local t = parse_bench(out)
+      if round == 1 then
+        job.row[job.key .. "_diff"], job.row[job.key .. "_ok"] = compare(t.output, job.ref)
+        if job.row[job.key .. "_ok"] == false then
+          note(string.format("%s: output differs from the reference interpreter by %.3g", job.what,
+            job.row[job.key .. "_diff"] or -1))
+        end
+      end
+      local list = out:match("times([^\n]*)")
+      if list then
+        for v in list:gmatch("%S+") do job.times[#job.times + 1] = tonumber(v) end
+      elseif round == 1 then
+        note(job.what .. ": the driver failed")
+      end
+    end
+  end
+  for _, job in ipairs(timing_jobs) do
+    local t = job.times
+    if #t > 0 then
+      table.sort(t)
+      job.row[job.key] = { min = t[1], med = t[(#t + 1) // 2], max = t[#t], n = #t }
+    end
+  end
+
   -- speed-ups against the baseline of the same network, measured in this run
   local base = {}
   for _, r in ipairs(rows) do
@@ -281,6 +314,7 @@ local function main(args)
     if b then
       if r.o2 and r.o2.med and b.o2 and b.o2.med then r.o2_speedup = b.o2.med / r.o2.med end
       if r.o3 and r.o3.med and b.o3 and b.o3.med then r.o3_speedup = b.o3.med / r.o3.med end
+      if r.host_instr and b.host_instr then r.instr_ratio = b.host_instr / r.host_instr end
     end
   end
 
@@ -310,6 +344,7 @@ local function main(args)
   put("torch", torch_version or (opts.torch and "not installed" or "not measured (BENCH_TORCH=no)"))
   put("pin", pin ~= "" and pin or "not pinned (no taskset)")
   put("reps", opts.reps)
+  put("rounds", math.min(opts.rounds, opts.reps))
   put("min_batch_us", opts.min_batch_us)
   put("ref_reps", opts.ref_reps)
   for _, k in ipairs({ "host", "callgrind", "qemu", "footprint", "reference", "pytorch" }) do

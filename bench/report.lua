@@ -146,15 +146,20 @@ w("## How to read the tables")
 w()
 w("- **host time**: microseconds per inference, median (min–max) of " .. (meta.reps or "?")
   .. " batches, each batch grown to at least " .. string.format("%.0f", (tonumber(meta.min_batch_us) or 0) / 1000)
-  .. " ms, after one warm-up batch; CPU time of the process (clock_gettime(CLOCK_PROCESS_CPUTIME_ID)),")
-w("  so time spent waiting for a core on a shared machine does not count. The reference interpreter: the")
+  .. " ms, after one warm-up batch; the batches are")
+w("  run in " .. (meta.rounds or "?") .. " rounds through every program in turn, so that a burst of load hits all")
+w("  configurations alike. CPU time of the process (clock_gettime(CLOCK_PROCESS_CPUTIME_ID)), so")
+w("  time spent waiting for a core does not count; on a busy machine caches and the sibling hyperthread")
+w("  still move it by tens of percent between runs: the instruction counts are the exact figures.")
+w("  The reference interpreter: the")
 w("  same over " .. (meta.ref_reps or "?") .. " single inferences (os.clock). PyTorch: batch 1, one thread,")
 w("  torch.inference_mode(), Python call overhead included.")
 w("- **vs baseline**: the baseline's median divided by the row's median, both measured in this run at the")
 w("  same optimisation level (higher is faster); the reference and PyTorch rows are compared with the")
 w("  baseline at -O2.")
 w("- **host instr.**: instructions per inference counted by callgrind on the -O2 build (2N inferences minus N,")
-w("  over N); valgrind 3.19 does not decode AVX-512, so the -O3 -march=native build is not counted.")
+w("  over N), and the baseline's count divided by the row's; valgrind 3.19 does not decode AVX-512, so")
+w("  the -O3 -march=native build is not counted.")
 w("- **Cortex-M4F instr.**: instructions per inference on QEMU mps2-an386 with `-icount shift=0`, read from")
 w("  SysTick by tests/firmware/harness.c: mean / worst over the golden inputs (Fashion-MNIST images and")
 w("  the zeros, ±100 and random cases), every output checked against the reference interpreter.")
@@ -210,12 +215,13 @@ for _, net in ipairs(nets) do
   end
   w("### Speed")
   w()
-  w("| implementation | host -O2 µs | vs baseline | host -O3 -march=native µs | vs baseline | host instr. (-O2) | Cortex-M4F instr. -O2 (mean / worst) | Cortex-M4F instr. -Os |")
-  w("|---|---:|---:|---:|---:|---:|---:|---:|")
+  w("| implementation | host -O2 µs | vs baseline | host -O3 -march=native µs | vs baseline | host instr. (-O2) | vs baseline | Cortex-M4F instr. -O2 (mean / worst) | Cortex-M4F instr. -Os |")
+  w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
   for _, r in ipairs(list) do
-    w(string.format("| %s | %s | %s | %s | %s | %s | %s | %s |", label(r), host_cell(r, "host_o2"),
+    w(string.format("| %s | %s | %s | %s | %s | %s | %s | %s | %s |", label(r), host_cell(r, "host_o2"),
       ratio(r.host_o2_speedup_vs_baseline), host_cell(r, "host_o3native"), ratio(r.host_o3native_speedup_vs_baseline),
-      instr(r.host_o2_instructions), m4f_cell(r, "o2"), m4f_cell(r, "os")))
+      instr(r.host_o2_instructions), ratio(r.host_o2_instructions_ratio_vs_baseline), m4f_cell(r, "o2"),
+      m4f_cell(r, "os")))
   end
   w()
   w("### Size and build (bytes unless stated)")

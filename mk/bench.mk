@@ -9,7 +9,8 @@
 #                       (part of `make test`; timings are never asserted)
 # Knobs: BENCH_NETS="lenet5 lenet5_wide", BENCH_FULL=yes|no (the fully unrolled
 # configuration: its compile takes minutes), BENCH_COMPILE_TIMEOUT=seconds per compile,
-# BENCH_REPS (timed batches per host measurement), BENCH_MIN_BATCH_US (length of one batch),
+# BENCH_REPS (timed batches per host program, spread over BENCH_ROUNDS rounds through all the
+# programs), BENCH_MIN_BATCH_US (length of one batch),
 # BENCH_CPU (the core the measurements are pinned to with taskset), BENCH_JOBS.
 #
 # A configuration is UNROLL-PLAN-MATH (kernel-fused-libm, ...) or baseline-loops-libm.
@@ -26,6 +27,7 @@ BENCH_NETS    ?= lenet5 lenet5_wide
 BENCH_FULL    ?= yes
 BENCH_COMPILE_TIMEOUT ?= 1500
 BENCH_REPS    ?= 21
+BENCH_ROUNDS  ?= 3
 BENCH_MIN_BATCH_US ?= 20000
 BENCH_REF_REPS ?= 5
 BENCH_CPU     ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) - 1 )))
@@ -190,7 +192,7 @@ bench_space := $(bench_empty) $(bench_empty)
 BENCH_PLAN = $(foreach n,$(BENCH_NETS),$(n):$(BENCH_MODEL_$(n)):$(BENCH_SEED_$(n)):$(subst $(bench_space),$(bench_comma),$(strip $(call bench_configs,$(n)))))
 
 BENCH_MEASURE = $(LUA) bench/measure.lua --dir $(BENCH_DIR) --results $(BENCH_RESULTS) --cpu $(BENCH_CPU) \
-    --reps $(BENCH_REPS) --min-batch-us $(BENCH_MIN_BATCH_US) --ref-reps $(BENCH_REF_REPS) \
+    --reps $(BENCH_REPS) --rounds $(BENCH_ROUNDS) --min-batch-us $(BENCH_MIN_BATCH_US) --ref-reps $(BENCH_REF_REPS) \
     --qemu-timeout $(BENCH_QEMU_TIMEOUT) --torch $(BENCH_TORCH) $(BENCH_PLAN)
 
 .PHONY: bench bench-run bench-build bench-measure bench-report bench-smoke bench-deps
