@@ -13,7 +13,7 @@ local function fail(msg)
   os.exit(2)
 end
 
-local opts, i = { default = "kernel-fused-libm" }, 1
+local opts, i = { default = "kernel-fused-builtin" }, 1
 while i <= #arg do
   if arg[i] == "--dir" then opts.dir = arg[i + 1]
   elseif arg[i] == "--results" then opts.results = arg[i + 1]
