@@ -5,7 +5,8 @@
 #   make test-harness            every models/ and tests/tiny/ description at every unroll
 #                                level vs the reference, plus the broken-weight test
 #   make test-property           PROPERTY_SEEDS random architectures at every unroll level
-#   make soak                    SOAK_SEEDS random architectures in batches; prints failing seeds
+#   make soak-harness            SOAK_SEEDS random architectures in batches; prints failing
+#                                seeds (part of make soak)
 #   make check MODEL=m.lua       one description at every unroll level (optimised and
 #                                traced sanitized builds); the first diverging layer on failure
 #   make check SEED=n            the same for random architecture n (replays a soak failure)
@@ -24,7 +25,7 @@ PROPERTY_SAN      ?= -fsanitize=address,undefined -fno-sanitize=alignment,null,p
                      -fno-sanitize-recover=all -fno-omit-frame-pointer
 HARNESS_SUITE_RUN  = $(MAKE) --no-print-directory -f $(BUILD)/harness/$(1)/suite.mk -j$(HARNESS_JOBS) run
 
-.PHONY: test-reference test-harness test-property soak check
+.PHONY: test-reference test-harness test-property soak soak-harness check
 TEST_TARGETS += test-reference test-harness test-property
 
 test-reference:
@@ -46,7 +47,8 @@ test-property:
 	  --seeds $(PROPERTY_SEEDS) --max-macs $(PROPERTY_MAX_MACS) >/dev/null
 	$(Q)$(call HARNESS_SUITE_RUN,property) HARNESS_SAN="$(PROPERTY_SAN)"
 
-soak:
+soak: soak-harness
+soak-harness:
 	$(Q)MAKE="$(MAKE)" LUA="$(LUA)" HARNESS_JOBS=$(HARNESS_JOBS) HARNESS_SAN="$(PROPERTY_SAN)" \
 	  tests/harness/soak $(SOAK_SEEDS) $(SOAK_BATCH) $(PROPERTY_MAX_MACS)
 

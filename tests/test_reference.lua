@@ -197,6 +197,26 @@ protected("hand output sizes", function()
     "hand output sizes floor((n + 2p - k) / s) + 1")
 end)
 
+protected("magnitudes (tests/harness/magnitude.lua)", function()
+  -- linear {1, -1} + 0.5 on {100, 100}: the result 0.5 comes from terms of
+  -- size 100 + 100 + 0.5; relu keeps that; a dead relu has magnitude 0; a
+  -- saturated sigmoid has magnitude |y| (its slope is 0).
+  local magnitude = require("magnitude")
+  local m = model_of({ channels = 2, height = 1, width = 1 }, {
+    { type = "flatten" },
+    { type = "linear", out_features = 2, bias = true, weight = { shape = { 2, 2 }, data = { 1, -1, -1, -1 } },
+      bias_values = { shape = { 2 }, data = { 0.5, 0 } } },
+    { type = "relu" },
+    { type = "sigmoid" } })
+  local input = { 100, 100 }
+  local _, trace = reference.run(m, input)
+  local mags = magnitude.run(m, input, trace)
+  expect_values("magnitude of a cancelled sum", mags[2], { 200.5, 200 })
+  expect_values("magnitude through relu", mags[3], { 200.5, 0 })
+  local y = trace[4][1]
+  expect_values("magnitude through sigmoid", mags[4], { math.max(y, y * (1 - y) * 200.5), 0.5 })
+end)
+
 ------------------------------------------------------------------------------
 -- 3. Shape checks refuse bad models
 ------------------------------------------------------------------------------

@@ -265,6 +265,9 @@ end
 
 M.activation = { sigmoid = sigmoid, tanh = tanh, relu = relu }
 M.output_size = output_size
+--- The layer functions, run_layer[type](layer, input, in_shape) -> output,
+-- out_shape (used by tests/harness/magnitude.lua on absolute values).
+M.run_layer = run_layer
 
 --- Evaluate a loaded model on one input.
 -- @param model loaded model table (internal contract): input{channels,height,width}, layers

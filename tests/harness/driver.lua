@@ -18,6 +18,7 @@ package.path = root .. "/gen/?.lua;" .. root .. "/tests/harness/?.lua;" .. root 
 local errors = require("lg.errors")
 local reference = require("lg.reference")
 local lgcheck = require("lgcheck")
+local magnitude = require("magnitude")
 
 local BUILD_ROOT = "build/harness"
 local LEVELS = { full = true, kernel = true, none = true }
@@ -87,7 +88,7 @@ local function write_data(model, cases, out_path)
     if not layer_counts then
       layer_counts = {}
       for k, values in ipairs(trace) do layer_counts[k] = #values end
-      parts[1] = string.pack("<c8I4I4I4I4", "LGHARN1\n", #model.layers, #cases, input_size, #output)
+      parts[1] = string.pack("<c8I4I4I4I4", "LGHARN2\n", #model.layers, #cases, input_size, #output)
       for k, layer in ipairs(model.layers) do
         parts[#parts + 1] = string.pack("<I4I4c16", layer.index, layer_counts[k], layer.type)
       end
@@ -95,6 +96,7 @@ local function write_data(model, cases, out_path)
     parts[#parts + 1] = string.pack("<c32I4", case.name:sub(1, 31), case.torch and 1 or 0)
     parts[#parts + 1] = pack_values("f", case.input)
     for _, values in ipairs(trace) do parts[#parts + 1] = pack_values("d", values) end
+    for _, mags in ipairs(magnitude.run(model, case.input, trace)) do parts[#parts + 1] = pack_values("d", mags) end
     if case.torch then
       assert(#case.torch == #output, "PyTorch output size differs from the reference's")
       parts[#parts + 1] = pack_values("d", case.torch)
@@ -223,7 +225,7 @@ HARNESS_SAN_MAX_BYTES ?= 4000000
 export CC CWARN HARNESS_OPT_FLAGS HARNESS_SAN_FLAGS HARNESS_SAN_MAX_BYTES
 GEN_DEPS := gen/lenetgen $(wildcard gen/lg/*.lua) $(wildcard templates/*)
 BUILD_DEPS := tests/harness/build-model tests/harness/harness.h
-REF_DEPS := gen/lg/reference.lua $(wildcard gen/lg/*.lua) tests/harness/driver.lua tests/harness/lgcheck.lua
+REF_DEPS := $(wildcard gen/lg/*.lua) tests/harness/driver.lua tests/harness/lgcheck.lua tests/harness/magnitude.lua
 HARNESS_COMPILE = $(CC) $(CWARN) -O1 -g $(HARNESS_SAN) -Itests/harness
 Q ?= @
 
