@@ -8,7 +8,8 @@
 --   2. linear weight [1][j] + 1.0 (j a flatten value that is far from zero):
 --      only output 1 may differ, and the trace blames the step ending at layer 3;
 --   3. conv2d weight + 1.0: the trace blames the step starting at layer 0;
---   4. regenerated code passes again.
+--   4. code that does not compile fails as a "build" test with the compiler's message;
+--   5. regenerated code passes again.
 -- Usage: lua5.4 tests/harness/test_broken.lua (from the repository root)
 local root = arg[0]:match("^(.*)/tests/harness/[^/]*$") or "."
 package.path = root .. "/gen/?.lua;" .. root .. "/tests/harness/?.lua;" .. package.path
@@ -129,7 +130,17 @@ if conv_edited then
     "the trace blames the step that starts at layer 0 (conv2d)", out)
 end
 
--- 4. regenerated code passes again ---------------------------------------------
+-- 4. code that does not compile is a failing test that shows the compiler ----
+write(SOURCE, original .. "\n#error injected by test_broken\n")
+do
+  local passes
+  passes, out = run_suite(true)
+  ok(not passes and out:find("tiny_conv_rect could not be checked", 1, true) ~= nil
+    and out:find("injected by test_broken", 1, true) ~= nil,
+    "a compile error becomes a failing test that shows the compiler's message", out)
+end
+
+-- 5. regenerated code passes again ---------------------------------------------
 good, out = run_suite(false)
 ok(good and read(SOURCE) == original, "regenerated code passes again", out)
 
