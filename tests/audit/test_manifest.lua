@@ -127,6 +127,23 @@ do
   check(strip_names(c) == strip_names(c_rel), "a: only the displayed file names depend on how the description is given")
 end
 
+do
+  -- MISRA C:2012 Rule 3.1: no "/*" or "//" inside a comment, even when the description
+  -- path holds "//"; and no "//" comments at all
+  local _, c, h = generate("models//lenet5.lua", "", root)
+  for _, f in ipairs({ { "lenet5.c", c or "" }, { "lenet5.h", h or "" } }) do
+    local bad = {}
+    for body in f[2]:gmatch("/%*(.-)%*/") do
+      local inner = body:match("//") and "//" or (body:match("/%*") and "/*")
+      if inner and #bad < 3 then bad[#bad + 1] = inner .. " in: " .. (body:match("[^\n]*" .. inner:gsub("%*", "%%*") .. "[^\n]*") or "") end
+    end
+    local code_only = f[2]:gsub("/%*.-%*/", "")
+    if code_only:find("//", 1, true) then bad[#bad + 1] = "a // comment" end
+    check(#bad == 0, "a: " .. f[1] .. ": no /* or // inside comments (MISRA Rule 3.1), description given as "
+      .. "models//lenet5.lua", table.concat(bad, "\n"))
+  end
+end
+
 ---------------------------------------------------------------------------
 -- b. the manifest changes when the weights change, and only then
 ---------------------------------------------------------------------------
