@@ -679,8 +679,10 @@ end
 local function step_comment(ctx, step)
   local lines = { "/*" }
   for _, layer in ipairs(step.layers) do
+    -- no absolute path in generated code: an absolute description path shows as its file name
+    local shown = ctx.model.path:sub(1, 1) == "/" and ctx.model.path:match("([^/]*)$") or ctx.model.path
     lines[#lines + 1] = string.format(" * layer %d (%s) %s:%s", layer.index, layer.type,
-      render.comment_text(ctx.model.path), layer.line or "?")
+      render.comment_text(shown), layer.line or "?")
     local detail = string.format(" *   %s; %s -> %s", layer_attributes(layer), shape_text(layer.in_shape),
       shape_text(layer.out_shape))
     local macs = planner.layer_macs(layer)

@@ -72,7 +72,9 @@ M.NONFINITE_MACROS = [[
 
 --- Text safe inside a C block comment.
 function M.comment_text(s)
-  return (tostring(s):gsub("%*/", "* /"):gsub("/%*", "/ *"):gsub("[%c]", " "))
+  -- "//" inside a block comment is legal C but MISRA C:2012 rule 3.1 forbids it
+  -- (a path given as models//x.lua would otherwise carry it)
+  return (tostring(s):gsub("%*/", "* /"):gsub("/%*", "/ *"):gsub("//+", "/"):gsub("[%c]", " "))
 end
 
 --- Re-indent C by braces: 4 spaces a level; preprocessor lines at column 0;
