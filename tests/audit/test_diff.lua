@@ -21,7 +21,12 @@ package.path = script_dir .. "/?.lua;" .. package.path
 local A = require("auditlib")
 local check, q = A.check, A.q
 
-local LENET = A.root .. "/models/lenet5.lua"
+local MODELS = {
+  lenet5 = A.root .. "/models/lenet5.lua",
+  -- LeNet-5's layer list at a small size: the fully unrolled case (LeNet-5 at full is
+  -- ~19 MB per generation, and diffing and mapping it takes minutes)
+  lenet5_mini = A.root .. "/tests/audit/models/lenet5_mini.lua",
+}
 local SEED = "3"
 
 --- Replace the n-th layer line (0-based layer index) of the description.
@@ -47,14 +52,14 @@ local function edit_layer(index, from, to)
   end
 end
 
---- Generate a description text in a fresh directory; returns c, h texts.
-local function generate(desc, options)
+--- Generate a description text (model `name`) in a fresh directory; returns c, h texts.
+local function generate(name, desc, options)
   local d = A.tmpdir()
-  A.write(d .. "/lenet5.lua", desc)
+  A.write(d .. "/" .. name .. ".lua", desc)
   os.execute("mkdir -p " .. q(d .. "/out"))
-  local code, _, err = A.lenetgen("lenet5.lua -o out --random-weights " .. SEED .. " " .. options, d)
+  local code, _, err = A.lenetgen(name .. ".lua -o out --random-weights " .. SEED .. " " .. options, d)
   if code ~= 0 then return nil, err end
-  return A.read(d .. "/out/lenet5.c"), A.read(d .. "/out/lenet5.h")
+  return A.read(d .. "/out/" .. name .. ".c"), A.read(d .. "/out/" .. name .. ".h")
 end
 
 --- Which layers a region belongs to (set), or nil.
@@ -76,10 +81,12 @@ end
 -- macros (names that may change), arena (true when the arena map may move),
 -- helpers (true when a helper may be added)
 local function run_case(spec)
-  local base_desc = A.read(LENET)
-  local c0, h0 = generate(base_desc, spec.options)
-  local c1, h1 = generate(spec.edit(base_desc, spec.options), spec.options)
-  local tag = spec.name .. " [" .. spec.options .. "]"
+  local model = spec.model or "lenet5"
+  local NAME = model:upper()
+  local base_desc = A.read(MODELS[model])
+  local c0, h0 = generate(model, base_desc, spec.options)
+  local c1, h1 = generate(model, spec.edit(base_desc, spec.options), spec.options)
+  local tag = model .. ": " .. spec.name .. " [" .. spec.options .. "]"
   if not check(c0 and c1, tag .. ": both descriptions generate", h1) then return end
 
   local function allowed(r, side, text)
@@ -95,7 +102,7 @@ local function run_case(spec)
       if step_has(r, spec.code_layers) then return true end
       return spec.arena and r.part == "memory"
     end
-    if r.kind == "macro" then return member(r.name:gsub("^LENET5_", ""), spec.macros) end
+    if r.kind == "macro" then return member(r.name:sub(#NAME + 2), spec.macros) end
     if r.kind == "entry" then
       -- a call or trace of an edited step, or any call when the arena moved
       if r.layer and step_has({ kind = "step", layers = { r.layer, r.layer } }, spec.code_layers) then return true end
@@ -108,13 +115,13 @@ local function run_case(spec)
       -- a new helper function and the blank line that separates it
       if r.helper == true or text == "" then return true end
     end
-    if r.kind == "other" and (text or ""):match("^typedef char lenet5_scratch_size_check") then
+    if r.kind == "other" and (text or ""):match("^typedef char " .. model .. "_scratch_size_check") then
       return spec.arena
     end
     return false
   end
 
-  for _, f in ipairs({ { "lenet5.c", c0, c1 }, { "lenet5.h", h0, h1 } }) do
+  for _, f in ipairs({ { model .. ".c", c0, c1 }, { model .. ".h", h0, h1 } }) do
     local old_changed, new_changed = A.diff_lines(f[2], f[3])
     local old_reg, old_lines = A.regions(f[2])
     local new_reg, new_lines = A.regions(f[3])
@@ -140,12 +147,12 @@ local function run_case(spec)
     visit(new_changed, new_reg, new_lines, "new")
     check(#stray == 0, tag .. ": " .. f[1] .. ": the diff touches only the edited layer and what describes it",
       table.concat(stray, "\n"))
-    if f[1] == "lenet5.c" then
-      check(touched_code, tag .. ": lenet5.c: the edited layer's code changed")
+    if f[1] == model .. ".c" then
+      check(touched_code, tag .. ": " .. f[1] .. ": the edited layer's code changed")
       if spec.weights_change then
-        check(touched_weights, tag .. ": lenet5.c: the edited layer's weights changed")
+        check(touched_weights, tag .. ": " .. f[1] .. ": the edited layer's weights changed")
       else
-        check(not touched_weights, tag .. ": lenet5.c: the edited layer's weights did not change")
+        check(not touched_weights, tag .. ": " .. f[1] .. ": the edited layer's weights did not change")
       end
     end
   end
@@ -217,8 +224,24 @@ for _, options in ipairs({ "--unroll=kernel", "--unroll=none --plan=layered" }) 
     run_case(spec)
   end
 end
--- the fully unrolled code: one case, only with AUDIT_FULL=1 (LeNet-5 at full is
--- ~19 MB per generation and mapping its diff takes many minutes: too slow for CI)
+-- the fully unrolled code, on lenet5_mini (last layer 4 outputs); LeNet-5 itself at
+-- full with AUDIT_FULL=1 (minutes)
+local mini_cases = {
+  {
+    name = "last linear out_features 4 -> 6", layer = 11, model = "lenet5_mini",
+    edit = edit_layer(11, "out_features = 4", "out_features = 6"),
+    code_layers = { 11 }, weight_layers = { 11 }, tensors = { "11.weight", "11.bias" },
+    macros = { "OUTPUT_SIZE", "PARAMETERS", "WEIGHT_BYTES", "MACS" }, weights_change = true,
+  },
+  cases[3], cases[4],
+}
+for _, spec in ipairs(mini_cases) do
+  local copy = {}
+  for k, v in pairs(spec) do copy[k] = v end
+  copy.model = "lenet5_mini"
+  copy.options = "--unroll=full"
+  run_case(copy)
+end
 if os.getenv("AUDIT_FULL") == "1" then
   cases[1].options = "--unroll=full"
   run_case(cases[1])
