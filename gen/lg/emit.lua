@@ -195,11 +195,12 @@ local function conv_block_width(g)
 end
 
 --- Straight-line body computing `width` adjacent outputs (pooled positions
--- when a pool is fused) of channel oc, starting at (py, px). py/px are loop
--- variable names or numbers; row/col give the same position as numbers (for a
+-- when a pool is fused) of output channel oc, starting at (py, px). oc, py
+-- and px are loop variable names or numbers (numbers at --unroll=full, so every
+-- subscript there is an integer literal); row/col give the same position as numbers (for a
 -- loop, the first position of the region: all positions of a region share
 -- their windows).
-local function conv_body(ctx, w, step, g, py, px, row, col, width, c_loop)
+local function conv_body(ctx, w, step, g, oc, py, px, row, col, width, c_loop)
   local pooled = step.pool ~= nil
   local acc = {}
   for k = 0, width - 1 do
@@ -215,7 +216,7 @@ local function conv_body(ctx, w, step, g, py, px, row, col, width, c_loop)
         local x_first, x_last = tap_range((col + k) * g.ps.w + dx, g.s.w, g.p.w, g.k.w, g.w)
         acc[#acc + 1] = { k = k, dy = dy, dx = dx, name = name,
                           y_first = y_first, y_last = y_last, x_first = x_first, x_last = x_last }
-        w.line("float %s = b; /* conv output [oc][%s][%s] */", name, affine(py, g.ps.h, dy),
+        w.line("float %s = b; /* conv output [%s][%s][%s] */", name, oc, affine(py, g.ps.h, dy),
           affine(px, g.ps.w, g.ps.w * k + dx))
       end
     end
@@ -265,7 +266,7 @@ local function conv_body(ctx, w, step, g, py, px, row, col, width, c_loop)
   if channel_loop then w.line("}") end
   local per_output = #acc // width
   for k = 0, width - 1 do
-    local out_ref = string.format("y[oc][%s][%s]", affine(py, 1, 0), affine(px, 1, k))
+    local out_ref = string.format("y[%s][%s][%s]", oc, affine(py, 1, 0), affine(px, 1, k))
     local group = { table.unpack(acc, k * per_output + 1, (k + 1) * per_output) }
     if not pooled then
       w.line("%s = %s;", out_ref, activation_expr(step.acts, group[1].name))
@@ -309,7 +310,7 @@ local function emit_conv_kernel(ctx, step, fname, in_flat, out_flat)
   conv_channel_prologue(ctx, w, step, "oc")
   emit_regions(w, runs(g.poh, g.row_key), runs(g.pow, g.col_key), "py", "px",
     step.pool and "pooled" or "output", conv_block_width(g), function(py, px, row, col, width)
-      conv_body(ctx, w, step, g, py, px, row, col, width, true)
+      conv_body(ctx, w, step, g, "oc", py, px, row, col, width, true)
     end)
   w.line("}")
   w.line("}")
@@ -334,9 +335,8 @@ local function emit_conv_full(ctx, step, fname, in_flat, out_flat)
         w.line("static void %s(const float *restrict %s, float *restrict %s)", sub, in_flat, out_flat)
         w.line("{")
         view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
-        w.line("const int oc = %d;", oc)
-        conv_channel_prologue(ctx, w, step, "oc")
-        conv_body(ctx, w, step, g, py, px, py, px, math.min(width, g.pow - px), false)
+        conv_channel_prologue(ctx, w, step, oc)
+        conv_body(ctx, w, step, g, oc, py, px, py, px, math.min(width, g.pow - px), false)
         w.line("}")
         add_function(ctx, w.text())
         calls[#calls + 1] = string.format("%s(%s, %s);", sub, in_flat, out_flat)
