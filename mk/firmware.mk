@@ -6,6 +6,9 @@
 #                        Cortex-M0+ code (on the Cortex-M3 mps2-an385), libm and builtin math,
 #                        against the reference interpreter's outputs; prints instructions
 #                        per inference (-icount: instructions, not cycles)
+#   make firmware-profile  instructions per function of one inference on QEMU
+#                        (tools/m4-profile; FW_PROFILE=m4f-O2-builtin, FW_MIX=FUNCTION for
+#                        its instruction mix)
 #   make test-math       host test of templates/math_builtin.c's error bounds
 #                        (every MATH_STRIDE-th float; make test-math MATH_STRIDE=1 for all)
 # A configuration is TARGET-OPT-MATH, e.g. m4f-O2-libm; its files are in build/firmware/CONFIG/.
@@ -32,6 +35,8 @@ FW_CONFIGS := m4f-O2-libm m4f-Os-libm m4f-O2-builtin m4f-Os-builtin \
               m0plus-O2-libm m0plus-Os-libm m0plus-O2-builtin m0plus-Os-builtin \
               rv32imac-O2-builtin rv32imac-Os-builtin
 FW_TEST_CONFIGS := m4f-O2-libm m4f-O2-builtin m0plus-O2-libm m0plus-O2-builtin
+# the Cortex-M4F image tools/m4-profile is checked on (and `make firmware-profile` reads)
+FW_PROFILE ?= m4f-O2-builtin
 # QEMU board per target: no Cortex-M0+ board exists, so ARMv6-M code runs on the Cortex-M3
 # mps2-an385 (same memory map, same SysTick), which executes exactly the same instructions.
 FW_BOARD_m4f    := mps2-an386
@@ -132,7 +137,7 @@ FW_QEMU = qemu-system-arm -nographic -monitor none -serial none \
 # mathbench (per-call cost of expf, sigmoid, tanhf, libm against builtin) only informs.
 FW_BENCH_CONFIGS := m4f-O2-libm m4f-Os-libm m0plus-O2-libm
 
-firmware-test: $(foreach c,$(FW_TEST_CONFIGS),$(FW_DIR)/$(c)/fw.elf) \
+firmware-test: $(foreach c,$(FW_TEST_CONFIGS) $(FW_PROFILE),$(FW_DIR)/$(c)/fw.elf) \
                $(foreach c,$(FW_BENCH_CONFIGS),$(FW_DIR)/$(c)/mathbench.elf)
 	$(Q)rc=0; $(foreach c,$(FW_TEST_CONFIGS),\
 	    echo "--- $(c)"; \
@@ -141,7 +146,13 @@ firmware-test: $(foreach c,$(FW_TEST_CONFIGS),$(FW_DIR)/$(c)/fw.elf) \
 	$(foreach c,$(FW_BENCH_CONFIGS),\
 	    timeout $(FW_TIMEOUT) $(FW_QEMU) -M $(FW_BOARD_$(call fw_target,$(c))) -kernel $(FW_DIR)/$(c)/mathbench.elf \
 	        || { echo "FAIL $(c) mathbench"; rc=1; };) \
+	echo "--- tools/m4-profile on $(FW_PROFILE)"; \
+	timeout $(FW_TIMEOUT) $(LUA) tests/firmware/test_profile.lua $(FW_DIR)/$(FW_PROFILE)/fw.elf $(FW_NAME) || rc=1; \
 	exit $$rc
+
+.PHONY: firmware-profile
+firmware-profile: $(FW_DIR)/$(FW_PROFILE)/fw.elf
+	$(Q)$(LUA) tools/m4-profile --infer $(FW_NAME)_infer $(if $(FW_MIX),--mix $(FW_MIX)) $<
 
 test-firmware:
 	$(Q)if ! command -v qemu-system-arm >/dev/null 2>&1 || ! command -v arm-none-eabi-gcc >/dev/null 2>&1 \
