@@ -9,6 +9,7 @@
 #   make firmware-profile  instructions per function of one inference on QEMU
 #                        (tools/m4-profile; FW_PROFILE=m4f-O2-builtin, FW_MIX=FUNCTION for
 #                        its instruction mix)
+#   make test-footprint  make firmware as a test (the footprint table must add up)
 #   make test-math       host test of templates/math_builtin.c's error bounds
 #                        (every MATH_STRIDE-th float; make test-math MATH_STRIDE=1 for all)
 # A configuration is TARGET-OPT-MATH, e.g. m4f-O2-libm; its files are in build/firmware/CONFIG/.
@@ -56,8 +57,8 @@ FW_FP_DEFS = -DFP_HEADER='"$(FW_NAME).h"' -DFP_INFER=$(FW_NAME)_infer \
              -DFP_INPUT_SIZE=$(shell echo $(FW_NAME) | tr a-z A-Z)_INPUT_SIZE \
              -DFP_OUTPUT_SIZE=$(shell echo $(FW_NAME) | tr a-z A-Z)_OUTPUT_SIZE
 
-.PHONY: firmware firmware-test test-firmware test-math
-TEST_TARGETS += test-math test-firmware
+.PHONY: firmware firmware-test test-firmware test-math test-footprint
+TEST_TARGETS += test-math test-firmware test-footprint
 
 # ---- generated sources, one directory per math option ----
 # The generator leaves unchanged files untouched, so the stamp records the run and the
@@ -153,6 +154,15 @@ firmware-test: $(foreach c,$(FW_TEST_CONFIGS) $(FW_PROFILE),$(FW_DIR)/$(c)/fw.el
 .PHONY: firmware-profile
 firmware-profile: $(FW_DIR)/$(FW_PROFILE)/fw.elf
 	$(Q)$(LUA) tools/m4-profile --infer $(FW_NAME)_infer $(if $(FW_MIX),--mix $(FW_MIX)) $<
+
+# make firmware as a test: tools/footprint fails when the weights in an object do not add up
+# to the header's NAME_WEIGHT_BYTES, or a call graph cannot be followed.
+test-footprint:
+	$(Q)if ! command -v arm-none-eabi-gcc >/dev/null 2>&1; then \
+	    echo "SKIP test-footprint: needs arm-none-eabi-gcc (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)"; \
+	elif $(MAKE) -f $(firstword $(MAKEFILE_LIST)) --no-print-directory firmware; then \
+	    echo "1 passed, 0 failed"; \
+	else echo "FAIL make firmware"; echo "0 passed, 1 failed"; exit 1; fi
 
 test-firmware:
 	$(Q)if ! command -v qemu-system-arm >/dev/null 2>&1 || ! command -v arm-none-eabi-gcc >/dev/null 2>&1 \
