@@ -38,6 +38,13 @@ local CWARN = "-std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-
 ------------------------------------------------------------------------------
 -- options
 ------------------------------------------------------------------------------
+-- The code budget of a generated case (--max-code-bytes). The generator emits
+-- about 1.2 MB of C per CPU second on its slowest path (a 4096-channel max-pool
+-- at --unroll=full: 47 MB in 38 s, soak seed 1020246), so with the CLI's 64 MiB
+-- default a valid but huge case would outlast the 20 s timeout that is there to
+-- catch hangs. 8 MiB keeps every case within about 7 s.
+local FUZZ_CODE_BUDGET = 8 * 1024 * 1024
+
 local opts = { seed = 1, count = 1000, max_seconds = math.huge, cli_every = 50, compile_every = 25,
   timeout = 20, work = "build/fuzz", verbose = false, replay = false }
 do
@@ -387,7 +394,7 @@ local function make_case(seed)
     math = r.pick({ "libm", "builtin" }),
     random_weights = (kind <= 6 and r.chance(0.25)) and r.int(0, 1000) or nil,
     allow_nonfinite = r.chance(0.2),
-    max_code_bytes = r.chance(0.05) and r.int(100, 100000) or 64 * 1024 * 1024,
+    max_code_bytes = r.chance(0.05) and r.int(100, 100000) or FUZZ_CODE_BUDGET,
   }
   return case
 end
@@ -547,7 +554,7 @@ if opts.self_test then
   local source = SOURCES[#SOURCES]
   local case = { seed = 1, source = source, notes = {}, text = source.text, bytes = source.weights,
     args = { unroll = "kernel", plan = "fused", math = "libm", allow_nonfinite = false,
-      max_code_bytes = 64 * 1024 * 1024 } }
+      max_code_bytes = FUZZ_CODE_BUDGET } }
   local dir = opts.work .. "/self-test"
   os.execute("rm -rf " .. shell_quote(dir) .. " && mkdir -p " .. shell_quote(dir .. "/out"))
   local desc = write_case(case, dir)
