@@ -23,7 +23,8 @@ local function build_parser()
     .. "together; the conv output is never stored) or layered (every layer's output stored).", "fused")
     :choices({ "fused", "layered" })
   parser:option("--math", "libm: expf/tanhf from the C library; builtin: lenetgen's own, no "
-    .. "library needed (error bounds in templates/math_builtin.c; measured faster on Cortex-M4F).", "builtin"):choices({ "libm", "builtin" })
+    .. "library needed (error bounds in templates/math_builtin.c; measured faster on Cortex-M4F).", "builtin")
+    :choices({ "libm", "builtin" })
   parser:option("--random-weights", "Use deterministic pseudo-random weights from this seed "
     .. "instead of the weights file (for tests and sizing).")
     :argname("SEED"):convert(function(s)

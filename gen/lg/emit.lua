@@ -160,7 +160,8 @@ local function view_lines(w, shape, in_name, out_shape, out_name)
     w.line("const float *x = %s;", in_name)
   end
   if #out_shape == 3 then
-    w.line("float (*y)[%d][%d] = (float (*)[%d][%d])%s;", out_shape[2], out_shape[3], out_shape[2], out_shape[3], out_name)
+    w.line("float (*y)[%d][%d] = (float (*)[%d][%d])%s;", out_shape[2], out_shape[3], out_shape[2], out_shape[3],
+      out_name)
   else
     w.line("float *y = %s;", out_name)
   end
@@ -214,7 +215,7 @@ end
 -- subscript there is an integer literal); row/col give the same position as numbers (for a
 -- loop, the first position of the region: all positions of a region share
 -- their windows).
-local function conv_body(ctx, w, step, g, oc, py, px, row, col, width, c_loop)
+local function conv_body(w, step, g, oc, py, px, row, col, width, c_loop)
   local pooled = step.pool ~= nil
   local acc = {}
   for k = 0, width - 1 do
@@ -342,7 +343,7 @@ local function emit_conv_kernel(ctx, step, fname, in_flat, out_flat)
   conv_channel_prologue(ctx, w, step, "oc")
   emit_regions(w, runs(g.poh, g.row_key), runs(g.pow, g.col_key), "py", "px",
     step.pool and "pooled" or "output", conv_block_width(g), function(py, px, row, col, width)
-      conv_body(ctx, w, step, g, "oc", py, px, row, col, width, true)
+      conv_body(w, step, g, "oc", py, px, row, col, width, true)
     end)
   w.line("}")
   w.line("}")
@@ -368,7 +369,7 @@ local function emit_conv_full(ctx, step, fname, in_flat, out_flat)
         w.line("{")
         view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
         conv_channel_prologue(ctx, w, step, oc)
-        conv_body(ctx, w, step, g, oc, py, px, py, px, math.min(width, g.pow - px), false)
+        conv_body(w, step, g, oc, py, px, py, px, math.min(width, g.pow - px), false)
         w.line("}")
         add_function(ctx, w.text())
         calls[#calls + 1] = string.format("%s(%s, %s);", sub, in_flat, out_flat)
@@ -384,7 +385,7 @@ local function emit_conv_full(ctx, step, fname, in_flat, out_flat)
 end
 
 --- Constant table of the first/last valid tap on one axis for every output position.
-local function range_tables(ctx, w, prefix, count, stride, pad, kernel, size)
+local function range_tables(w, prefix, count, stride, pad, kernel, size)
   local first, last = {}, {}
   for o = 0, count - 1 do
     local a, b = tap_range(o, stride, pad, kernel, size)
@@ -400,8 +401,8 @@ local function emit_conv_none(ctx, step, fname, in_flat, out_flat)
   local w = render.writer()
   w.line("static void %s(const float *restrict %s, float *restrict %s)", fname, in_flat, out_flat)
   w.line("{")
-  range_tables(ctx, w, "ky", g.oh, g.s.h, g.p.h, g.k.h, g.h)
-  range_tables(ctx, w, "kx", g.ow, g.s.w, g.p.w, g.k.w, g.w)
+  range_tables(w, "ky", g.oh, g.s.h, g.p.h, g.k.h, g.h)
+  range_tables(w, "kx", g.ow, g.s.w, g.p.w, g.k.w, g.w)
   view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
   w.line("for (int oc = 0; oc < %d; ++oc) {", layer.out_channels)
   conv_channel_prologue(ctx, w, step, "oc")
@@ -435,7 +436,7 @@ local function pool_geometry(step)
   }
 end
 
-local function pool_body(ctx, w, step, g, c, oy, ox, row, col)
+local function pool_body(w, step, g, c, oy, ox, row, col)
   local y_first, y_last = tap_range(row, g.s.h, g.p.h, g.k.h, g.h)
   local x_first, x_last = tap_range(col, g.s.w, g.p.w, g.k.w, g.w)
   local is_avg = step.layer.type == "avgpool2d"
@@ -478,7 +479,7 @@ local function emit_pool_kernel(ctx, step, fname, in_flat, out_flat)
   w.line("for (int c = 0; c < %d; ++c) {", g.c)
   local row_runs, col_runs = pool_runs(g)
   emit_regions(w, row_runs, col_runs, "oy", "ox", "output", 1, function(oy, ox, row, col)
-    pool_body(ctx, w, step, g, "c", oy, ox, row, col)
+    pool_body(w, step, g, "c", oy, ox, row, col)
   end)
   w.line("}")
   w.line("}")
@@ -497,7 +498,7 @@ local function emit_pool_full(ctx, step, fname, in_flat, out_flat)
     for oy = 0, g.oh - 1 do
       for ox = 0, g.ow - 1 do
         w.line("{")
-        pool_body(ctx, w, step, g, c, oy, ox, oy, ox)
+        pool_body(w, step, g, c, oy, ox, oy, ox)
         w.line("}")
       end
     end
@@ -519,8 +520,8 @@ local function emit_pool_none(ctx, step, fname, in_flat, out_flat)
   local w = render.writer()
   w.line("static void %s(const float *restrict %s, float *restrict %s)", fname, in_flat, out_flat)
   w.line("{")
-  range_tables(ctx, w, "ky", g.oh, g.s.h, g.p.h, g.k.h, g.h)
-  range_tables(ctx, w, "kx", g.ow, g.s.w, g.p.w, g.k.w, g.w)
+  range_tables(w, "ky", g.oh, g.s.h, g.p.h, g.k.h, g.h)
+  range_tables(w, "kx", g.ow, g.s.w, g.p.w, g.k.w, g.w)
   view_lines(w, step.in_shape, in_flat, step.out_shape, out_flat)
   w.line("for (int c = 0; c < %d; ++c) {", g.c)
   w.line("for (int oy = 0; oy < %d; ++oy) {", g.oh)
@@ -529,7 +530,8 @@ local function emit_pool_none(ctx, step, fname, in_flat, out_flat)
     w.line("float s = 0.0f;")
   else
     -- start from the first tap of the window (never empty: padding <= kernel / 2)
-    w.line("float m = x[c][%s + ky_begin[oy]][%s + kx_begin[ox]];", affine("oy", g.s.h, -g.p.h), affine("ox", g.s.w, -g.p.w))
+    w.line("float m = x[c][%s + ky_begin[oy]][%s + kx_begin[ox]];", affine("oy", g.s.h, -g.p.h),
+      affine("ox", g.s.w, -g.p.w))
   end
   w.line("for (int ky = ky_begin[oy]; ky < ky_end[oy]; ++ky) {")
   w.line("for (int kx = kx_begin[ox]; kx < kx_end[ox]; ++kx) {")
@@ -811,15 +813,15 @@ local function math_section(ctx)
   local need_exp = ctx.used_acts.sigmoid
   local need_tanh = ctx.used_acts.tanh
   local parts = {}
-  if not need_exp and not need_tanh then
-    -- nothing transcendental: no math helpers at all
-  elseif ctx.opts.math == "builtin" then
+  -- with nothing transcendental (relu only, or no activation), no math helpers at all
+  local need_math = need_exp or need_tanh
+  if need_math and ctx.opts.math == "builtin" then
     parts[#parts + 1] = "/* --math=builtin: no libm; the error bounds are stated below. */"
     local select = {}
     if need_exp then select[#select + 1] = "#define LENETGEN_MATH_EXPF 1" end
     if need_tanh then select[#select + 1] = "#define LENETGEN_MATH_TANHF 1" end
     parts[#parts + 1] = table.concat(select, "\n") .. "\n" .. render.template("math_builtin.c")
-  else
+  elseif need_math then
     parts[#parts + 1] = "/* --math=libm: the C library's expf and tanhf. */"
     if need_exp then
       parts[#parts + 1] = "static float lenetgen_expf(float v)\n{\n    return expf(v);\n}"
@@ -870,7 +872,7 @@ function M.emit(model, plan, opts)
   -- steps
   local step_parts = {}
   local calls = {}
-  for k, step in ipairs(plan.steps) do
+  for _, step in ipairs(plan.steps) do
     note_acts(ctx, step.acts)
     note_acts(ctx, step.post_acts)
     if step.unroll == "full" then ctx.any_full = true end

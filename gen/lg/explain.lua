@@ -15,11 +15,11 @@ function M.table(model, plan)
                    "step", "unroll", "writes" } }
   for _, layer in ipairs(model.layers) do
     local s = step_of[layer.index]
-    local writes = ""
+    local writes
     if s and s.step.last_index == layer.index then
       local out = s.step.output
-      writes = out.kind == "arena" and string.format("scratch[%d..%d]", out.offset, out.offset + s.step.out_elements - 1)
-        or out.kind
+      writes = out.kind == "arena"
+        and string.format("scratch[%d..%d]", out.offset, out.offset + s.step.out_elements - 1) or out.kind
     elseif s then
       writes = "(fused)"
     else

@@ -39,14 +39,14 @@ function M.banner(model, plan, info)
     lines[#lines + 1] = string.format(" *   weights      pseudo-random, seed %d", model.random_seed)
   else
     local bytes = read_all(model.weights_path) or ""
-    lines[#lines + 1] = string.format(" *   weights      %s sha256 %s", render.comment_text(M.display_path(model.weights_path)),
-      emit.sha256_hex(bytes))
+    lines[#lines + 1] = string.format(" *   weights      %s sha256 %s",
+      render.comment_text(M.display_path(model.weights_path)), emit.sha256_hex(bytes))
   end
   for _, layer in ipairs(model.layers) do
     for _, t in ipairs({ { layer.weight_name, layer.weight }, { layer.bias_name, layer.bias_values } }) do
       if t[2] then
-        lines[#lines + 1] = string.format(" *   tensor       %s %s sha256 %s", render.comment_text(string.format("%q", t[1])),
-          shape_list(t[2].shape), emit.sha256_hex(t[2].raw))
+        lines[#lines + 1] = string.format(" *   tensor       %s %s sha256 %s",
+          render.comment_text(string.format("%q", t[1])), shape_list(t[2].shape), emit.sha256_hex(t[2].raw))
       end
     end
   end

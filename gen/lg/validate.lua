@@ -281,7 +281,8 @@ local function check_layer(ctx, raw, k)
   end
   if raw.unroll ~= nil then
     if type(raw.unroll) ~= "string" or not M.UNROLL_LEVELS[raw.unroll] then
-      ctx.fail(fpath .. ".unroll", "unroll must be \"full\", \"kernel\" or \"none\", got " .. describe(raw.unroll), layer)
+      ctx.fail(fpath .. ".unroll", "unroll must be \"full\", \"kernel\" or \"none\", got " .. describe(raw.unroll),
+        layer)
     end
     layer.unroll = raw.unroll
   end

@@ -39,9 +39,9 @@ end
 ---------------------------------------------------------------------------
 -- shell and files
 ---------------------------------------------------------------------------
-function M.q(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+package.path = M.root .. "/gen/?.lua;" .. M.root .. "/tools/?.lua;" .. package.path
+local shellutil = require("shellutil")
+M.q = shellutil.shell_quote
 
 --- Run a shell command; returns exit status, stdout, stderr.
 function M.run(cmd)
@@ -56,15 +56,9 @@ function M.run(cmd)
   return code, out, err
 end
 
-package.path = M.root .. "/gen/?.lua;" .. package.path
 --- Whole content of a file, or nil (the generator's own reader).
-M.read = require("lg.files").read
-
-function M.write(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+M.read = shellutil.read_file
+M.write = shellutil.write_file
 
 local tmpdirs = {}
 --- A fresh temporary directory, removed by finish().

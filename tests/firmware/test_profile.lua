@@ -21,13 +21,14 @@ local function check(ok, what, detail)
     print("FAIL " .. what .. (detail and ("\n     " .. detail) or ""))
   end
 end
+local root = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/../.."
+package.path = root .. "/tools/?.lua;" .. root .. "/gen/?.lua;" .. package.path
+local shellutil = require("shellutil")
+local q = shellutil.shell_quote
 local function run(cmd)
-  local p = io.popen(cmd .. " 2>&1")
-  local out = p:read("a")
-  local ok = p:close()
-  return ok, out
+  local out, code = shellutil.capture(cmd .. " 2>&1")
+  return code == 0, out
 end
-local q = function(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 local ok, out = run("qemu-system-arm -nographic -monitor none -serial none "
   .. "-semihosting-config enable=on,target=native -icount shift=0 -M mps2-an386 -kernel " .. q(image))
