@@ -181,16 +181,6 @@ function M.build(src, tokens)
   return ok and lines or {}
 end
 
---- Lines of every occurrence of a symbol token (e.g. "..") outside strings
--- and comments, in order. @param tokens result of M.tokenize
-function M.symbol_lines(tokens, symbol)
-  local result = {}
-  for _, t in ipairs(tokens) do
-    if t.kind == "symbol" and t.text == symbol then result[#result + 1] = t.line end
-  end
-  return result
-end
-
 --- Line of a path, falling back to the nearest recorded ancestor.
 function M.lookup(lines, path)
   while true do

@@ -1,7 +1,8 @@
 #!/usr/bin/env lua5.4
 --- Writes the binary fixtures of the description corpus (tests/broken/desc):
--- the safetensors files its descriptions point at and a precompiled chunk.
--- The descriptions and their .expected messages are written by hand.
+-- the safetensors files its descriptions point at, a precompiled chunk and the
+-- descriptions too repetitive to write by hand (resource bombs, deep nesting).
+-- The other descriptions and all .expected messages are written by hand.
 --
 -- The base network of the corpus ("tiny"): input 1x8x8, conv2d 2 channels 3x3
 -- (-> 2x6x6), relu, maxpool2d 2 (-> 2x3x3), flatten (18), linear 3. Its tensors:
@@ -102,3 +103,50 @@ return { name = "broken", input = { channels = 1, height = 8, width = 8 },
 
 -- a 4x4 weight and its bias, for two layers that both name them
 write_tensors("square.safetensors", { w = tensor({ 4, 4 }), b = tensor({ 4 }) })
+
+-- Descriptions that attack the sandbox's limits (issue 11). Their text is
+-- small; what they build at run time is not.
+local TAIL = [[
+-- (never reached)
+return {
+  name = "broken",
+  input = { channels = 1, height = 8, width = 8 },
+  weights = "tiny.safetensors",
+  layers = { { type = "relu" } },
+}
+]]
+
+-- `..` of 190 copies of a 4 MB string in one instruction (760 MB). The "\z"
+-- escape ended a string early for the old `..` counter of lg.linemap.
+write("bomb_concat_escape_z.lua", "-- One `..` instruction of 190 operands of 4 MB each.\n"
+  .. "local q = \"\\z\n  \"\n"
+  .. "local s = \"0123456789abcdef\"\n"
+  .. "for _ = 1, 18 do s = s .. s end\n"
+  .. "local big = q" .. string.rep(" .. s", 190) .. "\n" .. TAIL)
+
+-- `<` on 8 MB of "\0": Lua compares strings with strcoll piece by piece
+-- between the zero bytes, seconds inside one instruction
+write("bomb_strcoll.lua", "-- One `<` instruction compares 8 million empty pieces with strcoll.\n"
+  .. "local s = \"\\0\\0\\0\\0\\0\\0\\0\\0\"\n"
+  .. "for _ = 1, 20 do s = s .. s end\n"
+  .. "while true do if s < s then end end\n" .. TAIL)
+
+-- 250 levels of each construct the parser nests (its limit is about 200);
+-- all on line 2, except the table, one level per line
+local DEPTH = 250
+local function nested(name, comment, text)
+  write(name, "-- " .. comment .. "\n" .. text .. "\n")
+end
+local lines = {}
+for i = 1, DEPTH do lines[i] = string.rep(" ", i % 40) .. "{" end
+nested("nesting_table_lines.lua", DEPTH .. " nested tables, one per line.",
+  "return\n" .. table.concat(lines, "\n") .. string.rep("}", DEPTH))
+nested("nesting_table.lua", DEPTH .. " nested tables.", "return " .. string.rep("{", DEPTH)
+  .. string.rep("}", DEPTH))
+nested("nesting_parens.lua", DEPTH .. " nested parentheses.", "return " .. string.rep("(", DEPTH) .. "1"
+  .. string.rep(")", DEPTH))
+nested("nesting_unary_minus.lua", DEPTH .. " unary minus signs.", "return " .. string.rep("- ", DEPTH) .. "1")
+nested("nesting_functions.lua", DEPTH .. " nested functions.", "return " .. string.rep("function() return ", DEPTH)
+  .. "1" .. string.rep(" end", DEPTH))
+nested("nesting_ifs.lua", DEPTH .. " nested ifs.", "local x = 1 " .. string.rep("if x then ", DEPTH)
+  .. "x = 2" .. string.rep(" end", DEPTH) .. " return x")
