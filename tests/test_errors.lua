@@ -12,10 +12,15 @@
 --   - no Lua stack trace;
 --   - the output directory, filled beforehand with known files, is unchanged
 --     (same names, bytes and modification times; no temporary files left);
---   - the run ends within CASE_SECONDS.
+--   - the run ends within CASE_SECONDS;
+--   - the whole process tree stays within MAX_PROCESS_KB per process (so the
+--     tree of lenetgen, the child that evaluates the description and timeout
+--     stays under 300 MB) and MAX_CPU_SECONDS of CPU in total: resource bombs
+--     (bomb_*) are stopped by the operating system's limits.
 -- Then: every file of the safetensors corpus (tests/broken/weights) through
 -- the CLI, a failing run after a successful one, regeneration without
--- rewriting, and an unwritable output directory.
+-- rewriting, an unwritable output directory, and a FIFO, a device and
+-- symbolic links to them as the description.
 --
 -- Usage (from anywhere): lua5.4 tests/test_errors.lua [-v] [--show] [CASE...]
 --   --show  print each case's actual standard error instead of checking it
@@ -26,6 +31,10 @@ package.path = root .. "/gen/?.lua;" .. root .. "/tools/?.lua;" .. package.path
 
 local CASE_DIR = "tests/broken/desc"
 local CASE_SECONDS = 10     -- generous: CI machines are shared; the budgets are ~0.3 s
+-- The largest process of a run (GNU time's %M is the peak of the largest one):
+-- below 140 MB, lenetgen and its child together stay below 300 MB.
+local MAX_PROCESS_KB = 140 * 1024
+local MAX_CPU_SECONDS = 3   -- user + system time of the whole tree (the child is limited to 2 s)
 local verbose, show, only = false, false, {}
 for _, a in ipairs(arg) do
   if a == "-v" then verbose = true
@@ -87,7 +96,8 @@ local function start_cli(args, dir)
   local pipe = assert(io.popen(table.concat({
     list, "echo '--8<--'", "cd " .. shell_quote(root),
     "start=$(date +%s%N)",
-    "timeout " .. (CASE_SECONDS + 5) .. " gen/lenetgen " .. args .. " >" .. tmp .. ".out 2>" .. tmp .. ".err",
+    "/usr/bin/time -f '%M %U %S' -o " .. tmp .. ".time timeout " .. (CASE_SECONDS + 5) .. " gen/lenetgen "
+      .. args .. " >" .. tmp .. ".out 2>" .. tmp .. ".err",
     "status=$?", "finish=$(date +%s%N)", "cd - >/dev/null", "echo '--8<--'",
     "echo $status $((finish - start))", "echo '--8<--'", list }, "\n"), "r"))
   return { pipe = pipe, tmp = tmp }
@@ -99,8 +109,11 @@ local function finish_cli(handle)
   local tmp = handle.tmp
   local before, status, ns, after = report:match("^(.-)%-%-8<%-%-\n%-%-8<%-%-\n(%d+) (%d+)\n%-%-8<%-%-\n(.*)$")
   local out, err = read_file(tmp .. ".out") or "", read_file(tmp .. ".err") or ""
-  os.remove(tmp); os.remove(tmp .. ".out"); os.remove(tmp .. ".err")
-  return tonumber(status), out, err, tonumber(ns) / 1e9, before, after
+  -- the last line of time's report (a killed command adds one before it)
+  local kb, user, sys = (read_file(tmp .. ".time") or ""):match("(%d+) ([%d.]+) ([%d.]+)\n?$")
+  os.remove(tmp); os.remove(tmp .. ".out"); os.remove(tmp .. ".err"); os.remove(tmp .. ".time")
+  local usage = { kb = tonumber(kb) or math.huge, cpu = (tonumber(user) or math.huge) + (tonumber(sys) or 0) }
+  return tonumber(status), out, err, tonumber(ns) / 1e9, before, after, usage
 end
 
 local function run_cli(args, dir) return finish_cli(start_cli(args, dir)) end
@@ -161,6 +174,7 @@ end
 table.sort(names)
 
 local slowest, slowest_name = 0, nil
+local largest, largest_name, busiest, busiest_name = 0, nil, 0, nil
 local work = mktemp_dir()
 local jobs = {}
 for _, name in ipairs(names) do
@@ -182,9 +196,11 @@ for _, name in ipairs(names) do
     quoted[#quoted + 1] = shell_quote(word)
   end
   jobs[#jobs + 1] = { args = table.concat(quoted, " "), dir = out_dir,
-    done = function(status, out, err, seconds, listing_before, listing_after)
+    done = function(status, out, err, seconds, listing_before, listing_after, usage)
       local before = { listing = listing_before, files = files_before }
       if seconds > slowest then slowest, slowest_name = seconds, name end
+      if usage.kb > largest then largest, largest_name = usage.kb, name end
+      if usage.cpu > busiest then busiest, busiest_name = usage.cpu, name end
       if show then
         io.write(string.format("== %s (status %d, %.2f s)\n%s", name, status, seconds, err))
         return
@@ -194,6 +210,8 @@ for _, name in ipairs(names) do
         string.format("got %d, expected %d", status, expected_status(expected)))
       check(name .. ": nothing on stdout", out == "", "stdout:\n" .. out)
       check(name .. ": time", seconds < CASE_SECONDS, string.format("%.1f s", seconds))
+      check(name .. ": memory", usage.kb < MAX_PROCESS_KB, string.format("largest process %d KB", usage.kb))
+      check(name .. ": CPU", usage.cpu < MAX_CPU_SECONDS, string.format("%.2f s", usage.cpu))
       clean_stderr(name, err, status)
       local after = snapshot_of(out_dir, listing_after)
       if expected == "" then
@@ -321,11 +339,40 @@ if next(only) == nil then
   else
     print("note: no unwritable directory available; that check is skipped")
   end
+
+  --------------------------------------------------------------------------
+  -- a FIFO, a device and links to them as the description: refused before
+  -- they are opened (opening a FIFO would wait for a writer forever; the
+  -- timeout of run_cli ends the test if it does)
+  --------------------------------------------------------------------------
+  local special = work .. "/special"
+  os.execute("mkdir " .. shell_quote(special) .. " && mkfifo " .. shell_quote(special .. "/fifo.lua")
+    .. " && ln -s fifo.lua " .. shell_quote(special .. "/fifo_link.lua")
+    .. " && ln -s /dev/zero " .. shell_quote(special .. "/zero_link.lua"))
+  out_dir = work .. "/special-out"
+  os.execute("mkdir " .. shell_quote(out_dir))
+  local files_before = prepopulate(out_dir, "broken")
+  for _, case in ipairs({ { "fifo.lua", "a named pipe (FIFO)" }, { "fifo_link.lua", "a named pipe (FIFO)" },
+      { "zero_link.lua", "a character device" } }) do
+    local desc = special .. "/" .. case[1]
+    local seconds, listing_before, listing_after
+    status, _, err, seconds, listing_before, listing_after = run_cli(shell_quote(desc) .. " -o "
+      .. shell_quote(out_dir), out_dir)
+    local want = desc .. ": error: cannot read the description: it is " .. case[2] .. ", not a regular file\n"
+    check(case[1] .. ": message", err == want, "got:\n" .. err .. "expected:\n" .. want)
+    check(case[1] .. ": exit status 1", status == 1, "status " .. status)
+    check(case[1] .. ": time", seconds < CASE_SECONDS, string.format("%.1f s", seconds))
+    clean_stderr(case[1], err, status)
+    check(case[1] .. ": output directory unchanged", same_snapshot({ listing = listing_before,
+      files = files_before }, snapshot_of(out_dir, listing_after)))
+  end
 end
 os.execute("rm -rf " .. shell_quote(work))
 
 if verbose and slowest_name then
   print(string.format("slowest case: %s, %.2f s", slowest_name, slowest))
+  print(string.format("largest process: %s, %d KB; most CPU: %s, %.2f s", largest_name, largest,
+    busiest_name, busiest))
 end
 print(string.format("%d passed, %d failed", passed, failed))
 os.exit(failed == 0 and 0 or 1)

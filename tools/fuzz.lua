@@ -3,7 +3,8 @@
 --
 -- Each iteration takes a seed, picks a source network (models/lenet5.lua or one
 -- of tests/tiny/*.lua, with its safetensors file) and mutates its description
--- (numbers, strings, fields, layers, truncation, garbage), its weights file
+-- (numbers, strings, fields, layers, truncation, garbage, string escapes, deep
+-- nesting of expressions and statements), its weights file
 -- (bit flips, truncations, header edits, non-finite values) or both, then runs
 -- the pipeline in-process (lg.cli.generate under pcall) and asserts that it
 -- either succeeds or fails with one clean lenetgen error: never a raw Lua
@@ -21,8 +22,10 @@
 --                                              show it and run it through the CLI
 --   lua5.4 tools/fuzz.lua --self-test          check that the checks can fail: an
 --       unchanged network passes the compile-and-compare step, the same network with
---       one weight changed behind the generated code's back fails it, and a raw Lua
---       error and a two-line message are recognised as failures
+--       one weight changed behind the generated code's back fails it, a raw Lua
+--       error and a two-line message are recognised as failures, the escape
+--       mutation writes escapes that read back, and deep nesting and a
+--       hidden `..` bomb end in one clean message
 -- Seeds are consecutive from --seed (default 1); a failure prints its seed.
 -- Exit status: 0 when no iteration failed, 1 otherwise, 2 on a usage error.
 local root = (arg[0]:match("^(.*)/tools/[^/]*$")) or "."
@@ -148,7 +151,8 @@ local VALUES = { "true", "false", "nil", "{}", "{ 3 }", "{ 3, 3 }", "{ 3, 3, 3 }
   "(function() while true do end end)()", "(function() local t = {} for i = 1, 1e7 do t[i] = i end return 1 end)()" }
 local GARBAGE = { "{", "}", ",", "=", "==", "(", ")", "[[", "]]", "--[[", "--", "end", "local x = ", "return",
   "\0", "\255", "\27Lua", "..", "...", "\"", "'", "\n", "while true do end ", "goto x ", "::x:: ",
-  "function", "#", "~", "//", "<const>", "<close>", "\\", "\xef\xbb\xbf", "0x", "1e", "2d" }
+  "function", "#", "~", "//", "<const>", "<close>", "\\", "\xef\xbb\xbf", "0x", "1e", "2d",
+  "\"\\z\n  \" .. ", "[==[", "]==]", "\\x", "\\u{", "\\z", "\\400" }
 
 --- Spans {start, stop} of number literals that are not part of a name.
 local function number_spans(text)
@@ -181,7 +185,67 @@ local function layer_lines(lines)
   return idx
 end
 
+--- A string's content rewritten with escapes and line continuations: \xHH,
+-- \ddd, \u{H}, \z before whitespace and newlines, or a long bracket.
+local function escaped(content, r)
+  if r.chance(0.2) then
+    local eq = string.rep("=", r.int(0, 3))
+    return "[" .. eq .. "[" .. (r.chance(0.3) and "\n" or "") .. content .. "]" .. eq .. "]"
+  end
+  local parts = {}
+  for i = 1, #content do
+    local c = content:sub(i, i)
+    local k = r.int(1, 8)
+    if k == 1 then parts[i] = string.format("\\x%02x", c:byte())
+    elseif k == 2 then parts[i] = string.format("\\%03d", c:byte())
+    elseif k == 3 then parts[i] = string.format("\\u{%X}", c:byte())
+    elseif k == 4 then parts[i] = "\\z" .. r.pick({ "", " ", "\n  ", "\n\n\t" }) .. c
+    else parts[i] = c end
+  end
+  return '"' .. table.concat(parts) .. '"'
+end
+
+-- Escapes Lua refuses, each in its own way.
+local BAD_ESCAPES = { '"\\xZZ"', '"\\x4"', '"\\400"', '"\\u{110000000}"', '"\\u{}"',
+  '"\\u{80000000}"', '"\\q"', '"\\z', '"\\', "[==[ unclosed", "[=[ ]==]" }
+
+-- Constructs the parser nests, as an opening and a closing part around a
+-- value, and depths around Lua's limit of about 200 levels.
+local NESTINGS = { { "{", "}" }, { "(", ")" }, { "- - ", "" }, { "not not ", "" },
+  { "(function() return ", " end)()" }, { "{ x = ", " }" }, { "#{", "}" } }
+local NEST_DEPTHS = { 2, 20, 100, 150, 180, 190, 195, 199, 200, 201, 210, 250, 1000 }
+
+--- `text` with `depth` levels of `open` before and `close` after position s..e.
+local function wrap_span(text, s, e, open, close, depth)
+  return text:sub(1, s - 1) .. string.rep(open, depth) .. text:sub(s, e) .. string.rep(close, depth)
+    .. text:sub(e + 1)
+end
+
 local DESC_MUTATIONS = {
+  function(t, r) -- a string rewritten with escapes, a long bracket or a bad escape
+    local spans = string_spans(t)
+    if #spans == 0 then return t, "no string" end
+    local sp = r.pick(spans)
+    local new = r.chance(0.8) and escaped(t:sub(sp[1] + 1, sp[2] - 1), r) or r.pick(BAD_ESCAPES)
+    return replace_span(t, sp[1], sp[2], new), "escape " .. string.format("%q", new):sub(1, 30)
+  end,
+  function(t, r) -- a value nested deeply in brackets, parentheses, operators or functions
+    local spots = {}
+    for s, e in t:gmatch("=%s*()[^,\n}]+()") do spots[#spots + 1] = { s, e - 1 } end
+    if #spots == 0 then return t, "no value" end
+    local sp, form, depth = r.pick(spots), r.pick(NESTINGS), r.pick(NEST_DEPTHS)
+    return wrap_span(t, sp[1], sp[2], form[1], form[2], depth), "nest " .. form[1] .. " x" .. depth
+  end,
+  function(t, r) -- statements nested deeply (blocks, ifs, loops, functions) before the return
+    local s = t:find("return", 1, true)
+    if not s then return t, "no return" end
+    local form = r.pick({ { "do ", " end " }, { "if true then ", " end " }, { "while false do ", " end " },
+      { "local function f() ", " end " }, { "repeat ", " until true " } })
+    local depth = r.pick(NEST_DEPTHS)
+    local lines = r.chance(0.5) and "\n" or ""
+    local block = string.rep(form[1] .. lines, depth) .. "local _ = 1" .. string.rep(form[2] .. lines, depth)
+    return t:sub(1, s - 1) .. block .. "\n" .. t:sub(s), "nest statement " .. form[1] .. "x" .. depth
+  end,
   function(t, r) -- a number to an interesting value
     local spans = number_spans(t)
     if #spans == 0 then return t, "no number" end
@@ -579,6 +643,22 @@ if opts.self_test then
   desc = write_case(case, dir)
   kind = run_inprocess(case, desc, dir .. "/out")
   expect("a valid edited description generates", kind == "ok", kind)
+  -- the escape mutation writes escapes Lua reads back as the same string
+  for seed = 1, 20 do
+    local text = escaped("relu_0.weight", rng(seed))
+    local chunk = load("return " .. text)
+    expect("escapes read back (seed " .. seed .. ")", chunk and chunk() == "relu_0.weight", text)
+  end
+  -- what the nesting and escape mutations aim at ends in one clean line
+  local function clean_error(name, text, wanted)
+    case.text = text
+    local kind_seen, message = run_inprocess(case, write_case(case, dir), dir .. "/out")
+    expect(name, kind_seen == "error" and clean_message(message) and message:find(wanted, 1, true), message)
+  end
+  clean_error("deep nesting is a clean error", "return " .. wrap_span("1", 1, 1, "(", ")", 300),
+    "nesting too deep")
+  clean_error("a concat bomb hidden by \\z is a clean error", "local s = 'x' for _ = 1, 22 do s = s .. s end\n"
+    .. "local q = \"\\z\n  \"" .. string.rep(" .. s", 180) .. "\nreturn {}", "ran out of memory")
   print(string.format("%d passed, %d failed", passed, failed))
   os.exit(failed == 0 and 0 or 1)
 end
