@@ -5,14 +5,7 @@
 package.path = "gen/?.lua;tools/?.lua;" .. package.path
 local sh = require("shellutil")
 
-local passed, failed = 0, 0
-local function check(ok, what, detail)
-  print((ok and "ok - " or "FAIL - ") .. what)
-  if ok then passed = passed + 1 else
-    failed = failed + 1
-    if detail then print("    " .. tostring(detail):gsub("\n", "\n    ")) end
-  end
-end
+local check = require("testlib").check
 
 local model = "tests/tiny/tiny_linear.lua"
 local function make_check(levels)
@@ -32,5 +25,4 @@ check(where and (where:find(", layers? %d") or where:find(", the output")) and w
 out, code = make_check("bogus")
 check(code ~= 0 and out:find("unknown level bogus", 1, true), "an unknown level is refused by name", out)
 
-print(string.format("%d passed, %d failed", passed, failed))
-os.exit(failed == 0 and 0 or 1)
+require("testlib").finish()

@@ -8,14 +8,7 @@ package.path = "gen/?.lua;tools/?.lua;" .. package.path
 local sh = require("shellutil")
 local q = sh.shell_quote
 
-local passed, failed = 0, 0
-local function check(ok, what, detail)
-  print((ok and "ok - " or "FAIL - ") .. what)
-  if ok then passed = passed + 1 else
-    failed = failed + 1
-    if detail then print("    " .. tostring(detail):gsub("\n", "\n    ")) end
-  end
-end
+local check = require("testlib").check
 
 local tmp = sh.capture("mktemp -d"):gsub("\n$", "")
 local prefix = tmp .. "/prefix"
@@ -68,5 +61,4 @@ local left = sh.capture("find " .. q(prefix) .. " -mindepth 1 ! -type d")
 check(left == "", "uninstall leaves no file behind", left)
 
 os.execute("rm -rf " .. q(tmp))
-print(string.format("%d passed, %d failed", passed, failed))
-os.exit(failed == 0 and 0 or 1)
+require("testlib").finish()
