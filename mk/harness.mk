@@ -10,11 +10,13 @@
 #   make check MODEL=m.lua       one description at every unroll level (optimised and
 #                                traced sanitized builds); the first diverging layer on failure
 #   make check SEED=n            the same for random architecture n (replays a soak failure)
+#   LEVELS=kernel,none           with make check: only these unroll levels (full is the slow one)
 # HARNESS_JOBS (default 2) compiles in parallel.
 
 HARNESS_JOBS      ?= 2
 HARNESS_MODELS    ?= $(sort $(wildcard models/*.lua)) $(sort $(wildcard tests/tiny/*.lua))
 PROPERTY_SEEDS    ?= 1-100
+LEVELS            ?= full,kernel,none
 PROPERTY_MAX_MACS ?= 2000
 SOAK_SEEDS        ?= 1001-3000
 SOAK_BATCH        ?= 100
@@ -25,8 +27,11 @@ PROPERTY_SAN      ?= -fsanitize=address,undefined -fno-sanitize=alignment,null,p
                      -fno-sanitize-recover=all -fno-omit-frame-pointer
 HARNESS_SUITE_RUN  = $(MAKE) --no-print-directory -f $(BUILD)/harness/$(1)/suite.mk -j$(HARNESS_JOBS) run
 
-.PHONY: test-reference test-harness test-property soak soak-harness check
-TEST_TARGETS += test-reference test-harness test-property
+.PHONY: test-reference test-harness test-property soak soak-harness check test-check-levels
+TEST_TARGETS += test-reference test-harness test-property test-check-levels
+
+test-check-levels:
+	$(Q)$(LUA) tests/harness/test_check_levels.lua
 
 test-reference:
 	$(Q)$(LUA) tests/test_reference.lua
@@ -55,11 +60,11 @@ soak-harness:
 ifdef SEED
 check:
 	$(Q)$(LUA) tests/harness/driver.lua plan --suite check/rand_$(SEED) --builds opt,san \
-	  --seeds $(SEED) --max-macs $(PROPERTY_MAX_MACS) >/dev/null
+	  --seeds $(SEED) --max-macs $(PROPERTY_MAX_MACS) --levels $(LEVELS) >/dev/null
 	$(Q)$(call HARNESS_SUITE_RUN,check/rand_$(SEED))
 else
 check:
 	$(Q)$(LUA) tests/harness/driver.lua plan --suite check/$(basename $(notdir $(MODEL))) \
-	  --builds opt,san --model $(MODEL) >/dev/null
+	  --builds opt,san --model $(MODEL) --levels $(LEVELS) >/dev/null
 	$(Q)$(call HARNESS_SUITE_RUN,check/$(basename $(notdir $(MODEL))))
 endif

@@ -8,9 +8,9 @@ local M = {}
 
 M.VERSION = "0.1.0"
 
-local function build_parser()
+local function build_parser(program)
   local argparse = require("argparse")
-  local parser = argparse("lenetgen", "Generate fully unrolled, statically sized C99 from a "
+  local parser = argparse((program or "lenetgen"):match("[^/]*$"), "Generate fully unrolled, statically sized C99 from a "
     .. "LeNet-style description and its safetensors weights.")
     :epilog("Writes OUTDIR/<name>.h and OUTDIR/<name>.c (only when their content changes). "
       .. "Errors are reported as file:line: error: message, with exit status 1.")
@@ -96,12 +96,14 @@ function M.generate(args)
 end
 
 --- Main entry; returns the exit status.
-function M.main(argv, script_dir)
-  package.path = package.path  -- modules already reachable through script_dir
-  local parser = build_parser()
+-- @param program the name the user invoked (for "Run '... --help'")
+function M.main(argv, script_dir, program)
+  local parser = build_parser(program)
   local ok, args = parser:pparse(argv)
   if not ok then
-    io.stderr:write("lenetgen: error: " .. args .. "\n" .. "Run 'gen/lenetgen --help' for usage.\n")
+    program = program or "lenetgen"
+    io.stderr:write(program:match("[^/]*$") .. ": error: " .. args .. "\nRun '" .. program
+      .. " --help' for usage.\n")
     return 2
   end
   require("lg.render").templates_dir = script_dir .. "/../templates"

@@ -221,10 +221,12 @@ static long mag_only_count;
 
 /*
  * Index of the first value outside tolerance, or -1; *bad_count counts them all.
- * mag may be NULL (no magnitude term).
+ * mag may be NULL (no magnitude term). what names the values compared ("the
+ * output", "layer 3 (sigmoid)") so the closing statistics say which layer an
+ * index belongs to.
  */
 static int first_mismatch(const float *generated, const double *reference, const double *mag, int n,
-                          int *bad_count)
+                          const char *what, int *bad_count)
 {
     int i, first = -1;
     *bad_count = 0;
@@ -239,8 +241,8 @@ static int first_mismatch(const float *generated, const double *reference, const
             if (difference > tolerance(reference[i], 0.0)) mag_only_count++;
             if (ratio > worst_ratio) {
                 worst_ratio = ratio;
-                snprintf(worst_where, sizeof worst_where, "%s, value %d: generated %.9g, expected %.9g",
-                         current_test, i, (double)generated[i], reference[i]);
+                snprintf(worst_where, sizeof worst_where, "%s, %s, value %d of %d: generated %.9g, expected %.9g",
+                         current_test, what, i, n, (double)generated[i], reference[i]);
             }
         }
     }
@@ -326,7 +328,8 @@ static int check_trace(const struct model_data *d, const struct case_data *c, ch
                    s->count, l->count);
             return 0;
         }
-        bad = first_mismatch(s->values, c->trace + l->offset, c->mag + l->offset, s->count, &bad_count);
+        bad = first_mismatch(s->values, c->trace + l->offset, c->mag + l->offset, s->count, where,
+                             &bad_count);
         if (bad >= 0) {
             double ref = c->trace[l->offset + (size_t)bad];
             append(message, "\n  first diverging step: %s, value %d of %d: generated %.9g, reference %.9g"
@@ -397,7 +400,7 @@ static int check_build(const struct test_state *t, const char *build, harness_in
         append(message, "\n%s build modified its input", build);
         failures++;
     }
-    bad = first_mismatch(b.output, reference, mag, m->output_size, &bad_count);
+    bad = first_mismatch(b.output, reference, mag, m->output_size, "the output", &bad_count);
     if (bad >= 0) {
         append(message, "\n%s build: output %d: generated %.9g, reference %.9g (|difference| %.3g > %.3g);"
                " %d of %d outputs outside tolerance", build, bad, (double)b.output[bad], reference[bad],
@@ -432,7 +435,7 @@ static int check_build(const struct test_state *t, const char *build, harness_in
     }
     if (c->has_torch) {
         double *torch = c->torch;
-        bad = first_mismatch(b.output, torch, mag, m->output_size, &bad_count);
+        bad = first_mismatch(b.output, torch, mag, m->output_size, "the output against PyTorch", &bad_count);
         if (bad >= 0) {
             append(message, "\n%s build: output %d: generated %.9g, PyTorch %.9g (|difference| %.3g > %.3g)",
                    build, bad, (double)b.output[bad], torch[bad], fabs((double)b.output[bad] - torch[bad]),
