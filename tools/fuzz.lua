@@ -326,6 +326,21 @@ local DESC_MUTATIONS = {
     if r.chance(0.5) then table.insert(lines, i, lines[i]) else table.remove(lines, i) end
     return table.concat(lines, "\n") .. "\n", "line " .. i
   end,
+  function(t, r) -- line endings: CR only, CR LF, LF CR or a mix (messages must keep their lines)
+    local eols = { "\r", "\r\n", "\n\r" }
+    local mode = r.int(1, 4)
+    local k = 0
+    return (t:gsub("\n", function()
+      k = k + 1
+      if mode <= 3 then return eols[mode] end
+      return ({ "\n", "\r", "\r\n", "\n\r" })[k % 4 + 1]
+    end)), "line endings " .. ({ "CR", "CR LF", "LF CR", "mixed" })[mode]
+  end,
+  function(t, r) -- a huge spatial size for the input
+    local size = r.pick({ 512, 4096, 4097, 65536, 1e6 })
+    local field = r.pick({ "height", "width" })
+    return (t:gsub(field .. "%s*=%s*%d+", field .. " = " .. size, 1)), field .. " -> " .. size
+  end,
   function(t, r) -- a number to a pair, or a pair to a number
     local spans = number_spans(t)
     if #spans == 0 then return t, "no number" end
@@ -409,6 +424,39 @@ local WEIGHT_MUTATIONS = {
     local bits = r.pick({ "\0\0\192\127", "\0\0\128\127", "\0\0\128\255", "\255\255\255\255",
       string.pack("<f", 3.0e38), string.pack("<f", 1e-45), "\0\0\0\128" })
     return b:sub(1, pos - 1) .. bits .. b:sub(pos + 4), "data value " .. k
+  end,
+  function(b, r) -- duplicate keys inside an entry or in __metadata__
+    local h = header_length(b)
+    local header = b:sub(9, 8 + h)
+    local edits = {
+      { '"dtype":"F32"', '"dtype":"I8","dtype":"F32"' },
+      { '"dtype":"F32"', '"dtype":"F32","dtype":"F32"' },
+      { '"data_offsets":', '"data_offsets":[0,0],"data_offsets":' },
+      { '"shape":', '"sh\\u0061pe":[1],"shape":' },
+      { "^{", '{"__metadata__":{"format":"pt","format":"pt"},' },
+    }
+    local e = r.pick(edits)
+    header = header:gsub(e[1], e[2], 1)
+    return string.pack("<I8", #header) .. header .. b:sub(9 + h), "duplicate " .. e[1]
+  end,
+  function(b, r) -- a large but legal header: many empty tensors, rank 5, or long metadata
+    local h = header_length(b)
+    local header = b:sub(9, 8 + h)
+    if header:sub(1, 1) ~= "{" then return b, "no object header" end
+    local what = r.int(1, 3)
+    local extra
+    if what == 1 then
+      local n = r.pick({ 100, 500, 511, 512, 513, 2000 })
+      local parts = {}
+      for i = 1, n do parts[i] = string.format('"z%d":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}', i) end
+      extra = table.concat(parts, ",") .. ","
+    elseif what == 2 then
+      extra = '"r5":{"dtype":"F32","shape":[1,1,1,1,0],"data_offsets":[0,0]},'
+    else
+      extra = '"__metadata__":{"pad":"' .. string.rep("x", r.pick({ 1000, 100000, 1000000 })) .. '"},'
+    end
+    header = "{" .. extra .. header:sub(2)
+    return string.pack("<I8", #header) .. header .. b:sub(9 + h), "large header " .. what .. ", " .. #header .. " bytes"
   end,
   function(b, r) -- extra bytes at the end or in the middle
     local extra = string.rep(string.char(r.int(0, 255)), r.pick({ 1, 3, 4, 8, 64 }))

@@ -41,8 +41,10 @@ local function build_parser(program)
       return n
     end)
   parser:flag("--explain", "Print the layer table (shapes, MACs, memory, buffers) and write nothing.")
-  parser:flag("--check", "Write nothing; exit 1 and name the files in OUTDIR that differ from "
-    .. "what would be generated.")
+  parser:flag("--check", "Write nothing; exit 1 and name the files in OUTDIR that are missing or "
+    .. "differ from what would be generated (and the options they were made with), else print "
+    .. "one \"up to date\" line.")
+  parser:flag("-q --quiet", "With --check, print nothing when the files are up to date.")
   parser:flag("--version", "Print the version and exit."):action(function()
     io.stdout:write("lenetgen " .. M.VERSION .. "\n")
     os.exit(0)
@@ -95,11 +97,83 @@ function M.generate(args)
   }
 end
 
+--- The options of a manifest line ("--unroll=kernel --plan=fused ..."), by option name.
+local function parse_options(text)
+  local map = {}
+  for opt, value in text:gmatch("(%-%-[%w-]+)=?(%S*)") do map[opt] = value end
+  -- "--random-weights 7" is written with a space
+  local seed = text:match("%-%-random%-weights (%d+)")
+  if seed then map["--random-weights"] = seed end
+  return map
+end
+
+local function option_text(opt, value)
+  if value == nil then return "no " .. opt end
+  if value == "" then return opt end
+  return opt .. (opt == "--random-weights" and " " or "=") .. value
+end
+
+--- What differs between the options a file was made with and this run's.
+local function options_difference(file_options, run_options)
+  local was, now = parse_options(file_options), parse_options(run_options)
+  local names, seen = {}, {}
+  for _, map in ipairs({ now, was }) do
+    for opt in pairs(map) do
+      if not seen[opt] then seen[opt] = true; names[#names + 1] = opt end
+    end
+  end
+  table.sort(names)
+  local parts = {}
+  for _, opt in ipairs(names) do
+    if was[opt] ~= now[opt] then
+      parts[#parts + 1] = string.format("%s here, %s in the file", option_text(opt, now[opt]),
+        option_text(opt, was[opt]))
+    end
+  end
+  return table.concat(parts, "; ")
+end
+
+--- --check: each missing or differing file on stderr (exit 1), else one
+-- "up to date" line unless quiet (exit 0). Writes nothing.
+function M.check(files, run_options, quiet)
+  local problems = {}
+  for _, f in ipairs(files) do
+    local old = read_file(f.path)
+    if old == nil then
+      problems[#problems + 1] = f.path .. ": error: missing; run lenetgen without --check to generate it"
+    elseif old ~= f.text then
+      local file_options = old:match("\n %*   options      ([^\n]*)")
+      local diff = file_options and options_difference(file_options, run_options) or ""
+      if diff ~= "" then
+        problems[#problems + 1] = string.format("%s: error: made with other options (%s); regenerate "
+          .. "it, or check with the options it was made with", f.path, diff)
+      else
+        problems[#problems + 1] = f.path .. ": error: differs from what lenetgen would generate "
+          .. "(regenerate it)"
+      end
+    end
+  end
+  for _, p in ipairs(problems) do io.stderr:write(errors.one_line(p) .. "\n") end
+  if #problems > 0 then return 1 end
+  if not quiet then
+    local paths = {}
+    for i, f in ipairs(files) do paths[i] = f.path end
+    io.stdout:write(table.concat(paths, " and ") .. ": up to date\n")
+  end
+  return 0
+end
+
 --- Main entry; returns the exit status.
 -- @param program the name the user invoked (for "Run '... --help'")
 function M.main(argv, script_dir, program)
   local parser = build_parser(program)
   local ok, args = parser:pparse(argv)
+  if ok and args.check and args.explain then
+    ok, args = false, "--check and --explain cannot be combined (--explain checks nothing); "
+      .. "run them one after the other"
+  elseif ok and args.quiet and not args.check then
+    ok, args = false, "-q only applies to --check"
+  end
   if not ok then
     program = program or "lenetgen"
     io.stderr:write(program:match("[^/]*$") .. ": error: " .. args .. "\nRun '" .. program
@@ -124,19 +198,7 @@ function M.main(argv, script_dir, program)
     return 0
   end
   local writer = require("lg.files")
-  if args.check then
-    local differ = {}
-    for _, f in ipairs(result.files) do
-      if read_file(f.path) ~= f.text then differ[#differ + 1] = f.path end
-    end
-    if #differ > 0 then
-      for _, p in ipairs(differ) do
-        io.stderr:write(p .. ": error: differs from what lenetgen would generate (regenerate it)\n")
-      end
-      return 1
-    end
-    return 0
-  end
+  if args.check then return M.check(result.files, M.output_options(args), args.quiet) end
   local wrote, werr = writer.write_all(result.files)
   if not wrote then
     io.stderr:write(werr .. "\n")

@@ -13,7 +13,7 @@ local literal_key
 --- Tokens of a Lua chunk: { kind = "name"|"string"|"number"|"symbol"|"eof", text, line }.
 -- Dispatches on byte codes and skips runs with string.find: a description of
 -- the maximum size (lg.load) tokenizes in a fraction of a second.
-local B_NL, B_DASH, B_QUOTE, B_APOS, B_BSL, B_LBRACKET, B_DOT = 10, 45, 34, 39, 92, 91, 46
+local B_NL, B_CR, B_DASH, B_QUOTE, B_APOS, B_BSL, B_LBRACKET, B_DOT = 10, 13, 45, 34, 39, 92, 91, 46
 -- symbols that never start a longer one
 local SINGLE = {}
 for ch in ("{}(),;+*%^#&|[]"):gmatch(".") do SINGLE[ch:byte()] = ch end
@@ -24,8 +24,19 @@ local function tokenize(src)
   local function push(kind, text, at_line)
     tokens[#tokens + 1] = { kind = kind, text = text, line = at_line }
   end
+  -- Line breaks as Lua's lexer counts them: \n, \r, \r\n and \n\r are one each.
+  -- Returns the position after the break at i.
+  local function skip_break(i)
+    local c, d = byte(src, i), byte(src, i + 1)
+    if (d == B_NL or d == B_CR) and d ~= c then return i + 2 end
+    return i + 1
+  end
   local function count_newlines(a, b)
-    local _, k = string.gsub(sub(src, a, b), "\n", "")
+    local k, i = 0, find(src, "[\n\r]", a)
+    while i and i <= b do
+      k = k + 1
+      i = find(src, "[\n\r]", skip_break(i))
+    end
     return k
   end
   local function skip_long_bracket(start)
@@ -40,16 +51,16 @@ local function tokenize(src)
   end
   while pos <= n do
     local c = byte(src, pos)
-    if c == B_NL then
-      line, pos = line + 1, pos + 1
-    elseif c == 32 or (c >= 9 and c <= 13) then
-      pos = (find(src, "[^ \t\r\v\f]", pos + 1)) or (n + 1)
+    if c == B_NL or c == B_CR then
+      line, pos = line + 1, skip_break(pos)
+    elseif c == 32 or c == 9 or c == 11 or c == 12 then
+      pos = (find(src, "[^ \t\v\f]", pos + 1)) or (n + 1)
     elseif c == B_DASH and byte(src, pos + 1) == B_DASH then
       local after = byte(src, pos + 2) == B_LBRACKET and skip_long_bracket(pos + 2)
       if after then
         pos = after
       else
-        pos = (find(src, "\n", pos, true)) or (n + 1)
+        pos = (find(src, "[\n\r]", pos)) or (n + 1)
       end
     elseif (c >= 65 and c <= 90) or (c >= 97 and c <= 122) or c == 95 then
       local word = match(src, "^[%w_]+", pos)
@@ -64,14 +75,19 @@ local function tokenize(src)
     elseif c == B_QUOTE or c == B_APOS then
       local start_line = line
       local i = pos + 1
-      local stop_set = c == B_QUOTE and '[\\"\n]' or "[\\'\n]"
+      local stop_set = c == B_QUOTE and '[\\"\n\r]' or "[\\'\n\r]"
       while true do
         i = find(src, stop_set, i)
         if not i then i = n + 1 break end
         local d = byte(src, i)
         if d == B_BSL then
-          if byte(src, i + 1) == B_NL then line = line + 1 end
-          i = i + 2
+          local e = byte(src, i + 1)
+          if e == B_NL or e == B_CR then
+            line = line + 1
+            i = skip_break(i + 1)
+          else
+            i = i + 2
+          end
         else
           break
         end

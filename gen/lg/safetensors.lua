@@ -18,8 +18,21 @@ local cjson_safe = require "cjson.safe"
 
 local M = {}
 
---- Largest accepted header, in bytes (the same bound as upstream safetensors).
-M.MAX_HEADER_BYTES = 100000000
+local fileformat = require "lg.fileformat"
+
+-- Bounds that keep any weights file within about 100 MB of memory and a
+-- second of decoding (tests/test_safetensors.lua measures the worst case).
+-- lenetgen uses at most 256 layers with a weight and a bias each, of at most
+-- 4 dimensions; a header of those is about 100 bytes per tensor, so 8 MiB
+-- leaves room for long names and metadata. Upstream allows 100 MB, where a
+-- header of 1.65 million empty tensors took 29 s and 2.1 GB to decode.
+M.MAX_HEADER_BYTES = 8 * 1024 * 1024
+M.MAX_TENSORS = 512
+M.MAX_RANK = 4
+M.MAX_METADATA_ENTRIES = 1024
+-- Members of any other object or array in the header (an entry has 3 fields,
+-- a shape at most 4 dimensions): more is refused before the JSON is decoded.
+local MAX_MEMBERS = 64
 
 -- Our own cjson instance, so these settings never leak into other modules.
 local cjson = cjson_safe.new()
@@ -116,49 +129,91 @@ local function fmt_list_any(items)
   return "[" .. table.concat(parts, ", ") .. "]"
 end
 
--- The raw key tokens (quotes included) of the top-level object of a header
--- that cjson has already accepted. This is not a JSON parser: it only skips
--- over strings (honouring backslash escapes) and counts bracket depth, which
--- is all that is needed on text known to be valid. It exists because cjson
--- keeps the last of two equal keys without a word, and a duplicate tensor
--- name must be refused, not silently resolved.
-local function top_level_key_tokens(text)
-  local keys = {}
-  local depth = 0
+-- The name of a key token (quotes included), JSON escapes decoded.
+local function key_name(token)
+  if token:find("\\", 1, true) then return cjson.decode(token) or token end
+  return token:sub(2, -2)
+end
+
+-- What a container of the header is, for messages: depth 2 is a tensor entry
+-- or __metadata__, depth 3 a field of one.
+local function owner_text(frame)
+  local entry = frame
+  while entry.depth > 2 do entry = entry.parent end
+  -- only in text that is not a JSON object of entries (cjson refuses it later)
+  if entry.key_in_parent == nil then return "a value in the header" end
+  if frame.depth == 2 then
+    return frame.key_in_parent == "__metadata__" and "__metadata__" or "tensor " .. quote(frame.key_in_parent)
+  end
+  if entry.key_in_parent == "__metadata__" then
+    return "__metadata__ entry " .. quote(frame.path_key or "")
+  end
+  return "tensor " .. quote(entry.key_in_parent) .. (frame.path_key and " " .. printable(frame.path_key) or "")
+end
+
+-- One pass over the header text, before and after cjson decodes it. It is not
+-- a JSON parser: it skips strings (honouring backslash escapes) and follows
+-- brackets, which is exact on valid JSON. It returns two messages (or nil):
+-- `too_big` when a count bound is exceeded (checked before decoding, so cjson
+-- never builds a huge table), and `duplicate` for the first key that occurs
+-- twice in one object at any depth (cjson silently keeps the last one).
+local function scan_header(text)
+  local top = { depth = 0, members = 0 }
+  local frame = top
+  local duplicate
+  local tensors = 0
   local i = 1
   while true do
-    local p, c = text:match('()([%[%]{}"])', i)
+    local p, c = text:match('()([%[%]{}",])', i)
     if not p then break end
     if c == '"' then
-      local j = p + 1
-      local q
+      local j, q = p + 1, nil
       repeat
         q = text:find('["\\]', j)
-        if not q then return keys end     -- unreachable on valid JSON
-        j = q + 2                         -- a backslash escapes the next byte
-      until text:byte(q) == 34            -- '"'
-      if depth == 1 and text:find("^[ \t\r\n]*:", q + 1) then
-        keys[#keys + 1] = text:sub(p, q)
+        if not q then return nil, duplicate end  -- unfinished string: cjson says so
+        j = q + 2                                -- a backslash escapes the next byte
+      until text:byte(q) == 34                   -- '"'
+      if frame.kind == "{" and text:find("^[ \t\r\n]*:", q + 1) then
+        local key = key_name(text:sub(p, q))
+        frame.last_key = key
+        if frame.keys[key] and not duplicate then
+          if frame.depth == 1 then
+            duplicate = "duplicate tensor name " .. quote(key) .. " in the header"
+          else
+            duplicate = owner_text(frame) .. " has the key " .. quote(key) .. " twice"
+          end
+        end
+        frame.keys[key] = true
+        if frame.depth == 1 and key ~= "__metadata__" then
+          tensors = tensors + 1
+          if tensors > M.MAX_TENSORS then
+            return string.format("the header has more than %d tensors; lenetgen uses at most %d "
+              .. "(256 layers with a weight and a bias each)", M.MAX_TENSORS, M.MAX_TENSORS)
+          end
+        end
       end
       i = q + 1
+    elseif c == "{" or c == "[" then
+      frame = { kind = c, depth = frame.depth + 1, members = 0, keys = {}, parent = frame,
+        key_in_parent = frame.depth == 1 and frame.last_key or frame.key_in_parent,
+        path_key = frame.depth == 2 and frame.last_key or frame.path_key }
+      i = p + 1
+    elseif c == "," then
+      frame.members = frame.members + 1
+      local limit = MAX_MEMBERS
+      if frame.depth == 2 and frame.key_in_parent == "__metadata__" then limit = M.MAX_METADATA_ENTRIES end
+      if frame.depth >= 2 and frame.members >= limit then
+        local what = frame.kind == "[" and "elements"
+          or (frame.depth == 2 and limit == MAX_MEMBERS) and "fields" or "entries"
+        return string.format("%s has more than %d %s", owner_text(frame), limit, what)
+      end
+      i = p + 1
     else
-      depth = depth + ((c == "{" or c == "[") and 1 or -1)
+      frame = frame.parent or frame
       i = p + 1
     end
   end
-  return keys
-end
-
--- The first key that occurs twice at the top level, decoded (so "a" and
--- "\u0061" count as the same name), or nil.
-local function duplicate_key(text)
-  local seen = {}
-  for _, token in ipairs(top_level_key_tokens(text)) do
-    local key = cjson.decode(token)
-    if seen[key] then return key end
-    seen[key] = true
-  end
-  return nil
+  return nil, duplicate
 end
 
 -- Checks one header entry; returns { name, shape, first, last } (byte range
@@ -198,6 +253,10 @@ local function check_entry(name, entry, data_len)
   if not shape then
     return nil, who .. " shape must be an array of non-negative integers, not "
       .. describe(entry.shape)
+  end
+  if #shape > M.MAX_RANK then
+    return nil, string.format("%s has %d dimensions; lenetgen's tensors have at most %d", who, #shape,
+      M.MAX_RANK)
   end
   local count, too_many = 1, false
   for k, d in ipairs(shape) do
@@ -336,19 +395,30 @@ function M.decode(bytes, opts)
   assert(type(bytes) == "string", "safetensors.decode: bytes must be a string")
   opts = opts or {}
   local size = #bytes
+  if size == 0 then
+    return nil, "the file is empty; a safetensors file starts with an 8-byte header length"
+  end
   if size < 8 then
     return nil, string.format("file has only %d bytes; a safetensors file starts with an "
       .. "8-byte header length", size)
   end
   -- An unsigned 64-bit length: values of 2^63 and more unpack as negative.
+  -- No message shows it: read from a file that is not safetensors it is eight
+  -- bytes of that file ("root:*:2" of /etc/shadow).
   local n = string.unpack("<i8", bytes)
-  if n < 0 or n > M.MAX_HEADER_BYTES then
-    return nil, string.format("header length %u exceeds the maximum of %d bytes",
-      n, M.MAX_HEADER_BYTES)
-  end
-  if 8 + n > size then
-    return nil, string.format("header length %d exceeds file size %d; the file is truncated "
-      .. "or not safetensors", n, size)
+  if n < 0 or n > M.MAX_HEADER_BYTES or 8 + n > size then
+    local kind, advice = fileformat.identify(bytes)
+    if kind then
+      return nil, string.format("not a safetensors file: this is %s; %s", kind, advice)
+    elseif n >= 0 and n <= M.MAX_HEADER_BYTES then
+      return nil, string.format("the header length (the first 8 bytes) goes beyond the end of the "
+        .. "file (%d bytes); the file is truncated or not safetensors", size)
+    elseif bytes:sub(9, 9) == "{" then
+      return nil, string.format("the header length (the first 8 bytes) is more than the maximum of "
+        .. "%d bytes, yet a JSON header follows it: the length is damaged", M.MAX_HEADER_BYTES)
+    end
+    return nil, string.format("not a safetensors file: its first 8 bytes are not a header length "
+      .. "of at most %d bytes, and it is no format lenetgen recognises", M.MAX_HEADER_BYTES)
   end
   if n == 0 then return nil, "header is empty (header length 0)" end
 
@@ -358,17 +428,17 @@ function M.decode(bytes, opts)
   if nul then
     return nil, string.format("header is not valid JSON: NUL byte at character %d", nul)
   end
+  local too_big, dup = scan_header(header)
+  if too_big then return nil, too_big end
   local top, err = cjson.decode(header)
   if top == nil and err then
     return nil, "header is not valid JSON: " .. err:gsub("^%u", string.lower)
   end
   if type(top) ~= "table" or header:match("^[ \t\r\n]*(.)") ~= "{" then
-    return nil, "header must be a JSON object, not " .. describe(top)
+    local what = describe(top):gsub("^the number .*", "a number")
+    return nil, "header must be a JSON object, not " .. what
   end
-  local dup = duplicate_key(header)
-  if dup then
-    return nil, "duplicate tensor name " .. quote(dup) .. " in the header"
-  end
+  if dup then return nil, dup end
 
   local metadata, merr = check_metadata(top.__metadata__)
   if not metadata then return nil, merr end

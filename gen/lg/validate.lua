@@ -343,6 +343,75 @@ local function parameters(layer)
   return 0
 end
 
+-- Identifiers the generator derives from a name N (upper-cased as NAME):
+-- files N.h and N.c, the guard NAME_H, macros NAME_INPUT_SIZE ... NAME_TRACE
+-- (NAME, "_" and an upper-case letter), functions with external linkage
+-- N_infer, N_infer_scratch and N_trace, and file-scope N_arena, N_layer<i>_...
+-- Names whose derived identifiers C reserves are refused, so every accepted
+-- name compiles next to every standard header (tests/test_names.lua).
+-- C99 7.26 (future library directions) reserves these prefixes; C11's are
+-- included because the header may be compiled as C11 or C++ too.
+local RESERVED_MACRO_PREFIXES = {   -- matched against NAME .. "_X"
+  { "^E[%d%u]", "E and a digit or an upper-case letter", "<errno.h>" },
+  { "^SIG_?%u", "SIG or SIG_ and an upper-case letter", "<signal.h>" },
+  { "^LC_%u", "LC_ and an upper-case letter", "<locale.h>" },
+  { "^FE_%u", "FE_ and an upper-case letter", "<fenv.h>" },
+  { "^PRIX", "PRIX", "<inttypes.h>" },
+  { "^SCNX", "SCNX", "<inttypes.h>" },
+  { "^ATOMIC_%u", "ATOMIC_ and an upper-case letter", "<stdatomic.h>" },
+  { "^TIME_%u", "TIME_ and an upper-case letter", "<time.h>" },
+}
+local RESERVED_FUNCTION_PREFIXES = { -- matched against N .. "_infer"
+  { "^is%l", "is and a lower-case letter", "<ctype.h>" },
+  { "^to%l", "to and a lower-case letter", "<ctype.h>" },
+  { "^str%l", "str and a lower-case letter", "<stdlib.h> and <string.h>" },
+  { "^mem%l", "mem and a lower-case letter", "<string.h>" },
+  { "^wcs%l", "wcs and a lower-case letter", "<string.h> and <wchar.h>" },
+  { "^atomic_%l", "atomic_ and a lower-case letter", "<stdatomic.h>" },
+  { "^memory_order_%l", "memory_order_ and a lower-case letter", "<stdatomic.h>" },
+  { "^cnd_%l", "cnd_ and a lower-case letter", "<threads.h>" },
+  { "^mtx_%l", "mtx_ and a lower-case letter", "<threads.h>" },
+  { "^thrd_%l", "thrd_ and a lower-case letter", "<threads.h>" },
+  { "^tss_%l", "tss_ and a lower-case letter", "<threads.h>" },
+}
+
+--- Why a C identifier cannot be a network name (a phrase completing
+-- "name \"x\" ..."), or nil when it can.
+function M.reserved_name_reason(name)
+  if C_KEYWORDS[name] then return "is a C keyword" end
+  local upper = name:upper()
+  if name:sub(1, 1) == "_" then
+    return string.format("starts with _: C reserves such names for its library, and the guard %s_H "
+      .. "and macros such as %s_INPUT_SIZE could clash with it (glibc's <math.h> uses _MATH_H)", upper,
+      upper)
+  end
+  if name:find("__", 1, true) or name:sub(-1) == "_" then
+    return string.format("would make identifiers with a double underscore (%s_infer), which C++ "
+      .. "reserves (the header is usable from C++)", name)
+  end
+  if C_HEADERS[name:lower()] then
+    return string.format("would write %s.h, which hides the C library's <%s.h>%s", name, name:lower(),
+      name == name:lower() and "" or " on case-insensitive file systems")
+  end
+  local lower = name:lower()
+  if lower == "lg" or lower:match("^lg_") or lower:match("^lenetgen") then
+    return "starts like the generator's own helpers (lenetgen_expf, LG_MAC)"
+  end
+  for _, r in ipairs(RESERVED_MACRO_PREFIXES) do
+    if (upper .. "_X"):match(r[1]) then
+      return string.format("would define the macro %s_INPUT_SIZE, and C reserves macros that begin "
+        .. "with %s for %s", upper, r[2], r[3])
+    end
+  end
+  for _, r in ipairs(RESERVED_FUNCTION_PREFIXES) do
+    if (name .. "_infer"):match(r[1]) then
+      return string.format("would define the function %s_infer, and C reserves external names that "
+        .. "begin with %s for %s", name, r[2], r[3])
+    end
+  end
+  return nil
+end
+
 local function check_name(ctx, name)
   if name == nil then
     ctx.fail("", "name is missing; add name = \"mynet\" (a C identifier that prefixes every generated "
@@ -356,16 +425,9 @@ local function check_name(ctx, name)
     ctx.fail("name", string.format("name is %d characters long; use at most 40 (it prefixes every "
       .. "generated symbol)", #name))
   end
-  if C_KEYWORDS[name] then
-    ctx.fail("name", string.format("name %s is a C keyword; choose another name", describe(name)))
-  end
-  if name:match("^_[%u_]") then
-    ctx.fail("name", string.format("name %s is reserved in C (it starts with _ and an upper-case letter "
-      .. "or another _); choose another name", describe(name)))
-  end
-  if C_HEADERS[name] then
-    ctx.fail("name", string.format("name %s would write %s.h, which hides the C library's <%s.h>; "
-      .. "choose another name", describe(name), name, name))
+  local reason = M.reserved_name_reason(name)
+  if reason then
+    ctx.fail("name", string.format("name %s %s; choose another name", describe(name), reason))
   end
 end
 

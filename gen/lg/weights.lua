@@ -155,12 +155,14 @@ read_bounded = function(path, safetensors)
     chunks[#chunks + 1] = chunk
     size = size + #chunk
     if #chunks == 1 and size >= 8 then
-      -- a header length of 0 or over the maximum is refused from these 8 bytes
+      -- a header length of 0 or over the maximum is refused from the first 4 KB
       -- alone, with the same message as from the whole file (/dev/zero ends here)
       local n = string.unpack("<i8", chunk)
       if n <= 0 or n > safetensors.MAX_HEADER_BYTES then
+        -- with the next few KB, which say what the file is instead (lg.fileformat)
+        local more = f:read(4096 - 8)
         f:close()
-        return chunk:sub(1, 8)
+        return chunk:sub(1, 8) .. (more or "")
       end
     end
     if size > limit then

@@ -307,7 +307,10 @@ do
   local snap = snapshot()
   local code, out, err = run_check()
   check(code == 0, "d: --check exits 0 on fresh output", out .. err)
-  check(out == "" and err == "", "d: --check is silent on fresh output", out .. err)
+  check(out == "out/lenet5.h and out/lenet5.c: up to date\n" and err == "",
+    "d: --check prints one up-to-date line on fresh output", out .. err)
+  code, out, err = run_check("-q")
+  check(code == 0 and out == "" and err == "", "d: --check -q is silent on fresh output", out .. err)
 
   -- a generated file edited by hand
   local c_path = d .. "/out/lenet5.c"
@@ -348,11 +351,19 @@ do
     code, _, err = run_check(opt)
     check(code == 1 and err:find("lenet5.c", 1, true) ~= nil,
       "d: --check " .. opt .. " exits 1 naming lenet5.c on output generated with other options", err)
+    local was = ({ ["--unroll=none"] = "--unroll=kernel", ["--unroll=full"] = "--unroll=kernel",
+      ["--plan=layered"] = "--plan=fused", ["--math=libm"] = "--math=builtin",
+      ["--random-weights 1"] = "no --random-weights" })[opt]
+    check(err:find("out/lenet5.c: error: made with other options (" .. opt .. " here, " .. was
+      .. " in the file); regenerate it, or check with the options it was made with\n", 1, true) ~= nil,
+      "d: --check " .. opt .. " names the option that differs", err)
   end
   -- missing file
   os.remove(d .. "/out/lenet5.h")
   code, _, err = run_check()
   check(code == 1 and err:find("lenet5.h", 1, true) ~= nil, "d: --check exits 1 naming a missing lenet5.h", err)
+  check(err == "out/lenet5.h: error: missing; run lenetgen without --check to generate it\n",
+    "d: --check says a missing lenet5.h is missing", err)
   local _, listing = A.run("ls -A " .. q(d .. "/out"))
   check(listing == "lenet5.c\n", "d: --check does not recreate the missing file", listing)
   -- a bad description is reported as an error, not as a difference

@@ -57,16 +57,20 @@ assert(H == 110, "the bit-flip cases below assume a 110-byte header")
 local function with_length(bytes, n) return string.pack("<I8", n) .. bytes:sub(9) end
 
 local TOO_SHORT = "file has only %d bytes; a safetensors file starts with an 8-byte header length"
-local OVER_MAX = "header length %s exceeds the maximum of 100000000 bytes"
-local OVER_FILE = "header length %d exceeds file size %d; the file is truncated or not safetensors"
+-- No message shows the header length: for a file that is not safetensors it
+-- would be eight bytes of its content.
+local DAMAGED = "the header length (the first 8 bytes) is more than the maximum of 8388608 bytes, "
+  .. "yet a JSON header follows it: the length is damaged"
+local OVER_FILE = "the header length (the first 8 bytes) goes beyond the end of the file (%d bytes); "
+  .. "the file is truncated or not safetensors"
 local NEEDS_F32 = "; lenetgen needs F32 (convert it, e.g. tensor.float() in PyTorch)"
 local OFFSETS = "tensor 'a' data_offsets must be two non-negative integers [begin, end], not "
 local SHAPE_DIM = "tensor 'a' shape dimension %d is %s; dimensions must be non-negative integers"
 
 -- Truncations and length prefix damage ------------------------------------
-case("empty", "", TOO_SHORT:format(0))
+case("empty", "", "the file is empty; a safetensors file starts with an 8-byte header length")
 case("truncated_in_length", GOOD:sub(1, 5), TOO_SHORT:format(5))
-case("truncated_in_header", GOOD:sub(1, 8 + 20), OVER_FILE:format(H, 28))
+case("truncated_in_header", GOOD:sub(1, 8 + 20), OVER_FILE:format(28))
 case("truncated_in_data", GOOD:sub(1, -5),
   "tensor 'b' data_offsets [8, 24] end beyond the data region (20 bytes after the header); "
   .. "the file is truncated or the offsets are wrong")
@@ -74,16 +78,16 @@ case("truncated_header_only", GOOD:sub(1, 8 + H),
   "tensor 'a' data_offsets [0, 8] end beyond the data region (0 bytes after the header); "
   .. "the file is truncated or the offsets are wrong")
 -- Bit 40 of the length: a plausible single-bit corruption.
-case("length_bitflip_high", with_length(GOOD, H + (1 << 40)), OVER_MAX:format(H + (1 << 40)))
+case("length_bitflip_high", with_length(GOOD, H + (1 << 40)), DAMAGED)
 -- Low bits of the length (H is 110): the header swallows the first data
 -- byte (a zero of the float 1.0), or loses its two closing braces.
 case("length_bitflip_grow", with_length(GOOD, H ~ 1),
   "header is not valid JSON: NUL byte at character 111")
 case("length_bitflip_shrink", with_length(GOOD, H ~ 2),
   "header is not valid JSON: expected comma or object end but found T_END at character 109")
-case("length_all_ones", with_length(GOOD, -1), OVER_MAX:format("18446744073709551615"))
-case("length_just_over_max", with_length(GOOD, 100000001), OVER_MAX:format("100000001"))
-case("length_exceeds_file", with_length(GOOD, 4096), OVER_FILE:format(4096, #GOOD))
+case("length_all_ones", with_length(GOOD, -1), DAMAGED)
+case("length_just_over_max", with_length(GOOD, 8 * 1024 * 1024 + 1), DAMAGED)
+case("length_exceeds_file", with_length(GOOD, 4096), OVER_FILE:format(#GOOD))
 case("length_zero", with_length(GOOD, 0), "header is empty (header length 0)")
 
 -- Header text that is not JSON -------------------------------------------
@@ -106,7 +110,7 @@ case("json_single_quotes", frame("{'a':{}}"),
 case("top_array", frame("[1,2]"), "header must be a JSON object, not an array")
 case("top_empty_array", frame("[]"), "header must be a JSON object, not an array")
 case("top_string", frame('"F32"'), "header must be a JSON object, not a string")
-case("top_number", frame("42"), "header must be a JSON object, not the number 42")
+case("top_number", frame("42"), "header must be a JSON object, not a number")
 case("top_null", frame("null"), "header must be a JSON object, not null")
 
 -- Wrong entries ------------------------------------------------------------
@@ -227,6 +231,120 @@ case("inf_positive", frame(GOOD_HEADER, f32(1, 2, 3) .. POS_INF .. f32(5, 6)),
   "tensor 'b' element 1 is +Inf")
 case("inf_negative", frame(GOOD_HEADER, NEG_INF .. f32(2, 3, 4, 5, 6)),
   "tensor 'a' element 0 is -Inf")
+
+-- Duplicate keys inside an entry or __metadata__ (cjson keeps the last one) ----
+local DATA2 = f32(1, 2)
+case("duplicate_entry_dtype",
+  frame('{"a":{"dtype":"I8","dtype":"F32","shape":[2],"data_offsets":[0,8]}}', DATA2),
+  "tensor 'a' has the key 'dtype' twice")
+case("duplicate_entry_offsets",
+  frame('{"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16],"data_offsets":[0,8]}}', DATA2),
+  "tensor 'a' has the key 'data_offsets' twice")
+case("duplicate_entry_escaped",
+  frame('{"a":{"dtype":"F32","shape":[2],"sh\\u0061pe":[2],"data_offsets":[0,8]}}', DATA2),
+  "tensor 'a' has the key 'shape' twice")
+case("duplicate_metadata_key",
+  frame('{"__metadata__":{"format":"pt","format":"np"},' .. entry("a", "[2]", "[0,8]") .. "}", DATA2),
+  "__metadata__ has the key 'format' twice")
+
+-- Bounds: what lenetgen can use, checked before the JSON is decoded ----------
+do
+  local entries = {}
+  for i = 0, 512 do entries[#entries + 1] = entry(string.format("t%03d", i), "[0]", "[0,0]") end
+  case("too_many_tensors", frame(object(table.unpack(entries))),
+    "the header has more than 512 tensors; lenetgen uses at most 512 (256 layers with a weight "
+    .. "and a bias each)")
+  local meta = {}
+  for i = 0, 1024 do meta[#meta + 1] = string.format('"k%04d":""', i) end
+  case("metadata_too_many", frame(object('"__metadata__":{' .. table.concat(meta, ",") .. "}",
+    entry("a", "[2]", "[0,8]")), DATA2), "__metadata__ has more than 1024 entries")
+end
+case("shape_rank_5", frame(object(entry("a", "[1,1,1,1,2]", "[0,8]")), DATA2),
+  "tensor 'a' has 5 dimensions; lenetgen's tensors have at most 4")
+case("shape_too_long", frame(object(entry("a", "[" .. string.rep("1,", 64) .. "2]", "[0,8]")), DATA2),
+  "tensor 'a' shape has more than 64 elements")
+case("entry_too_many_fields", frame('{"a":{' .. string.rep('"x":0,', 64) .. '"y":0}}'),
+  "tensor 'a' has more than 64 fields")
+
+-- Files that are not safetensors at all: the message says what they are and
+-- never shows their bytes -------------------------------------------------------
+local CRC_TABLE = {}
+for i = 0, 255 do
+  local c = i
+  for _ = 1, 8 do c = (c & 1 == 1) and (0xEDB88320 ~ (c >> 1)) or (c >> 1) end
+  CRC_TABLE[i] = c
+end
+local function crc32(s)
+  local c = 0xFFFFFFFF
+  for i = 1, #s do c = CRC_TABLE[(c ~ s:byte(i)) & 0xFF] ~ (c >> 8) end
+  return c ~ 0xFFFFFFFF
+end
+
+-- A zip archive of stored (uncompressed) entries { {name, data} ... }, as
+-- torch.save and numpy.savez write them.
+local function zip(entries)
+  local locals, central, offset = {}, {}, 0
+  for _, e in ipairs(entries) do
+    local name, data = e[1], e[2]
+    local crc = crc32(data)
+    local head = string.pack("<c4I2I2I2I2I2I4I4I4I2I2", "PK\3\4", 20, 0, 0, 0, 0x21, crc, #data, #data,
+      #name, 0) .. name
+    locals[#locals + 1] = head .. data
+    central[#central + 1] = string.pack("<c4I2I2I2I2I2I2I4I4I4I2I2I2I2I2I4I4", "PK\1\2", 20, 20, 0, 0, 0,
+      0x21, crc, #data, #data, #name, 0, 0, 0, 0, 0, offset) .. name
+    offset = offset + #head + #data
+  end
+  local cd = table.concat(central)
+  return table.concat(locals) .. cd .. string.pack("<c4I2I2I2I2I4I4I2", "PK\5\6", 0, 0, #entries,
+    #entries, #cd, offset, 0)
+end
+
+-- NumPy's .npy format 1.0: magic, version, header length, a dict padded to 64 bytes.
+local function npy(values)
+  local dict = string.format("{'descr': '<f4', 'fortran_order': False, 'shape': (%d,), }", #values)
+  local pad = 64 - (10 + #dict + 1) % 64
+  return "\147NUMPY\1\0" .. string.pack("<I2", #dict + pad + 1) .. dict .. string.rep(" ", pad) .. "\n"
+    .. f32(table.unpack(values))
+end
+
+-- A pickle of {} at protocol 4: PROTO 4, FRAME n, EMPTY_DICT, MEMOIZE, STOP.
+local PICKLE = "\128\4\149" .. string.pack("<I8", 3) .. "}\148."
+local TORCH_ZIP = zip({ { "lenet5/data.pkl", "\128\2}q\0." }, { "lenet5/byteorder", "little" },
+  { "lenet5/data/0", f32(1, 2) }, { "lenet5/version", "3\n" } })
+local RECIPE = "write the state_dict as safetensors (README: \"Weights from PyTorch\")"
+local NUMPY_ADVICE = "save the arrays as float32 safetensors (README: \"Weights from PyTorch\" shows the format)"
+local NOT_ST = "not a safetensors file: this is "
+
+case("foreign_torch_zip", TORCH_ZIP, NOT_ST .. "a PyTorch torch.save file (a zip archive with data.pkl); "
+  .. RECIPE)
+case("foreign_torch_zip_archive", zip({ { "archive/data.pkl", "\128\2}q\0." }, { "archive/version", "3\n" } }),
+  NOT_ST .. "a PyTorch torch.save file (a zip archive with data.pkl); " .. RECIPE)
+case("foreign_torch_legacy", "\128\2\138\10\108\252\156\70\249\32\106\168\80\25.\128\2M\233\3.",
+  NOT_ST .. "a legacy PyTorch torch.save file (a pickle); " .. RECIPE)
+case("foreign_npz", zip({ { "weight.npy", npy({ 1, 2 }) }, { "bias.npy", npy({ 3 }) } }),
+  NOT_ST .. "a NumPy .npz archive (a zip of .npy arrays); " .. NUMPY_ADVICE)
+case("foreign_zip", zip({ { "readme.txt", "hello\n" } }), NOT_ST .. "a zip archive; " .. RECIPE)
+case("foreign_pickle", PICKLE, NOT_ST .. "a Python pickle (e.g. a torch.save or joblib file); " .. RECIPE)
+case("foreign_npy", npy({ 1, 2, 3 }), NOT_ST .. "a NumPy .npy array; " .. NUMPY_ADVICE)
+-- onnx.ModelProto: ir_version 8, producer "pytorch" 2.1.0, opset_import { version 13 }
+case("foreign_onnx", "\8\8\18\7pytorch\26\0052.1.0\58\0\66\2\16\13",
+  NOT_ST .. "an ONNX model; lenetgen reads weights only: " .. RECIPE)
+case("foreign_hdf5", "\137HDF\r\n\26\n" .. string.rep("\0", 56),
+  NOT_ST .. "an HDF5 file (such as Keras .h5 weights); export the weights to safetensors")
+-- an empty gzip stream (gzip -n of nothing)
+case("foreign_gzip", "\31\139\8\0\0\0\0\0\0\3\3\0\0\0\0\0\0\0\0\0",
+  NOT_ST .. "a gzip-compressed file; decompress it first (gunzip) if it holds a safetensors file")
+case("foreign_elf", "\127ELF\2\1\1\0" .. string.rep("\0", 56),
+  NOT_ST .. "an executable or library (ELF); name the weights file")
+-- /etc/shadow: its first 8 bytes once came out as "header length 3619251681095544690"
+case("foreign_text_shadow", "root:*:20000:0:99999:7:::\ndaemon:*:20000:0:99999:7:::\n",
+  NOT_ST .. "a text file; name the weights file (the description names it with weights = ...)")
+case("foreign_json", '{"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}\n',
+  NOT_ST .. "JSON text without the 8-byte length that starts a safetensors file; write it with a "
+  .. "safetensors writer (README: \"Weights from PyTorch\")")
+case("foreign_unknown_binary", "\255\254\253\252\251\250\249\248\1\2\3",
+  "not a safetensors file: its first 8 bytes are not a header length of at most 8388608 bytes, and "
+  .. "it is no format lenetgen recognises")
 
 -- Write ----------------------------------------------------------------------
 for _, c in ipairs(cases) do

@@ -1,0 +1,10 @@
+-- Mixed line endings: CR LF, LF CR, CR and LF each end one line, as in Lua's lexer.
+return {
+  name = "broken",  input = { channels = 1, height = 8, width = 8 },
+  weights = "tiny.safetensors",
+  layers = {
+    { type = "conv2d", out_channels = 2, kernel = 3 },    { type = "relu" },
+    { type = "maxpool2d", kernel = 2 },
+    { type = "flatten" },
+    { type = "linear", out_features = 3, bias = 1 },  },
+}
