@@ -1,4 +1,4 @@
--- An unknown layer type (a typo of conv2d).
+-- conv3d is a 3-D layer: never answered with conv2d.
 return {
   name = "broken",
   input = { channels = 1, height = 8, width = 8 },
