@@ -33,6 +33,7 @@ local function have(cmd) return os.execute("command -v " .. cmd .. " >/dev/null 
 local function positive(v) return type(v) == "number" and v > 0 end
 local with_arm = have("arm-none-eabi-gcc") and io.open("/usr/lib/arm-none-eabi/newlib") ~= nil
 local with_qemu = with_arm and have("qemu-system-arm")
+local with_rv32 = have("riscv64-unknown-elf-gcc") and have("qemu-system-riscv32")
 
 local rows = common.read_csv(dir .. "/results.csv")
 check(rows ~= nil, "results.csv exists in " .. dir)
@@ -78,6 +79,11 @@ for _, impl in ipairs(expected) do
       if not full then
         check(r.m4f_os_check == "ok" and positive(r.m4f_os_instructions_mean), impl .. ": QEMU -Os passed and counted")
       end
+    end
+    -- RV32IMAC: builtin math only (no C library)
+    if with_rv32 and impl:match("%-builtin$") then
+      check(r.rv32_o2_check == "ok" and positive(r.rv32_o2_instructions_mean)
+        and r.rv32_o2_instructions_mean <= r.rv32_o2_instructions_max, impl .. ": RV32IMAC QEMU -O2 passed and counted")
     end
   end
 end

@@ -140,11 +140,22 @@ local function compile_record(obj)
   return r
 end
 
+--- Reads a firmware harness's report (tests/firmware/harness.c or harness_rv32.c) into
+-- row[key_instr_max], row[key_instr_mean] and row[key_check]; returns the check word.
+local function read_harness(row, key, out)
+  local worst, mean = out:match("instructions per inference: (%d+) %(worst of %d+ inputs; min %d+, mean (%d+)")
+  local passed, failed = out:match("(%d+) passed, (%d+) failed")
+  row[key .. "_instr_max"], row[key .. "_instr_mean"] = tonumber(worst), tonumber(mean)
+  row[key .. "_check"] = passed and (failed == "0" and "ok" or (failed .. " failed")) or "no result"
+  return row[key .. "_check"]
+end
+
 local function main(args)
   local opts = parse_args(args)
   local load_at_start = (read("/proc/loadavg") or ""):match("^(%S+ %S+ %S+)")
   local pin = (opts.cpu and have("taskset")) and ("taskset -c " .. opts.cpu .. " ") or ""
   local have_valgrind, have_qemu = have("valgrind"), have("qemu-system-arm")
+  local have_qemu_rv32 = have("qemu-system-riscv32")
   local torch_version = opts.torch and first_line("/usr/bin/python3 -c 'import torch; print(torch.__version__)'")
   local rows, notes = {}, {}
   local function note(msg)
@@ -238,19 +249,23 @@ local function main(args)
           cmd = string.format("timeout %d qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none "
             .. "-semihosting-config enable=on,target=native -icount shift=0 -kernel %s", opts.qemu_timeout, sh(dir .. "/fw.elf"))
           remember("qemu", cmd)
-          local out = run(cmd)
-          local worst, mean = out:match("instructions per inference: (%d+) %(worst of %d+ inputs; min %d+, mean (%d+)")
-          local passed, failed = out:match("(%d+) passed, (%d+) failed")
-          local key = "m4f_" .. opt:lower()
-          row[key .. "_instr_max"], row[key .. "_instr_mean"] = tonumber(worst), tonumber(mean)
-          row[key .. "_check"] = passed and (failed == "0" and "ok" or (failed .. " failed")) or "no result"
-          if row[key .. "_check"] ~= "ok" then
-            note(string.format("%s %s Cortex-M4F -%s on QEMU: %s", name, cfg, opt, row[key .. "_check"]))
+          local check = read_harness(row, "m4f_" .. opt:lower(), run(cmd))
+          if check ~= "ok" then
+            note(string.format("%s %s Cortex-M4F -%s on QEMU: %s", name, cfg, opt, check))
           end
         elseif exists(string.format("%s/%s.o.timedout", dir, name)) or (opt == "O2" and row.cc_m4f.note) then
           note(string.format("%s %s Cortex-M4F -%s: %s", name, cfg, opt,
             compile_record(dir .. "/" .. name .. ".o").note or "not built"))
         end
+      end
+      -- RV32IMAC (builtin math, -O2): QEMU virt
+      local rv32_image = string.format("%s/rv32-O2-%s/fw-rv32.elf", vdir, math_opt)
+      if have_qemu_rv32 and exists(rv32_image) then
+        cmd = string.format("timeout %d qemu-system-riscv32 -M virt -bios none -nographic -monitor none "
+          .. "-icount shift=0 -kernel %s", opts.qemu_timeout, sh(rv32_image))
+        remember("qemu_rv32", cmd)
+        local check = read_harness(row, "rv32_o2", run(cmd))
+        if check ~= "ok" then note(string.format("%s %s RV32IMAC -O2 on QEMU: %s", name, cfg, check)) end
       end
       if #fp_args > 0 then
         cmd = string.format("lua5.4 tools/footprint --dir %s --name %s %s", sh(vdir), name, table.concat(fp_args, " "))
@@ -340,6 +355,7 @@ local function main(args)
   put("gcc", first_line("${CC:-gcc} --version"))
   put("arm_gcc", first_line("arm-none-eabi-gcc --version"))
   put("qemu", first_line("qemu-system-arm --version"))
+  put("rv32_gcc", first_line("riscv64-unknown-elf-gcc --version"))
   put("valgrind", first_line("valgrind --version"))
   put("lua", first_line("lua5.4 -v"))
   put("torch", torch_version or (opts.torch and "not installed" or "not measured (BENCH_TORCH=no)"))
@@ -348,7 +364,7 @@ local function main(args)
   put("rounds", math.min(opts.rounds, opts.reps))
   put("min_batch_us", opts.min_batch_us)
   put("ref_reps", opts.ref_reps)
-  for _, k in ipairs({ "host", "callgrind", "qemu", "footprint", "reference", "pytorch" }) do
+  for _, k in ipairs({ "host", "callgrind", "qemu", "qemu_rv32", "footprint", "reference", "pytorch" }) do
     if commands[k] then put("cmd_" .. k, commands[k]) end
   end
   for i, n in ipairs(notes) do put("note" .. i, n) end

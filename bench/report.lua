@@ -79,9 +79,9 @@ local function label(r)
   return "lenetgen " .. r.impl
 end
 
-local function m4f_cell(r, opt)
-  local mean, max, check = r["m4f_" .. opt .. "_instructions_mean"], r["m4f_" .. opt .. "_instructions_max"],
-    r["m4f_" .. opt .. "_check"]
+--- "mean / worst (check)" of a QEMU count; prefix m4f_o2, m4f_os or rv32_o2
+local function qemu_cell(r, prefix)
+  local mean, max, check = r[prefix .. "_instructions_mean"], r[prefix .. "_instructions_max"], r[prefix .. "_check"]
   if not mean then return "–" end
   local s = instr(mean)
   if max and max ~= mean then s = s .. " / " .. instr(max) end
@@ -138,8 +138,8 @@ w(string.format("- measurements one at a time, %s; the build phase ran in parall
   meta.load or "?"))
 w(string.format("- commit %s%s", meta.commit or "?",
   meta.dirty == "yes" and " with uncommitted changes in gen/, templates/, bench/ or mk/bench.mk" or ""))
-w(string.format("- %s; %s; %s; %s; %s; PyTorch %s", meta.gcc or "gcc ?", meta.arm_gcc or "arm-none-eabi-gcc: not installed",
-  meta.qemu or "qemu-system-arm: not installed", meta.valgrind or "valgrind: not installed", meta.lua or "lua5.4",
+w(string.format("- %s; %s; %s; %s; %s; %s; PyTorch %s", meta.gcc or "gcc ?", meta.arm_gcc or "arm-none-eabi-gcc: not installed",
+  meta.rv32_gcc or "riscv64-unknown-elf-gcc: not installed", meta.qemu or "qemu-system-arm: not installed", meta.valgrind or "valgrind: not installed", meta.lua or "lua5.4",
   meta.torch or "?"))
 w()
 w("## How to read the tables")
@@ -165,6 +165,9 @@ w("  SysTick by tests/firmware/harness.c: mean / worst over the golden inputs (F
 w("  the zeros, ±100 and random cases), every output checked against the reference interpreter.")
 w("  Instructions, not cycles: a load or a VFMA takes more than one cycle on silicon. The harness is")
 w("  always -O2; the network is compiled at the column's level.")
+w("- **RV32IMAC instr.**: the same on QEMU virt (riscv64-unknown-elf-gcc -march=rv32imac -mabi=ilp32, no C")
+w("  library, soft float from libgcc), counted exactly by the rdinstret CSR (tests/firmware/harness_rv32.c);")
+w("  builtin math only (there is no libm), not for `full`.")
 w("- **code**: the network's object for Cortex-M4F (arm-none-eabi-gcc, -ffunction-sections): .text plus")
 w("  read-only data that is not a weight (tools/footprint); **lib**: library code the inference reaches")
 w("  in the linked image (newlib expf, tanhf). **weights**: the weight and bias arrays (flash).")
@@ -215,13 +218,13 @@ for _, net in ipairs(nets) do
   end
   w("### Speed")
   w()
-  w("| implementation | host -O2 µs | vs baseline | host -O3 -march=native µs | vs baseline | host instr. (-O2) | vs baseline | Cortex-M4F instr. -O2 (mean / worst) | Cortex-M4F instr. -Os |")
-  w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+  w("| implementation | host -O2 µs | vs baseline | host -O3 -march=native µs | vs baseline | host instr. (-O2) | vs baseline | Cortex-M4F instr. -O2 (mean / worst) | Cortex-M4F instr. -Os | RV32IMAC instr. -O2 |")
+  w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
   for _, r in ipairs(list) do
-    w(string.format("| %s | %s | %s | %s | %s | %s | %s | %s | %s |", label(r), host_cell(r, "host_o2"),
+    w(string.format("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", label(r), host_cell(r, "host_o2"),
       ratio(r.host_o2_speedup_vs_baseline), host_cell(r, "host_o3native"), ratio(r.host_o3native_speedup_vs_baseline),
-      instr(r.host_o2_instructions), ratio(r.host_o2_instructions_ratio_vs_baseline), m4f_cell(r, "o2"),
-      m4f_cell(r, "os")))
+      instr(r.host_o2_instructions), ratio(r.host_o2_instructions_ratio_vs_baseline), qemu_cell(r, "m4f_o2"),
+      qemu_cell(r, "m4f_os"), qemu_cell(r, "rv32_o2")))
   end
   w()
   w("### Size and build (bytes unless stated)")
@@ -290,8 +293,10 @@ w("# compiles (each wrapped in /usr/bin/time -f '%e %U %S %M' and timeout)")
 w("gcc -O2 | -O3 -march=native  -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-promotion -Werror -c NAME.c")
 w("arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -ffunction-sections -fdata-sections \\")
 w("    -fstack-usage -O2 | -Os (same warnings) -c NAME.c")
+w("riscv64-unknown-elf-gcc -march=rv32imac -mabi=ilp32 -ffreestanding -ffunction-sections -fdata-sections \\")
+w("    -O2 (same warnings) -c NAME.c")
 w("# measurements (examples of the exact commands run)")
-for _, k in ipairs({ "host", "callgrind", "qemu", "footprint", "reference", "pytorch" }) do
+for _, k in ipairs({ "host", "callgrind", "qemu", "qemu_rv32", "footprint", "reference", "pytorch" }) do
   if meta["cmd_" .. k] then w(meta["cmd_" .. k]) end
 end
 w("```")

@@ -18,7 +18,8 @@
 #   build/bench/NET/U-P/gen-M/            generated NAME.c NAME.h (baseline: NAME.h NAME_net.h,
 #                                         plus NAME.arch and NAME.safetensors for PyTorch)
 #   build/bench/NET/U-P/TARGET-OPT-M/     NAME.o (+ .time: compile "%e %U %S %M", .log), and
-#                                         bench (host) or fp.elf and fw.elf (Cortex-M4F)
+#                                         bench (host) or fp.elf and fw.elf (Cortex-M4F) or
+#                                         fw-rv32.elf (RV32IMAC, -O2, builtin math only: no libm)
 # The m4f directories follow tests/firmware's layout so that tools/footprint reads them.
 
 BENCH_DIR     ?= $(BUILD)/bench
@@ -62,6 +63,9 @@ bench_configs = $(or $(BENCH_CONFIGS_$(1)),$(if $(filter yes,$(BENCH_FULL)),$(BE
 bench_have = $(shell command -v $(1) >/dev/null 2>&1 && echo yes)
 BENCH_HAVE_ARM  := $(and $(call bench_have,arm-none-eabi-gcc),$(wildcard /usr/lib/arm-none-eabi/newlib))
 BENCH_HAVE_QEMU := $(call bench_have,qemu-system-arm)
+BENCH_HAVE_RV32 := $(call bench_have,riscv64-unknown-elf-gcc)
+BENCH_CC_rv32   := riscv64-unknown-elf-gcc
+BENCH_ARCH_rv32 := -march=rv32imac -mabi=ilp32 -ffreestanding -ffunction-sections -fdata-sections
 BENCH_CC_host   := $(CC)
 BENCH_CC_m4f    := arm-none-eabi-gcc
 BENCH_ARCH_host :=
@@ -72,7 +76,9 @@ BENCH_OPT_Os       := -Os
 BENCH_OPT_O3native := -O3 -march=native
 # full: -O2 only; everything else: host -O2 and -O3 -march=native, Cortex-M4F -O2 and -Os
 bench_targets = $(if $(filter full-%,$(1)),$(if $(BENCH_HAVE_ARM),m4f-O2) host-O2,\
-                host-O2 host-O3native $(if $(BENCH_HAVE_ARM),m4f-O2 m4f-Os))
+                host-O2 host-O3native $(if $(BENCH_HAVE_ARM),m4f-O2 m4f-Os)) $(bench_rv32_targets)
+# RV32IMAC (no C library: builtin math only), -O2, not `full`
+bench_rv32_targets = $(if $(and $(BENCH_HAVE_RV32),$(filter %-builtin,$(1)),$(filter-out full-%,$(1))),rv32-O2)
 
 bench_w = $(word $(2),$(subst -, ,$(1)))
 # configuration -> its directory (without math) and math option
@@ -133,7 +139,7 @@ endef
 
 # $(1) = network, $(2) = configuration, $(3) = TARGET-OPT (host-O2, m4f-Os, ...)
 define BENCH_TARGET_RULES
-BENCH_BUILD_ALL += $(addprefix $(call bench_vdir,$(1),$(2))/$(3)-$(call bench_math,$(2))/,$(if $(filter host-%,$(3)),bench,fp.elf fw.elf))
+BENCH_BUILD_ALL += $(addprefix $(call bench_vdir,$(1),$(2))/$(3)-$(call bench_math,$(2))/,$(if $(filter host-%,$(3)),bench,$(if $(filter rv32-%,$(3)),fw-rv32.elf,fp.elf fw.elf)))
 
 $(call bench_vdir,$(1),$(2))/$(3)-$(call bench_math,$(2))/$(1).o: \
         $(call bench_vdir,$(1),$(2))/gen-$(call bench_math,$(2))/$(1).c \
@@ -143,7 +149,8 @@ $(call bench_vdir,$(1),$(2))/$(3)-$(call bench_math,$(2))/$(1).o: \
 	    $(BENCH_OPT_$(call bench_w,$(3),2)) $(CWARN) -I$(call bench_vdir,$(1),$(2))/gen-$(call bench_math,$(2)) \
 	    $(if $(filter baseline-%,$(2)),-DBL_NET='"$(1)_net.h"') -c -o $$@ $$<)
 
-$(if $(filter host-%,$(3)),$(eval $(call BENCH_HOST_RULES,$(1),$(2),$(3))),$(eval $(call BENCH_M4F_RULES,$(1),$(2),$(3))))
+$(if $(filter host-%,$(3)),$(eval $(call BENCH_HOST_RULES,$(1),$(2),$(3))),\
+  $(if $(filter rv32-%,$(3)),$(eval $(call BENCH_RV32_RULES,$(1),$(2),$(3))),$(eval $(call BENCH_M4F_RULES,$(1),$(2),$(3)))))
 endef
 
 # the host program: driver + network
@@ -181,6 +188,19 @@ $(call bench_vdir,$(1),$(2))/m4f-$(call bench_w,$(3),2)-$(call bench_math,$(2))/
 	$(Q)rm -f $$(@D)/harness.su
 endef
 
+# RV32IMAC: the QEMU virt image (tests/firmware/harness_rv32.c; FW_RV32_LINK is mk/firmware.mk's,
+# read when the recipe runs, since that file is included after this one)
+define BENCH_RV32_RULES
+$(call bench_vdir,$(1),$(2))/rv32-$(call bench_w,$(3),2)-$(call bench_math,$(2))/fw-rv32.elf: \
+        $(call bench_vdir,$(1),$(2))/rv32-$(call bench_w,$(3),2)-$(call bench_math,$(2))/$(1).o \
+        $(BENCH_DIR)/$(1)/golden.h tests/firmware/harness_rv32.c tests/firmware/golden_check.h \
+        tests/firmware/startup_rv32.S tests/firmware/rv32-virt.ld
+	$$(if $(Q),@echo "  LINK    $$@")
+	$(Q)$$(FW_RV32_LINK) -DFW_TARGET_DESC='"RV32IMAC on QEMU virt, $(2) -$(call bench_w,$(3),2)"' \
+	    -I$(BENCH_DIR)/$(1) -I$(call bench_vdir,$(1),$(2))/gen-$(call bench_math,$(2)) $$< -lgcc -o $$@
+	$(Q)rm -f $$(@D)/harness_rv32.su
+endef
+
 BENCH_BUILD_ALL :=
 $(foreach n,$(BENCH_NETS),$(eval $(call BENCH_NET_RULES,$(n))))
 $(foreach n,$(BENCH_NETS),$(foreach c,$(call bench_configs,$(n)),$(eval $(call BENCH_CONFIG_RULES,$(n),$(c)))))
@@ -201,7 +221,8 @@ TEST_TARGETS += bench-smoke
 bench-deps: deps
 	$(Q)tools/ensure-deps time:/usr/bin/time valgrind:valgrind gnuplot-nox:gnuplot \
 	    gcc-arm-none-eabi:arm-none-eabi-gcc libnewlib-arm-none-eabi:/usr/lib/arm-none-eabi/newlib \
-	    qemu-system-arm:qemu-system-arm
+	    qemu-system-arm:qemu-system-arm gcc-riscv64-unknown-elf:riscv64-unknown-elf-gcc \
+	    qemu-system-misc:qemu-system-riscv32
 
 # Building runs in parallel; a configuration that fails to build (or times out) is
 # reported in the results, after the others are measured.
