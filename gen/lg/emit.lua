@@ -124,12 +124,16 @@ end
 --- A view or weight pointer that no statement reads (every tap of a region
 -- fell in the padding) would trip -Wunused-variable: mark it used, and say why.
 local function guard_unused(text)
+  -- the end of the first line holding `needle`, by plain search: a pattern
+  -- starting with [^\n]- retries from every byte of a line, which is quadratic
+  -- in its length (--unroll=none writes one row of 4096 window bounds per line)
+  local function end_of_line_with(needle)
+    local at = text:find(needle, 1, true)
+    return at and text:find("\n", at, true)
+  end
   for _, var in ipairs({ "x", "w" }) do
-    local decl_pattern = "[^\n]-%(%*" .. var .. "%)[^\n]*\n"
-    local flat_pattern = "[^\n]-%*" .. var .. " = [^\n]*\n"
-    local s, e = text:find(decl_pattern)
-    if not s then s, e = text:find(flat_pattern) end
-    if s and not text:find("[^%w_]" .. var .. "%[") then
+    local e = end_of_line_with("(*" .. var .. ")") or end_of_line_with("*" .. var .. " = ")
+    if e and not text:find("[^%w_]" .. var .. "%[") then
       text = text:sub(1, e) .. "(void)" .. var .. "; /* every tap here falls in the padding */\n" .. text:sub(e + 1)
     end
   end

@@ -18,23 +18,36 @@ local function elements(shape)
 end
 M.elements = elements
 
+--- In-bounds taps along one axis, summed over every output position: a window
+-- at position o covers input indices o*stride-pad .. o*stride-pad+kernel-1,
+-- and only those inside 0..size-1 count. Positions lo..hi have their whole
+-- window inside, so they add kernel each; only the clipped positions before and
+-- after them are counted one by one, and there are at most about pad/stride of
+-- each, so the cost does not depend on size.
+function M.axis_taps(count, size, kernel, stride, pad)
+  local function valid(o)
+    local origin = o * stride - pad
+    return math.max(math.min(origin + kernel, size) - math.max(origin, 0), 0)
+  end
+  local lo = math.min((pad + stride - 1) // stride, count)          -- first o with origin >= 0
+  local hi = math.max(math.min((size - kernel + pad) // stride, count - 1), lo - 1)
+  local taps = (hi - lo + 1) * kernel
+  for o = 0, lo - 1 do taps = taps + valid(o) end
+  for o = hi + 1, count - 1 do taps = taps + valid(o) end
+  return taps
+end
+
 --- Multiply-accumulates of a layer.
 function M.layer_macs(layer)
   if layer.type == "conv2d" then
-    -- only taps that fall inside the image are real work; padding taps are skipped
+    -- only taps that fall inside the image are real work; padding taps are
+    -- skipped. A tap is inside when its row and its column are, so the count
+    -- over all positions is the product of the two axes' counts.
     local _, oh, ow = table.unpack(layer.out_shape)
-    local c = layer.in_shape[1]
-    local taps = 0
-    for oy = 0, oh - 1 do
-      for ox = 0, ow - 1 do
-        local y0 = oy * layer.stride.h - layer.padding.h
-        local x0 = ox * layer.stride.w - layer.padding.w
-        local ny = math.min(y0 + layer.kernel.h, layer.in_shape[2]) - math.max(y0, 0)
-        local nx = math.min(x0 + layer.kernel.w, layer.in_shape[3]) - math.max(x0, 0)
-        taps = taps + math.max(ny, 0) * math.max(nx, 0)
-      end
-    end
-    return taps * c * layer.out_channels
+    local c, h, w = table.unpack(layer.in_shape)
+    local rows = M.axis_taps(oh, h, layer.kernel.h, layer.stride.h, layer.padding.h)
+    local cols = M.axis_taps(ow, w, layer.kernel.w, layer.stride.w, layer.padding.w)
+    return rows * cols * c * layer.out_channels
   elseif layer.type == "linear" then
     return layer.in_shape[1] * layer.out_features
   end

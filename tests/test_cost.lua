@@ -1,0 +1,252 @@
+#!/usr/bin/env lua5.4
+--- Cost that grows only with what it should (issue 11, item 5).
+--
+-- 1. Counts: plan.axis_taps and plan.layer_macs (closed forms) equal a brute-force
+--    enumeration of every in-bounds tap, here and nowhere in gen/, for thousands of
+--    random small geometries: square and rectangular, conv padding up to beyond the
+--    kernel, pool padding up to half the kernel, strides leaving gaps.
+-- 2. Huge spatial sizes at the limits of validate.lua (4096x4096 input, outputs up to
+--    16 Mi values): `gen/lenetgen --explain` and a full generation at the default
+--    level (and at none; at full, the code budget) each end within CPU_SECONDS of
+--    child CPU time (/usr/bin/time), either generating or refused with the exact
+--    --max-code-bytes message and nothing written; the MAC totals --explain prints
+--    are checked against the brute-force count.
+-- usage: lua5.4 tests/test_cost.lua [-v]      (prints "N passed, N failed")
+local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
+package.path = here .. "/audit/?.lua;" .. package.path
+local A = require("auditlib")   -- check, tmpdir, finish: the audit tests' counters
+local planner = require("lg.plan")
+
+-- Generous: every case below takes under 6 s on a loaded 2-core machine; before
+-- the closed forms, --explain of the 8-layer case took 70 s.
+local CPU_SECONDS = 10
+-- A regression is stopped here instead of running for minutes (ulimit -t).
+local CPU_KILL_SECONDS = 25
+
+local verbose = arg[1] == "-v"
+local function check(name, ok, detail) return A.check(ok, name, detail) end
+
+--------------------------------------------------------------------------------
+-- 1. closed forms against brute force
+--------------------------------------------------------------------------------
+--- Taps of one axis by enumeration: every window position, every kernel tap.
+local function brute_axis(count, size, kernel, stride, pad)
+  local taps = 0
+  for o = 0, count - 1 do
+    for k = 0, kernel - 1 do
+      local i = o * stride - pad + k
+      if i >= 0 and i < size then taps = taps + 1 end
+    end
+  end
+  return taps
+end
+
+--- MACs of a conv layer by enumeration of every (output, input channel, tap).
+local function brute_conv_macs(layer)
+  local c, h, w = table.unpack(layer.in_shape)
+  local _, oh, ow = table.unpack(layer.out_shape)
+  local k, s, p = layer.kernel, layer.stride, layer.padding
+  local taps = 0
+  for oy = 0, oh - 1 do
+    for ox = 0, ow - 1 do
+      for ky = 0, k.h - 1 do
+        for kx = 0, k.w - 1 do
+          local iy, ix = oy * s.h - p.h + ky, ox * s.w - p.w + kx
+          if iy >= 0 and iy < h and ix >= 0 and ix < w then taps = taps + 1 end
+        end
+      end
+    end
+  end
+  return taps * c * layer.out_channels
+end
+
+local function out_size(n, k, s, p) return (n + 2 * p - k) // s + 1 end
+
+--- A random valid geometry on one axis: size, kernel, stride, padding, output count.
+-- pool: padding at most half the kernel (validate.lua's rule for pooling).
+local function random_axis(pool)
+  local size = math.random(1, 24)
+  local pad = pool and 0 or math.random(0, 9)
+  local kernel = math.random(1, math.min(size + 2 * pad, 12))
+  if pool then pad = math.random(0, kernel // 2) end
+  local stride = math.random(1, 6)
+  return { n = size, k = kernel, s = stride, p = pad, o = out_size(size, kernel, stride, pad) }
+end
+
+math.randomseed(20241111)
+local axis_bad, conv_bad, cases = nil, nil, 0
+for _ = 1, 4000 do
+  local pool = math.random() < 0.3
+  local y, x = random_axis(pool), random_axis(pool)
+  if math.random() < 0.3 then x = y end   -- square
+  cases = cases + 1
+  for _, a in ipairs({ y, x }) do
+    local got, want = planner.axis_taps(a.o, a.n, a.k, a.s, a.p), brute_axis(a.o, a.n, a.k, a.s, a.p)
+    if got ~= want and not axis_bad then
+      axis_bad = string.format("size %d kernel %d stride %d padding %d: %d taps, brute force %d",
+        a.n, a.k, a.s, a.p, got, want)
+    end
+  end
+  if not pool then
+    local c, oc = math.random(1, 3), math.random(1, 3)
+    local layer = { type = "conv2d", out_channels = oc, kernel = { h = y.k, w = x.k },
+      stride = { h = y.s, w = x.s }, padding = { h = y.p, w = x.p },
+      in_shape = { c, y.n, x.n }, out_shape = { oc, y.o, x.o } }
+    local got, want = planner.layer_macs(layer), brute_conv_macs(layer)
+    if got ~= want and not conv_bad then
+      conv_bad = string.format("input %dx%dx%d kernel %dx%d stride %dx%d padding %dx%d: %d MACs, "
+        .. "brute force %d", c, y.n, x.n, y.k, x.k, y.s, x.s, y.p, x.p, got, want)
+    end
+  end
+end
+check(string.format("axis_taps equals brute force (%d random geometries, conv and pool)", cases),
+  axis_bad == nil, axis_bad)
+check("layer_macs of conv2d equals brute force (random geometries)", conv_bad == nil, conv_bad)
+
+-- every corner of the padding rule at one small size, exhaustively
+local corner_bad
+for size = 1, 9 do
+  for kernel = 1, 9 do
+    for pad = 0, 9 do
+      for stride = 1, 9 do
+        if kernel <= size + 2 * pad then
+          local o = out_size(size, kernel, stride, pad)
+          local got, want = planner.axis_taps(o, size, kernel, stride, pad), brute_axis(o, size, kernel, stride, pad)
+          if got ~= want and not corner_bad then
+            corner_bad = string.format("size %d kernel %d stride %d padding %d: %d, brute force %d",
+              size, kernel, stride, pad, got, want)
+          end
+        end
+      end
+    end
+  end
+end
+check("axis_taps equals brute force for every size, kernel, stride, padding up to 9", corner_bad == nil,
+  corner_bad)
+
+-- the closed form does not visit the positions: a million calls at 4096 are instant
+local t0 = os.clock()
+for _ = 1, 20000 do planner.axis_taps(4096, 4096, 3, 1, 1) end
+check("axis_taps cost does not depend on the size (20000 calls at 4096 under 1 s)", os.clock() - t0 < 1,
+  string.format("%.2f s", os.clock() - t0))
+
+--------------------------------------------------------------------------------
+-- 2. huge spatial sizes through the CLI
+--------------------------------------------------------------------------------
+local function description(name, c, h, w, layers)
+  return string.format("return {\n  name = %q,\n  input = { channels = %d, height = %d, width = %d },\n"
+    .. "  layers = {\n    %s,\n  },\n}\n", name, c, h, w, table.concat(layers, ",\n    "))
+end
+
+local CONV1 = '{ type = "conv2d", out_channels = 1, kernel = 1 }'
+local conv8 = {}
+for i = 1, 8 do conv8[i] = CONV1 end
+
+-- macs: the network's MACs by brute force, per axis (conv layers only; a
+-- function of nothing else, so written out per case)
+local CASES = {
+  { name = "conv1x1_x8", c = 1, h = 4096, w = 4096, layers = conv8,
+    macs = 8 * brute_axis(4096, 4096, 1, 1, 0) ^ 2 },
+  { name = "maxpool_k64", c = 1, h = 4096, w = 4096,
+    layers = { '{ type = "maxpool2d", kernel = 64, stride = 1 }' }, macs = 0 },
+  { name = "avgpool_pad", c = 1, h = 4096, w = 4096,
+    layers = { '{ type = "avgpool2d", kernel = 3, stride = 1, padding = 1 }' }, macs = 0 },
+  -- 63x63 windows, 31 clipped rows and columns on each side: every border
+  -- region unrolled at --unroll=kernel is past the budget
+  { name = "avgpool_pad63", c = 1, h = 4096, w = 4096,
+    layers = { '{ type = "avgpool2d", kernel = 63, stride = 1, padding = 31 }' }, macs = 0,
+    refused = { kernel = true } },
+  { name = "maxpool_rect", c = 1, h = 4096, w = 4096,
+    layers = { '{ type = "maxpool2d", kernel = { 3, 64 }, stride = { 1, 2 }, padding = { 1, 32 } }' }, macs = 0 },
+  { name = "conv_pad", c = 1, h = 4096, w = 4096,
+    layers = { '{ type = "conv2d", out_channels = 1, kernel = 3, padding = 1 }', '{ type = "relu" }' },
+    macs = brute_axis(4096, 4096, 3, 1, 1) ^ 2 },
+  { name = "conv_stride", c = 1, h = 4096, w = 4096,
+    layers = { '{ type = "conv2d", out_channels = 1, kernel = 5, stride = 2, padding = 2 }', '{ type = "sigmoid" }',
+      '{ type = "conv2d", out_channels = 1, kernel = 3, stride = 3, padding = 64 }' },
+    macs = brute_axis(2048, 4096, 5, 2, 2) ^ 2 + brute_axis(out_size(2048, 3, 3, 64), 2048, 3, 3, 64) ^ 2 },
+  { name = "conv_strip", c = 1, h = 4096, w = 4096,
+    layers = { '{ type = "conv2d", out_channels = 1, kernel = { 1, 64 }, padding = { 0, 32 }, stride = { 1, 64 } }',
+      '{ type = "conv2d", out_channels = 1, kernel = { 64, 1 }, padding = { 63, 0 } }' },
+    macs = brute_axis(4096, 4096, 1, 1, 0) * brute_axis(out_size(4096, 64, 64, 32), 4096, 64, 64, 32)
+      + brute_axis(out_size(4096, 64, 1, 63), 4096, 64, 1, 63) * 65 },
+  { name = "fused_pool64", c = 1, h = 4096, w = 4096,
+    layers = { CONV1, '{ type = "tanh" }', '{ type = "maxpool2d", kernel = 64 }' },
+    macs = 4096 * 4096 },
+  { name = "fused_pad", c = 1, h = 4096, w = 4096,
+    layers = { '{ type = "conv2d", out_channels = 1, kernel = 3, padding = 1 }', '{ type = "sigmoid" }',
+      '{ type = "avgpool2d", kernel = 2 }' },
+    macs = brute_axis(4096, 4096, 3, 1, 1) ^ 2 },
+  { name = "activation_only", c = 1, h = 4096, w = 4096, layers = { '{ type = "sigmoid" }' }, macs = 0 },
+  -- a 64x64 window with its border regions unrolled at --unroll=kernel: past the budget
+  { name = "conv_k64_pad", c = 1, h = 4096, w = 4096,
+    layers = { '{ type = "conv2d", out_channels = 1, kernel = 64, padding = 31 }' },
+    macs = brute_axis(out_size(4096, 64, 1, 31), 4096, 64, 1, 31) ^ 2, refused = { kernel = true, full = true } },
+  -- full unrolling of a huge layer: the budget stops it while it is being written
+  { name = "conv1x1_full", c = 1, h = 4096, w = 4096, layers = { CONV1 }, macs = 4096 * 4096,
+    levels = { "full" }, refused = { full = true } },
+  -- 4096 short-lined functions (one per channel) at full: was 25 s of pattern search
+  { name = "channels_full", c = 4096, h = 64, w = 64, layers = { '{ type = "maxpool2d", kernel = 2 }' },
+    macs = 0, levels = { "full" }, refused = { full = true } },
+}
+
+local BUDGET_MESSAGE = "%s: error: the generated C would be larger than --max-code-bytes 67108864; use a "
+  .. "lower unroll level (--unroll=kernel or none, or unroll = \"none\" on the largest layers) or raise the budget"
+
+--- Run gen/lenetgen with `args` under a CPU limit; returns exit status, stdout,
+-- stderr and the child's CPU seconds (user + system, from /usr/bin/time).
+local function run(tmp, args)
+  local time_file = tmp .. "/time"
+  os.remove(time_file)
+  local cmd = string.format("ulimit -t %d; /usr/bin/time -f %%U+%%S -o %s %s %s >%s 2>%s", CPU_KILL_SECONDS,
+    A.q(time_file), A.q(A.gen), args, A.q(tmp .. "/stdout"), A.q(tmp .. "/stderr"))
+  local _, _, status = os.execute(cmd)
+  local times = A.read(time_file) or ""
+  local user, sys = times:match("([%d%.]+)%+([%d%.]+)%s*$")
+  local cpu = user and (tonumber(user) + tonumber(sys)) or math.huge
+  return status, A.read(tmp .. "/stdout") or "", A.read(tmp .. "/stderr") or "", cpu
+end
+
+local function listing(dir) return select(2, A.run("ls -A " .. A.q(dir))) end
+
+local tmp = A.tmpdir()
+local measured = {}
+for _, case in ipairs(CASES) do
+  local desc = tmp .. "/" .. case.name .. ".lua"
+  A.write(desc, description(case.name, case.c, case.h, case.w, case.layers))
+  local qdesc = A.q(desc)
+
+  local status, out, err, cpu = run(tmp, "--explain --random-weights 1 " .. qdesc)
+  measured[#measured + 1] = string.format("%-16s explain        %5.2f s", case.name, cpu)
+  local total = out:match("(%d+) MACs, %d+ bytes of activation memory")
+  check(case.name .. ": --explain succeeds", status == 0 and err == "", string.format("status %s: %s", status, err))
+  check(string.format("%s: --explain within %d s of CPU", case.name, CPU_SECONDS), cpu < CPU_SECONDS,
+    string.format("%.2f s", cpu))
+  check(case.name .. ": --explain MACs equal brute force", tonumber(total) == math.tointeger(case.macs),
+    string.format("explain says %s, brute force %s", tostring(total), tostring(math.tointeger(case.macs))))
+
+  for _, level in ipairs(case.levels or { "kernel", "none" }) do
+    local outdir = tmp .. "/out"
+    os.execute("rm -rf " .. A.q(outdir) .. " && mkdir " .. A.q(outdir))
+    local what = string.format("%s: --unroll=%s", case.name, level)
+    status, out, err, cpu = run(tmp, string.format("--unroll=%s --random-weights 1 %s -o %s", level, qdesc,
+      A.q(outdir)))
+    measured[#measured + 1] = string.format("%-16s unroll=%-7s %5.2f s  %s", case.name, level, cpu,
+      status == 0 and "generated" or "refused")
+    if case.refused and case.refused[level] then
+      check(what .. " is refused with the exact budget message", status == 1 and err == BUDGET_MESSAGE:format(desc)
+        .. "\n", string.format("status %s: %s", status, err))
+      check(what .. " refused: nothing written", listing(outdir) == "", listing(outdir))
+    else
+      check(what .. " generates", status == 0 and err == "", string.format("status %s: %s", status, err))
+      check(what .. " wrote the .c and .h", listing(outdir) == case.name .. ".c\n" .. case.name .. ".h\n",
+        listing(outdir))
+    end
+    check(string.format("%s within %d s of CPU", what, CPU_SECONDS), cpu < CPU_SECONDS, string.format("%.2f s", cpu))
+  end
+end
+if verbose then
+  print("child CPU time (user + system):")
+  for _, line in ipairs(measured) do print("  " .. line) end
+end
+A.finish()
