@@ -306,7 +306,7 @@ if next(only) == nil then
   local again = snapshot(out_dir)
   local same, why = same_snapshot(generated, again)
   check("unchanged regeneration rewrites nothing (same bytes and mtimes)", same, why)
-  status, _, err = run_cli(shell_quote(good) .. " -o " .. shell_quote(out_dir) .. " --unroll=none")
+  status, _, err = run_cli(shell_quote(good) .. " -o " .. shell_quote(out_dir) .. " --unroll=none --plan=layered")
   local changed = snapshot(out_dir)
   check("changed regeneration succeeds", status == 0 and err == "", err)
   check("changed regeneration replaces the source", changed.files["broken.c"] ~= generated.files["broken.c"])

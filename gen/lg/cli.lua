@@ -71,6 +71,9 @@ function M.generate(args)
   local model = model_loader.load(args.description, {
     random_seed = args.random_weights, allow_nonfinite = args.allow_nonfinite })
   local plan = planner.build(model, { unroll = args.unroll, plan = args.plan })
+  for _, note in ipairs(plan.notes) do
+    io.stderr:write(errors.format_diagnostic(args.description, note.line, "note", note.text), "\n")
+  end
   if args.explain then return { model = model, plan = plan } end
   local banner = manifest.banner(model, plan, {
     version = M.VERSION, options = M.output_options(args) })

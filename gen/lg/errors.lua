@@ -32,10 +32,16 @@ M.one_line = one_line
 
 --- "file:line: error: msg" (line omitted when unknown); always one line.
 function M.format(e)
-  if e.line then
-    return one_line(string.format("%s:%d: error: %s", e.file, e.line, e.msg))
+  return M.format_diagnostic(e.file, e.line, "error", e.msg)
+end
+
+--- One line "file:line: kind: message" (no ":line" when it is unknown); kind is
+-- "error" or "note" (a note explains a choice and does not fail the run).
+function M.format_diagnostic(file, line, kind, msg)
+  if line then
+    return one_line(string.format("%s:%d: %s: %s", file, line, kind, msg))
   end
-  return one_line(string.format("%s: error: %s", e.file, e.msg))
+  return one_line(string.format("%s: %s: %s", file, kind, msg))
 end
 
 --- A value from a description as a message shows it: strings quoted with

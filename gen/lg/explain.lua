@@ -43,6 +43,9 @@ function M.table(model, plan)
     for i, cell in ipairs(row) do cells[i] = string.format("%-" .. widths[i] .. "s", cell) end
     out[#out + 1] = (table.concat(cells, "  "):gsub("%s+$", ""))
   end
+  for _, note in ipairs(plan.notes) do
+    out[#out + 1] = string.format("note: line %s: %s", note.line or "?", note.text)
+  end
   out[#out + 1] = string.format("total: %d parameters (%d bytes of weights), %d MACs, %d bytes of activation "
     .. "memory (input and output not counted)", plan.params, 4 * plan.params, plan.macs, 4 * plan.scratch_floats)
   return table.concat(out, "\n") .. "\n"

@@ -76,19 +76,31 @@ end
 --- Build the plan.
 -- @param model validated model with weights attached
 -- @param opts { unroll = "kernel", plan = "fused"|"layered" }
--- @return { steps = {...}, arena_floats = n, macs = n, params = n }
+-- @return { steps = {...}, arena_floats = n, macs = n, params = n, notes = {...} }
+--   notes: { line =, text = } for each place where the plan asked for differs from
+--   the plan built (today: a pooling that --plan=fused would fuse, after a
+--   convolution at unroll level none, which has no fused kernel)
 function M.build(model, opts)
   local steps = {}
+  local notes = {}
   local current
   for _, layer in ipairs(model.layers) do
     local t = layer.type
     if t == "conv2d" or t == "linear" or POOLS[t] then
       local unroll = layer.unroll or opts.unroll
-      if POOLS[t] and current and current.kind == "conv2d" and not current.pool
-          and opts.plan == "fused" and current.unroll ~= "none" and fusable(layer) then
+      local could_fuse = POOLS[t] and current and current.kind == "conv2d" and not current.pool
+        and opts.plan == "fused" and fusable(layer)
+      if could_fuse and current.unroll ~= "none" then
         current.pool = layer
         current.layers[#current.layers + 1] = layer
       else
+        if could_fuse then
+          notes[#notes + 1] = { line = layer.line, text = string.format("layer %d (%s) is not fused "
+            .. "with layer %d (conv2d): unroll level none has no fused kernel, so the convolution's "
+            .. "%s output is stored (to fuse, use --unroll=kernel or unroll = \"kernel\" on layer %d; "
+            .. "--plan=layered asks for this plan)", layer.index, t, current.layer.index, require("lg.validate").shape_text(current.layer.out_shape),
+            current.layer.index) }
+        end
         current = { kind = t, layer = layer, acts = {}, post_acts = {}, layers = { layer },
                     unroll = unroll, in_shape = layer.in_shape }
         steps[#steps + 1] = current
@@ -154,7 +166,8 @@ function M.build(model, opts)
   end
   -- a C array cannot be empty, so a network without intermediates still
   -- publishes one float of scratch
-  return { steps = steps, arena_floats = arena, scratch_floats = math.max(arena, 1), macs = macs, params = params }
+  return { steps = steps, arena_floats = arena, scratch_floats = math.max(arena, 1), macs = macs, params = params,
+           notes = notes }
 end
 
 return M

@@ -205,4 +205,30 @@ do
     "f: --explain on a description with a typo exits 1 with file:line: error", err)
 end
 
+-- --unroll=none cannot fuse: the fallback to a stored convolution output is said on stderr
+-- and in the table, never silent; --plan=layered (asked for) and kernel (fused) say nothing
+do
+  local function note(pool, pool_line, conv, shape)
+    return string.format("layer %d (avgpool2d) is not fused with layer %d (conv2d): unroll level none has "
+      .. "no fused kernel, so the convolution's %s output is stored (to fuse, use --unroll=kernel or "
+      .. "unroll = \"kernel\" on layer %d; --plan=layered asks for this plan)", pool, conv, shape, conv),
+      pool_line
+  end
+  local n1, l1 = note(2, 11, 0, "6x28x28")
+  local n2, l2 = note(5, 14, 3, "16x10x10")
+  local code, out, err = explain("models/lenet5.lua --unroll=none", root)
+  check(code == 0 and err == string.format("models/lenet5.lua:%d: note: %s\nmodels/lenet5.lua:%d: note: %s\n",
+    l1, n1, l2, n2), "f: --unroll=none --plan=fused names each pooling it cannot fuse on stderr", err)
+  check(out:find("note: line " .. l1 .. ": " .. n1, 1, true) and out:find("note: line " .. l2 .. ": " .. n2, 1, true),
+    "f: --explain lists the same notes under the table", out)
+  local d = A.tmpdir()
+  local gcode, _, gerr = A.lenetgen(q(root .. "/models/lenet5.lua") .. " --unroll=none -o " .. q(d), d)
+  check(gcode == 0 and select(2, gerr:gsub(": note: ", "")) == 2 and A.read(d .. "/lenet5.c") ~= nil,
+    "f: generation at none prints the notes and still writes the files", gerr)
+  for _, options in ipairs({ "--unroll=none --plan=layered", "--unroll=kernel" }) do
+    local c2, _, e2 = explain("models/lenet5.lua " .. options, root)
+    check(c2 == 0 and e2 == "", "f: [" .. options .. "] no note where the plan is the one asked for", e2)
+  end
+end
+
 A.finish()
