@@ -30,7 +30,7 @@ fw_comma   := ,
 # --explain, "MODEL: NAME, input CxHxW" (on a bad description that line is the generator's
 # error, which the GEN step then prints).
 FW_EXPLAIN := $(if $(filter-out models/lenet5.lua,$(FW_MODEL))$(strip $(FW_GEN_ARGS)),\
-                $(shell $(LUA) gen/lenetgen --explain $(FW_MODEL) $(FW_GEN_ARGS) 2>&1 | head -n 1))
+                $(shell $(LUA) gen/lenetgen --explain $(FW_MODEL) $(FW_GEN_ARGS) 2>&1 | grep -v ': note: ' | head -n 1))
 FW_NAME    ?= $(if $(FW_EXPLAIN),$(or $(if $(filter input,$(word 3,$(FW_EXPLAIN))),$(subst $(fw_comma),,$(word 2,$(FW_EXPLAIN)))),$(basename $(notdir $(FW_MODEL)))),lenet5)
 FW_IMAGES  ?= $(if $(FW_EXPLAIN),$(if $(filter 1x28x28,$(word 4,$(FW_EXPLAIN))),yes,no),yes)
 FW_DIR     := $(BUILD)/firmware$(if $(FW_EXPLAIN),-$(FW_NAME))
