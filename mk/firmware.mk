@@ -35,7 +35,10 @@ FW_ARCH_rv32imac := -march=rv32imac -mabi=ilp32 -ffreestanding
 FW_CONFIGS := m4f-O2-libm m4f-Os-libm m4f-O2-builtin m4f-Os-builtin \
               m0plus-O2-libm m0plus-Os-libm m0plus-O2-builtin m0plus-Os-builtin \
               rv32imac-O2-builtin rv32imac-Os-builtin
-FW_TEST_CONFIGS := m4f-O2-libm m4f-O2-builtin m0plus-O2-libm m0plus-O2-builtin
+# -Ofast (-ffast-math): the generated C must stay correct when a user compiles it so;
+# run on QEMU only, not part of the footprint table.
+FW_FAST_CONFIGS := m4f-Ofast-libm m4f-Ofast-builtin
+FW_TEST_CONFIGS := m4f-O2-libm m4f-O2-builtin m0plus-O2-libm m0plus-O2-builtin $(FW_FAST_CONFIGS)
 # the Cortex-M4F image tools/m4-profile is checked on (and `make firmware-profile` reads)
 FW_PROFILE ?= m4f-O2-builtin
 # QEMU board per target: no Cortex-M0+ board exists, so ARMv6-M code runs on the Cortex-M3
@@ -117,7 +120,7 @@ $(FW_DIR)/$(1)/mathbench.elf: tests/firmware/mathbench.c templates/math_builtin.
 	    --specs=rdimon.specs -nostartfiles -T tests/firmware/mps2-an386.ld \
 	    tests/firmware/startup_arm.S $$< -lm -o $$@
 endef
-$(foreach c,$(FW_CONFIGS),$(eval $(call FW_CONFIG_RULES,$(c))))
+$(foreach c,$(FW_CONFIGS) $(FW_FAST_CONFIGS),$(eval $(call FW_CONFIG_RULES,$(c))))
 
 # ---- verbs ----
 # A configuration that fails to build is reported in the table (and fails the target),
