@@ -155,19 +155,17 @@ static float lenetgen_expf_edge(float x)
 {
     lenetgen_bits k, lo, hi;
     float p;
-    int n, h;
-    if (x > 0x1.62e42ep+6f)   /* x >= 88.72284: e^x rounds to +inf */
-        return x * 0x1p+127f; /* (a NaN may come here too: NaN) */
+    unsigned int u;
     k.f = x;
-    if ((k.u & 0x7fffffffu) > 0x7f800000u) /* NaN, tested on the bits: */
-        return x + x;                        /* -ffinite-math-only deletes x != x */
+    /* NaN, tested on the bits (-ffinite-math-only deletes x != x), or x >= 88.72284 */
+    if (((k.u & 0x7fffffffu) > 0x7f800000u) || (x > 0x1.62e42ep+6f))
+        return x * 0x1p+127f; /* the NaN, or +inf */
     if (x < -0x1.9fe368p+6f)    /* x < -103.97208: e^x < 2^-150 rounds to 0 */
         return 0.0f;
     p = lenetgen_exp_poly(lenetgen_reduce(x, &k));
-    n = (int)k.u - 0x4b400000; /* -150 <= n <= 128 */
-    h = n / 2;
-    lo.u = (unsigned int)(h + 127) << 23;
-    hi.u = (unsigned int)(n - h + 127) << 23;
+    u = k.u - 0x4b3fff02u; /* n + 254 (k.u is 0x4b400000 + n, -150 <= n <= 128): 104..382 */
+    lo.u = (u >> 1) << 23;       /* 2^(floor(u/2) - 127) */
+    hi.u = (u - (u >> 1)) << 23; /* 2^(ceil(u/2) - 127): both normal, lo * hi = 2^n */
     p *= lo.f; /* exact */
     LENETGEN_OPAQUE(p); /* (p * lo) * hi must not become p * (lo * hi), which overflows */
     return p * hi.f; /* one rounding */
