@@ -66,7 +66,6 @@
 
 #if defined(__GNUC__) && defined(__FP_FAST_FMAF)
 #define LENETGEN_FMA(a, b, c) __builtin_fmaf((a), (b), (c))
-#define LENETGEN_FUSED 1
 #else
 #define LENETGEN_FMA(a, b, c) ((a) * (b) + (c))
 #endif
@@ -97,7 +96,7 @@
  * of LENETGEN_FMA could be rewritten (a fused multiply-add is one operation
  * that no flag splits or reassociates); on Cortex-M4F it costs nothing then,
  * where an opaque value there would change how gcc inlines lenetgen_expf. */
-#if defined(LENETGEN_FUSED)
+#if defined(__GNUC__) && defined(__FP_FAST_FMAF) /* LENETGEN_FMA is fused */
 #define LENETGEN_OPAQUE_UNFUSED(v) ((void)0)
 #else
 #define LENETGEN_OPAQUE_UNFUSED(v) LENETGEN_OPAQUE(v)
@@ -120,11 +119,10 @@ typedef union {
 static inline float lenetgen_reduce(float y, lenetgen_bits *k)
 {
     float t = LENETGEN_FMA(y, LENETGEN_LOG2E, LENETGEN_ROUNDER);
-    float r;
     LENETGEN_OPAQUE(t); /* rounded to an integer: (y*c + R) - R must not become y*c */
     k->f = t;
     t -= LENETGEN_ROUNDER; /* n, exactly */
-    r = LENETGEN_FMA(-t, LENETGEN_LN2_HI, y);
+    float r = LENETGEN_FMA(-t, LENETGEN_LN2_HI, y);
     LENETGEN_OPAQUE_UNFUSED(r); /* y - t*HI - t*LO must not become y - t*(HI + LO) */
     return LENETGEN_FMA(-t, LENETGEN_LN2_LO, r);
 }
@@ -155,7 +153,6 @@ static float lenetgen_expf_edge(float x)
 {
     lenetgen_bits k, lo, hi;
     float p;
-    unsigned int u;
     k.f = x;
     /* NaN, tested on the bits (-ffinite-math-only deletes x != x), or x >= 88.72284 */
     if (((k.u & 0x7fffffffu) > 0x7f800000u) || (x > 0x1.62e42ep+6f))
@@ -163,7 +160,7 @@ static float lenetgen_expf_edge(float x)
     if (x < -0x1.9fe368p+6f)    /* x < -103.97208: e^x < 2^-150 rounds to 0 */
         return 0.0f;
     p = lenetgen_exp_poly(lenetgen_reduce(x, &k));
-    u = k.u - 0x4b3fff02u; /* n + 254 (k.u is 0x4b400000 + n, -150 <= n <= 128): 104..382 */
+    const unsigned int u = k.u - 0x4b3fff02u; /* n + 254 (k.u is 0x4b400000 + n, -150 <= n <= 128): 104..382 */
     lo.u = (u >> 1) << 23;       /* 2^(floor(u/2) - 127) */
     hi.u = (u - (u >> 1)) << 23; /* 2^(ceil(u/2) - 127): both normal, lo * hi = 2^n */
     p *= lo.f; /* exact */
@@ -204,9 +201,9 @@ static inline float lenetgen_tanhf(float x)
         q = LENETGEN_FMA(q, r, 0x1.555554p-3f);
         q = LENETGEN_FMA(q, r, 0x1p-1f);
         q = LENETGEN_FMA(r * r, q, r);
-        r = s.f - 1.0f; /* exact */
-        LENETGEN_OPAQUE_UNFUSED(r); /* s*q + (s - 1) must not become s*(q + 1) - 1 */
-        m = LENETGEN_FMA(s.f, q, r); /* e^(2|x|) - 1 */
+        float s_minus_1 = s.f - 1.0f; /* exact */
+        LENETGEN_OPAQUE_UNFUSED(s_minus_1); /* s*q + (s - 1) must not become s*(q + 1) - 1 */
+        m = LENETGEN_FMA(s.f, q, s_minus_1); /* e^(2|x|) - 1 */
         a.f = m / (m + 2.0f);
     }
     a.u |= v.u & 0x80000000u; /* tanh is odd */
