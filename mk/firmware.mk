@@ -6,7 +6,8 @@
 #                        Cortex-M0+ code (on the Cortex-M3 mps2-an385), libm and builtin math,
 #                        and RV32IMAC (virt, -O2 and -Os, builtin math), against the reference
 #                        interpreter's outputs; prints instructions per inference (-icount:
-#                        instructions, not cycles)
+#                        instructions, not cycles). Cortex-M4F also at -Ofast (m4f-Ofast-*):
+#                        users may build the network so.
 #   make firmware-test-rv32  only the RV32IMAC part
 #   FW_MODEL=path.lua    any description instead of LeNet-5 (firmware, firmware-test);
 #                        FW_GEN_ARGS="--random-weights 3 --unroll=none" adds generator options
@@ -20,7 +21,8 @@
 #                        its instruction mix)
 #   make test-footprint  make firmware as a test (the footprint table must add up)
 #   make test-math       host test of templates/math_builtin.c's error bounds
-#                        (every MATH_STRIDE-th float; make test-math MATH_STRIDE=1 for all)
+#                        (every MATH_STRIDE-th float; make test-math MATH_STRIDE=1 for all),
+#                        also built with -Ofast and -O2 -ffast-math (MATH_FAST_STRIDE)
 # A configuration is TARGET-OPT-MATH, e.g. m4f-O2-libm; its files are in build/firmware/CONFIG/.
 
 FW_MODEL   ?= models/lenet5.lua
@@ -52,7 +54,10 @@ FW_ARCH_rv32imac := -march=rv32imac -mabi=ilp32 -ffreestanding
 FW_CONFIGS := m4f-O2-libm m4f-Os-libm m4f-O2-builtin m4f-Os-builtin \
               m0plus-O2-libm m0plus-Os-libm m0plus-O2-builtin m0plus-Os-builtin \
               rv32imac-O2-builtin rv32imac-Os-builtin
-FW_TEST_CONFIGS := m4f-O2-libm m4f-O2-builtin m0plus-O2-libm m0plus-O2-builtin
+# -Ofast (-ffast-math): the generated C must stay correct when a user compiles it so;
+# run on QEMU only, not part of the footprint table.
+FW_FAST_CONFIGS := m4f-Ofast-libm m4f-Ofast-builtin
+FW_TEST_CONFIGS := m4f-O2-libm m4f-O2-builtin m0plus-O2-libm m0plus-O2-builtin $(FW_FAST_CONFIGS)
 # the Cortex-M4F image tools/m4-profile is checked on (and `make firmware-profile` reads)
 FW_PROFILE ?= m4f-O2-builtin
 # QEMU board per target: no Cortex-M0+ board exists, so ARMv6-M code runs on the Cortex-M3
@@ -145,7 +150,7 @@ $(FW_DIR)/$(1)/mathbench.elf: tests/firmware/mathbench.c templates/math_builtin.
 	    --specs=rdimon.specs -nostartfiles -T tests/firmware/mps2-an386.ld \
 	    tests/firmware/startup_arm.S $$< -lm -o $$@
 endef
-$(foreach c,$(FW_CONFIGS),$(eval $(call FW_CONFIG_RULES,$(c))))
+$(foreach c,$(FW_CONFIGS) $(FW_FAST_CONFIGS),$(eval $(call FW_CONFIG_RULES,$(c))))
 
 # ---- verbs ----
 # A configuration that fails to build is reported in the table (and fails the target),
@@ -283,29 +288,53 @@ test-firmware-model:
 	    FW_MODEL=tests/firmware/lenet5_rgb.lua FW_GEN_ARGS="--random-weights 5"
 
 # ---- builtin math error bounds on the host ----
-$(BUILD)/math/test_math_builtin: tests/math/test_math_builtin.c templates/math_builtin.c
-	$(if $(Q),@echo "  CC      $@")
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -O2 $(CWARN) -Itemplates -o $@ $< -lm
-
-# The same with fused multiply-add (as on Cortex-M4F), on x86-64 hosts whose CPU has FMA.
+# One build of tests/math/test_math_builtin.c per line below: compiler and flags, the
+# sweep's stride, and the condition for it to run (empty: skipped, with the reason).
+# Users may compile the generated code with -ffast-math or -Ofast, so the bounds must
+# hold there too; those and clang's are coarser sweeps: they check what a compiler and
+# its flags do to the code, not the method again.
 FW_HOST_FMA := $(if $(and $(filter x86_64,$(shell uname -m)),$(shell grep -qw fma /proc/cpuinfo 2>/dev/null && echo yes)),yes)
+MATH_FAST_STRIDE ?= 127
+MATH_HAVE_CLANG := $(call fw_have,clang)
+MATH_NO_CLANG   := clang not installed
+MATH_NO_FMA     := not an x86-64 host with FMA
 
-$(BUILD)/math/test_math_builtin_fma: tests/math/test_math_builtin.c templates/math_builtin.c
-	$(if $(Q),@echo "  CC      $@")
+MATH_BUILDS := plain fma clang ofast fastmath ofast_fma clang_ofast clang_fastmath
+MATH_CC_plain           := $(CC) -O2
+MATH_STRIDE_plain       := $(MATH_STRIDE)
+MATH_IF_plain           := yes
+# with fused multiply-add, as on Cortex-M4F
+MATH_CC_fma             := $(CC) -O2 -mfma -ffp-contract=fast
+MATH_STRIDE_fma         := $(MATH_STRIDE)
+MATH_IF_fma             := $(FW_HOST_FMA)
+MATH_SKIP_fma           := $(MATH_NO_FMA)
+MATH_CC_clang           := clang -O2
+MATH_STRIDE_clang       := 251
+MATH_IF_clang           := $(MATH_HAVE_CLANG)
+MATH_SKIP_clang         := $(MATH_NO_CLANG)
+MATH_CC_ofast           := $(CC) -Ofast
+MATH_CC_fastmath        := $(CC) -O2 -ffast-math
+MATH_CC_ofast_fma       := $(CC) -Ofast -mfma
+MATH_IF_ofast_fma       := $(FW_HOST_FMA)
+MATH_SKIP_ofast_fma     := $(MATH_NO_FMA)
+MATH_CC_clang_ofast     := clang -Ofast
+MATH_IF_clang_ofast     := $(MATH_HAVE_CLANG)
+MATH_SKIP_clang_ofast   := $(MATH_NO_CLANG)
+MATH_CC_clang_fastmath  := clang -O2 -ffast-math
+MATH_IF_clang_fastmath  := $(MATH_HAVE_CLANG)
+MATH_SKIP_clang_fastmath := $(MATH_NO_CLANG)
+math_stride = $(or $(MATH_STRIDE_$(1)),$(MATH_FAST_STRIDE))
+math_runs   = $(if $(filter undefined,$(origin MATH_IF_$(1))),yes,$(MATH_IF_$(1)))
+MATH_RUN := $(foreach b,$(MATH_BUILDS),$(if $(call math_runs,$(b)),$(b)))
+
+$(BUILD)/math/test_math_builtin_%: tests/math/test_math_builtin.c templates/math_builtin.c
+	$(if $(Q),@echo "  CC      $@ ($(MATH_CC_$*))")
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -O2 $(CWARN) -mfma -ffp-contract=fast -Itemplates -o $@ $< -lm
+	$(Q)$(MATH_CC_$*) $(CWARN) -Itemplates -o $@ $< -lm
 
-# and compiled by clang (a coarser sweep: it checks clang's code, not the method again)
-$(BUILD)/math/test_math_builtin_clang: tests/math/test_math_builtin.c templates/math_builtin.c
-	$(if $(Q),@echo "  CLANG   $@")
-	$(Q)mkdir -p $(@D)
-	$(Q)clang -O2 $(CWARN) -Itemplates -o $@ $< -lm
-
-test-math: $(BUILD)/math/test_math_builtin $(if $(FW_HOST_FMA),$(BUILD)/math/test_math_builtin_fma) \
-           $(if $(call fw_have,clang),$(BUILD)/math/test_math_builtin_clang)
-	$(Q)$(BUILD)/math/test_math_builtin $(MATH_STRIDE)
-	$(Q)$(if $(call fw_have,clang),echo "--- compiled by clang"; $(BUILD)/math/test_math_builtin_clang 251,\
-	    echo "SKIP clang build of the math test: clang not installed")
-	$(Q)$(if $(FW_HOST_FMA),echo "--- with fused multiply-add"; $(BUILD)/math/test_math_builtin_fma $(MATH_STRIDE),\
-	    echo "SKIP fused multiply-add variant: not an x86-64 host with FMA")
+test-math: $(foreach b,$(MATH_RUN),$(BUILD)/math/test_math_builtin_$(b))
+	$(Q)rc=0; $(foreach b,$(MATH_BUILDS),$(if $(filter $(b),$(MATH_RUN)),\
+	    echo "--- $(MATH_CC_$(b)) (stride $(call math_stride,$(b)))"; \
+	    $(BUILD)/math/test_math_builtin_$(b) $(call math_stride,$(b)) || rc=1;,\
+	    echo "SKIP $(MATH_CC_$(b)) build of the math test: $(MATH_SKIP_$(b))";)) \
+	exit $$rc

@@ -11,6 +11,11 @@
 #                                traced sanitized builds); the first diverging layer on failure
 #   make check SEED=n            the same for random architecture n (replays a soak failure)
 #   LEVELS=kernel,none           with make check: only these unroll levels (full is the slow one)
+#   make test-harness-fastmath   the same comparison with the code compiled (and the harness
+#                                linked) with -Ofast and -O2 -ffast-math, by gcc and clang:
+#                                every models/ and tests/tiny/ description plus random
+#                                architectures HARNESS_FAST_SEEDS, every unroll level
+#                                (LeNet-5 --unroll=full aside: one compile takes minutes)
 # HARNESS_JOBS (default 2) compiles in parallel.
 
 HARNESS_JOBS      ?= 2
@@ -27,8 +32,9 @@ PROPERTY_SAN      ?= -fsanitize=address,undefined -fno-sanitize=alignment,null,p
                      -fno-sanitize-recover=all -fno-omit-frame-pointer
 HARNESS_SUITE_RUN  = $(MAKE) --no-print-directory -f $(BUILD)/harness/$(1)/suite.mk -j$(HARNESS_JOBS) run
 
-.PHONY: test-reference test-harness test-property soak soak-harness check test-check-levels
-TEST_TARGETS += test-reference test-harness test-property test-check-levels
+.PHONY: test-reference test-harness test-property test-harness-fastmath soak soak-harness check \
+        test-check-levels
+TEST_TARGETS += test-reference test-harness test-property test-harness-fastmath test-check-levels
 
 test-check-levels:
 	$(Q)$(LUA) tests/harness/test_check_levels.lua
@@ -51,6 +57,35 @@ test-property:
 	$(Q)$(LUA) tests/harness/driver.lua plan --suite property --builds san \
 	  --seeds $(PROPERTY_SEEDS) --max-macs $(PROPERTY_MAX_MACS) >/dev/null
 	$(Q)$(call HARNESS_SUITE_RUN,property) HARNESS_SAN="$(PROPERTY_SAN)"
+
+# Users may compile the generated code with -ffast-math or -Ofast; it must stay within the
+# tolerance. One suite per variant (compiler and flags), optimised builds only. The link
+# takes the flags too, so the harness runs as the user's program would (on x86 an -Ofast
+# program flushes subnormals to zero). _infer and _infer_scratch may then differ in the
+# last bits (each may be summed in another order), so each must be within the tolerance.
+HARNESS_FAST_VARIANTS ?= gcc-Ofast gcc-fastmath clang-Ofast
+HARNESS_FAST_CC_gcc-Ofast      := gcc
+HARNESS_FAST_FLAGS_gcc-Ofast   := -Ofast
+HARNESS_FAST_CC_gcc-fastmath   := gcc
+HARNESS_FAST_FLAGS_gcc-fastmath := -O2 -ffast-math
+HARNESS_FAST_CC_clang-Ofast    := clang
+HARNESS_FAST_FLAGS_clang-Ofast := -Ofast
+HARNESS_FAST_SEEDS ?= 1-30
+HARNESS_COMMA := ,
+HARNESS_FAST_FULL_MODELS := $(filter-out models/lenet5.lua,$(HARNESS_MODELS))
+# $(1): variant, $(2): suite, $(3): driver.lua plan arguments
+HARNESS_FAST_RUN = echo "--- $(HARNESS_FAST_CC_$(1)) $(HARNESS_FAST_FLAGS_$(1)): $(2)"; \
+	$(LUA) tests/harness/driver.lua plan --suite $(2) --builds opt $(3) \
+	  --seeds $(HARNESS_FAST_SEEDS) --max-macs $(PROPERTY_MAX_MACS) >/dev/null \
+	&& HARNESS_SCRATCH=tolerance $(call HARNESS_SUITE_RUN,$(2)) CC=$(HARNESS_FAST_CC_$(1)) \
+	  HARNESS_OPT_FLAGS="$(HARNESS_FAST_FLAGS_$(1))" HARNESS_LINK_FLAGS="$(HARNESS_FAST_FLAGS_$(1))" \
+	|| rc=1;
+
+test-harness-fastmath:
+	$(Q)rc=0; $(foreach v,$(HARNESS_FAST_VARIANTS),\
+	  $(call HARNESS_FAST_RUN,$(v),fastmath/$(v),--levels kernel$(HARNESS_COMMA)none $(foreach m,$(HARNESS_MODELS),--model $(m))) \
+	  $(call HARNESS_FAST_RUN,$(v),fastmath/$(v)-full,--levels full $(foreach m,$(HARNESS_FAST_FULL_MODELS),--model $(m)))) \
+	exit $$rc
 
 soak: soak-harness
 soak-harness:

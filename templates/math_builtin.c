@@ -3,8 +3,20 @@
  * Freestanding: no library call, no header, single-precision arithmetic only
  * (no double anywhere, so a Cortex-M4F keeps everything in its FPU and an
  * FPU-less core needs only libgcc's float routines). Needs round-to-nearest,
- * FLT_EVAL_METHOD 0 and no -ffast-math (which would delete the rounding
- * trick below); 32-bit unsigned int (checked below).
+ * FLT_EVAL_METHOD 0 and 32-bit unsigned int (checked below).
+ *
+ * -ffast-math and -Ofast (gcc, clang, arm-none-eabi-gcc) keep every bound
+ * below: the steps those flags would rewrite (the 1.5 * 2^23 rounding, the
+ * two-part Cody-Waite reduction, 1 + (r + r^2 P), s*q + (s - 1), the two
+ * halves of 2^n) are each held in place by LENETGEN_OPAQUE, which emits no
+ * instruction (or by the fused multiply-add itself, where the target has
+ * one), and NaN is recognised from the bits, never by x != x, which
+ * -ffinite-math-only deletes. Where such a program flushes subnormals to
+ * zero (x86 links crtfastmath.o into -Ofast programs), results below 2^-126
+ * come out as 0 (error < 2^-126) and subnormal arguments count as 0.
+ * make test-math checks all this under -Ofast too (gcc and clang, with and
+ * without fused multiply-add); make firmware-test runs LeNet-5 built with
+ * arm-none-eabi-gcc -Ofast.
  *
  * Error bounds, asserted by tests/math/test_math_builtin.c against libm in
  * double precision; the maxima in brackets were measured over every float of
@@ -58,6 +70,38 @@
 #define LENETGEN_FMA(a, b, c) ((a) * (b) + (c))
 #endif
 
+/* LENETGEN_OPAQUE(v) hides the value of the float variable v from the
+ * optimiser: an empty asm statement that claims to change v, in the register
+ * class v lives in, so no instruction is emitted. -ffast-math and -Ofast let
+ * the compiler rewrite float expressions by the rules of real arithmetic,
+ * which would delete the roundings the method relies on (comments at each use);
+ * an opaque value keeps each such expression as written, whatever the flags. */
+#if !defined(__GNUC__)
+#define LENETGEN_OPAQUE(v) ((void)0) /* no GNU C fast-math flags to defend against */
+#elif defined(__SSE_MATH__)
+#define LENETGEN_OPAQUE(v) __asm__("" : "+x"(v)) /* x86: an SSE register */
+#elif defined(__ARM_FP) && (__ARM_FP & 4)
+#define LENETGEN_OPAQUE(v) __asm__("" : "+t"(v)) /* Arm: a VFP single register */
+#elif defined(__aarch64__)
+#define LENETGEN_OPAQUE(v) __asm__("" : "+w"(v)) /* AArch64: a SIMD&FP register */
+#elif defined(__riscv_flen)
+#define LENETGEN_OPAQUE(v) __asm__("" : "+f"(v)) /* RISC-V F: a float register */
+#elif defined(__SOFTFP__) || defined(__riscv_float_abi_soft)
+#define LENETGEN_OPAQUE(v) __asm__("" : "+r"(v)) /* no FPU: floats in core registers */
+#else
+#define LENETGEN_OPAQUE(v) __asm__("" : "+m"(v)) /* any other target: through memory */
+#endif
+
+/* LENETGEN_OPAQUE_UNFUSED(v): the same where only the unfused a*b + c form
+ * of LENETGEN_FMA could be rewritten (a fused multiply-add is one operation
+ * that no flag splits or reassociates); on Cortex-M4F it costs nothing then,
+ * where an opaque value there would change how gcc inlines lenetgen_expf. */
+#if defined(__GNUC__) && defined(__FP_FAST_FMAF) /* LENETGEN_FMA is fused */
+#define LENETGEN_OPAQUE_UNFUSED(v) ((void)0)
+#else
+#define LENETGEN_OPAQUE_UNFUSED(v) LENETGEN_OPAQUE(v)
+#endif
+
 /* 32-bit views of a float; this line fails to compile where unsigned int
  * is not 32 bits wide. */
 typedef char lenetgen_unsigned_int_must_be_32_bits[(sizeof(unsigned int) == 4) ? 1 : -1];
@@ -74,10 +118,13 @@ typedef union {
 /* Reduces y (|y| <= 104); k receives the bits holding n, the result is r. */
 static inline float lenetgen_reduce(float y, lenetgen_bits *k)
 {
-    float t;
-    k->f = LENETGEN_FMA(y, LENETGEN_LOG2E, LENETGEN_ROUNDER);
-    t = k->f - LENETGEN_ROUNDER; /* n, exactly */
-    return LENETGEN_FMA(-t, LENETGEN_LN2_LO, LENETGEN_FMA(-t, LENETGEN_LN2_HI, y));
+    float t = LENETGEN_FMA(y, LENETGEN_LOG2E, LENETGEN_ROUNDER);
+    LENETGEN_OPAQUE(t); /* rounded to an integer: (y*c + R) - R must not become y*c */
+    k->f = t;
+    t -= LENETGEN_ROUNDER; /* n, exactly */
+    float r = LENETGEN_FMA(-t, LENETGEN_LN2_HI, y);
+    LENETGEN_OPAQUE_UNFUSED(r); /* y - t*HI - t*LO must not become y - t*(HI + LO) */
+    return LENETGEN_FMA(-t, LENETGEN_LN2_LO, r);
 }
 
 #if defined(LENETGEN_MATH_EXPF)
@@ -95,7 +142,9 @@ static inline float lenetgen_exp_poly(float r)
     p = LENETGEN_FMA(p, r, 0x1.5558f2p-5f);
     p = LENETGEN_FMA(p, r, 0x1.555492p-3f);
     p = LENETGEN_FMA(p, r, 0x1.fffffcp-2f);
-    return 1.0f + LENETGEN_FMA(r * r, p, r);
+    p = LENETGEN_FMA(r * r, p, r);
+    LENETGEN_OPAQUE_UNFUSED(p); /* 1 + (r + r^2 P) must not become (1 + r) + r^2 P */
+    return 1.0f + p;
 }
 
 /* expf for |x| > 87 and NaN: overflow, underflow, and results near the ends
@@ -104,17 +153,19 @@ static float lenetgen_expf_edge(float x)
 {
     lenetgen_bits k, lo, hi;
     float p;
-    int n, h;
-    if (!(x <= 0x1.62e42ep+6f)) /* x >= 88.72284: e^x rounds to +inf; or NaN */
-        return x * 0x1p+127f;   /* +inf, or the NaN itself */
+    k.f = x;
+    /* NaN, tested on the bits (-ffinite-math-only deletes x != x), or x >= 88.72284 */
+    if (((k.u & 0x7fffffffu) > 0x7f800000u) || (x > 0x1.62e42ep+6f))
+        return x * 0x1p+127f; /* the NaN, or +inf */
     if (x < -0x1.9fe368p+6f)    /* x < -103.97208: e^x < 2^-150 rounds to 0 */
         return 0.0f;
     p = lenetgen_exp_poly(lenetgen_reduce(x, &k));
-    n = (int)k.u - 0x4b400000; /* -150 <= n <= 128 */
-    h = n / 2;
-    lo.u = (unsigned int)(h + 127) << 23;
-    hi.u = (unsigned int)(n - h + 127) << 23;
-    return (p * lo.f) * hi.f; /* exact, then one rounding */
+    const unsigned int u = k.u - 0x4b3fff02u; /* n + 254 (k.u is 0x4b400000 + n, -150 <= n <= 128): 104..382 */
+    lo.u = (u >> 1) << 23;       /* 2^(floor(u/2) - 127) */
+    hi.u = (u - (u >> 1)) << 23; /* 2^(ceil(u/2) - 127): both normal, lo * hi = 2^n */
+    p *= lo.f; /* exact */
+    LENETGEN_OPAQUE(p); /* (p * lo) * hi must not become p * (lo * hi), which overflows */
+    return p * hi.f; /* one rounding */
 }
 
 static inline float lenetgen_expf(float x)
@@ -137,9 +188,9 @@ static inline float lenetgen_tanhf(float x)
     float r, q, m;
     v.f = x;
     a.u = v.u & 0x7fffffffu; /* |x| */
-    if (!(a.f <= 9.5f)) {     /* tanh(x) rounds to +-1 beyond 9.0109; or NaN */
-        if (a.f != a.f)
-            return x + x;     /* NaN */
+    if (a.u > 0x41180000u) {     /* |x| > 9.5: tanh(x) rounds to +-1 beyond 9.0109; or NaN */
+        if (a.u > 0x7f800000u)
+            return x + x;         /* NaN (bit tests: -ffinite-math-only deletes x != x) */
         a.f = 1.0f;
     } else {
         r = lenetgen_reduce(a.f + a.f, &k); /* 0 <= n <= 28 */
@@ -150,7 +201,9 @@ static inline float lenetgen_tanhf(float x)
         q = LENETGEN_FMA(q, r, 0x1.555554p-3f);
         q = LENETGEN_FMA(q, r, 0x1p-1f);
         q = LENETGEN_FMA(r * r, q, r);
-        m = LENETGEN_FMA(s.f, q, s.f - 1.0f); /* e^(2|x|) - 1 */
+        float s_minus_1 = s.f - 1.0f; /* exact */
+        LENETGEN_OPAQUE_UNFUSED(s_minus_1); /* s*q + (s - 1) must not become s*(q + 1) - 1 */
+        m = LENETGEN_FMA(s.f, q, s_minus_1); /* e^(2|x|) - 1 */
         a.f = m / (m + 2.0f);
     }
     a.u |= v.u & 0x80000000u; /* tanh is odd */

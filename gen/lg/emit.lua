@@ -808,7 +808,21 @@ local function weight_array(cname, tensor, comment)
 end
 
 local ACT_DEFS = {
-  sigmoid = "static float act_sigmoid(float v)\n{\n    return 1.0f / (1.0f + lenetgen_expf(-v));\n}",
+  -- Under -ffinite-math-only (-ffast-math, -Ofast) the compiler may assume e^-v is finite;
+  -- gcc on x86 then divides vectors by a reciprocal estimate and a Newton step, which
+  -- makes 1 / (1 + inf) NaN. So there v < -87.34 (sigmoid < 2^-126) returns 0 first.
+  sigmoid = table.concat({
+    "static float act_sigmoid(float v)",
+    "{",
+    "#if defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__",
+    "    /* no infinity under -ffinite-math-only: e^-v must stay finite */",
+    "    if (v < -0x1.5d589ep+6f) {",
+    "        return 0.0f; /* sigmoid(v) < 2^-126 */",
+    "    }",
+    "#endif",
+    "    return 1.0f / (1.0f + lenetgen_expf(-v));",
+    "}",
+  }, "\n"),
   tanh = "static float act_tanh(float v)\n{\n    return lenetgen_tanhf(v);\n}",
   relu = "static float act_relu(float v)\n{\n    return (v > 0.0f) ? v : 0.0f;\n}",
 }

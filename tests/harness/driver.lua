@@ -222,6 +222,8 @@ HARNESS_SAN ?= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-
 HARNESS_OPT_FLAGS ?= -O2
 HARNESS_SAN_FLAGS ?= -O1 -g $(HARNESS_SAN)
 HARNESS_SAN_MAX_BYTES ?= 4000000
+# flags of the final link, e.g. -Ofast so that the program runs as a user's -Ofast program would
+HARNESS_LINK_FLAGS ?=
 export CC CWARN HARNESS_OPT_FLAGS HARNESS_SAN_FLAGS HARNESS_SAN_MAX_BYTES
 GEN_DEPS := gen/lenetgen $(wildcard gen/lg/*.lua) $(wildcard templates/*)
 BUILD_DEPS := tests/harness/build-model tests/harness/harness.h
@@ -317,7 +319,7 @@ local function cmd_plan(args)
       level, level)
     -- link whatever built; a missing model.o becomes a failing "build" test
     mk[#mk + 1] = string.format("$(S)/%s/harness: $(S)/harness.o $(S)/%s/registry.o %s %s\n"
-      .. "\t$(Q)$(CC) -g $(HARNESS_SAN) -o $@ $(S)/harness.o $(S)/%s/registry.o "
+      .. "\t$(Q)$(CC) -g $(HARNESS_SAN) $(HARNESS_LINK_FLAGS) -o $@ $(S)/harness.o $(S)/%s/registry.o "
       .. "$$(for o in $(filter %%/model.o,$^); do [ -f $$o ] && echo $$o; done) -lcmocka -lm\n",
       level, level, table.concat(objects, " "), table.concat(data_files, " "), level)
   end
