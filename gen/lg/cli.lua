@@ -58,8 +58,6 @@ function M.output_options(args)
   return table.concat(parts, " ")
 end
 
-local read_file = require("lg.files").read
-
 --- Run the pipeline; returns { files = { {path, text}... }, model, plan }.
 function M.generate(args)
   local model_loader = require("lg.model")
@@ -86,8 +84,8 @@ function M.generate(args)
   if #out.source + #out.header > args.max_code_bytes then
     errors.raise(args.description, nil, too_big)
   end
+  -- "out/" names out/x.c, "/" names /x.c
   local dir = args.output:gsub("/+$", "")
-  if dir == "" then dir = "/" end
   return {
     model = model, plan = plan,
     files = { { path = dir .. "/" .. model.name .. ".h", text = out.header },
@@ -95,52 +93,79 @@ function M.generate(args)
   }
 end
 
---- Main entry; returns the exit status.
-function M.main(argv, script_dir)
-  package.path = package.path  -- modules already reachable through script_dir
-  local parser = build_parser()
-  local ok, args = parser:pparse(argv)
-  if not ok then
-    io.stderr:write("lenetgen: error: " .. args .. "\n" .. "Run 'gen/lenetgen --help' for usage.\n")
-    return 2
-  end
-  require("lg.render").templates_dir = script_dir .. "/../templates"
-  local done, result = xpcall(M.generate, function(e)
-    if errors.is(e) then return e end
-    return { bug = debug.traceback(tostring(e), 2) }
-  end, args)
-  if not done then
-    if errors.is(result) then
-      io.stderr:write(errors.format(result) .. "\n")
-      return 1
+--- --check: exit status 1 naming each file that differs (or cannot be read
+-- safely: a FIFO would block, a device never end), else 0.
+local function check_files(files)
+  local writer = require("lg.files")
+  local status = 0
+  for _, f in ipairs(files) do
+    local what = writer.not_regular(f.path)
+    if what then
+      io.stderr:write(writer.not_regular_message(f.path, what) .. "\n")
+      status = 1
+    elseif not writer.same_content(f.path, f.text) then
+      io.stderr:write(f.path .. ": error: differs from what lenetgen would generate (regenerate it)\n")
+      status = 1
     end
-    io.stderr:write("lenetgen: internal error (a bug in lenetgen, not in your model):\n" .. result.bug .. "\n")
-    return 3
   end
+  return status
+end
+
+--- Generate, then print, check or write; returns the exit status.
+local function run(args)
+  local result = M.generate(args)
   if args.explain then
     io.stdout:write(require("lg.explain").table(result.model, result.plan))
     return 0
   end
-  local writer = require("lg.files")
-  if args.check then
-    local differ = {}
-    for _, f in ipairs(result.files) do
-      if read_file(f.path) ~= f.text then differ[#differ + 1] = f.path end
-    end
-    if #differ > 0 then
-      for _, p in ipairs(differ) do
-        io.stderr:write(p .. ": error: differs from what lenetgen would generate (regenerate it)\n")
-      end
-      return 1
-    end
-    return 0
-  end
-  local wrote, werr = writer.write_all(result.files)
+  if args.check then return check_files(result.files) end
+  local wrote, werr = require("lg.files").write_all(result.files)
   if not wrote then
     io.stderr:write(werr .. "\n")
     return 1
   end
   return 0
+end
+
+--- Is a Lua error the interrupt lua5.4 raises on SIGINT ("file:line: interrupted!")?
+local function is_interrupt(e)
+  return type(e) == "string" and e:match("interrupted!$") ~= nil
+end
+
+--- Main entry; returns the exit status.
+-- Ctrl-C (SIGINT) arrives as a Lua error anywhere in `run`; lg.files removes
+-- its temporary files on the way out and the status is 130, as for a shell.
+-- SIGTERM and SIGKILL end the process at once: the next run into the same
+-- directory removes the temporary files left, and a header and source left
+-- from two runs refuse to compile together (the generation id).
+function M.main(argv, script_dir)
+  package.path = package.path  -- modules already reachable through script_dir
+  local parser = build_parser()
+  local ok, args = parser:pparse(argv)
+  if ok and args.output == "" then
+    ok, args = false, "option '-o' needs a directory, got an empty string (use -o . for the current directory)"
+  end
+  if not ok then
+    io.stderr:write("lenetgen: error: " .. args .. "\n" .. "Run 'gen/lenetgen --help' for usage.\n")
+    return 2
+  end
+  require("lg.render").templates_dir = script_dir .. "/../templates"
+  local done, result = xpcall(run, function(e)
+    if errors.is(e) then return e end
+    if is_interrupt(e) then return { interrupted = true } end
+    return { bug = debug.traceback(tostring(e), 2) }
+  end, args)
+  if done then return result end
+  if errors.is(result) then
+    io.stderr:write(errors.format(result) .. "\n")
+    return 1
+  end
+  if result.interrupted then
+    io.stderr:write("lenetgen: interrupted; the output files are as they were, or all replaced\n")
+    return 130
+  end
+  io.stderr:write("lenetgen: internal error (a bug in lenetgen, not in your model):\n" .. result.bug .. "\n")
+  return 3
 end
 
 return M
