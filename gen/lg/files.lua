@@ -199,22 +199,37 @@ local function write_locked(files, state)
   end
   for i, p in ipairs(state.pending) do
     -- a hard link to the old file, to put it back if a later rename fails
-    -- (the last rename completes the set: nothing after it can fail)
+    -- (the last rename completes the set: nothing after it can fail). Names
+    -- are recorded before the link is made: an interrupt may come between any
+    -- two instructions.
     if i < #state.pending then
       p.was_absent = lfs.attributes(p.path, "mode") == nil
-      local backup = temp_name(p.path)
-      if not p.was_absent and lfs.link(p.path, backup) then
-        p.backup = backup
-        state.temps[#state.temps + 1] = backup
+      if not p.was_absent then
+        p.backup = temp_name(p.path)
+        state.temps[#state.temps + 1] = p.backup
+        if not lfs.link(p.path, p.backup) then p.backup = nil end
       end
     end
     local ok, err = os.rename(p.tmp, p.path)
     if not ok then
       return nil, string.format("%s: error: cannot replace the output: %s", p.path, reason_of(err))
     end
-    state.renamed[#state.renamed + 1] = p
   end
   return true
+end
+
+--- After a failure: put back every target already replaced, unless all were
+-- (then the set is complete and new). A temporary file that is gone was
+-- renamed; this does not rely on bookkeeping an interrupt could cut short.
+local function undo(state)
+  local last = state.pending[#state.pending]
+  if last and not lfs.attributes(last.tmp, "mode") then return end
+  for i = #state.pending, 1, -1 do
+    local p = state.pending[i]
+    if not lfs.attributes(p.tmp, "mode") then
+      if p.backup then os.rename(p.backup, p.path) elseif p.was_absent then os.remove(p.path) end
+    end
+  end
 end
 
 --- Write { {path=, text=}, ... } (files of one directory; the first one's name
@@ -229,14 +244,9 @@ function M.write_all(files)
   end
   local lock_file, lerr = lock(files[1].path)
   if not lock_file then return nil, lerr end
-  local state = { temps = {}, pending = {}, renamed = {} }
+  local state = { temps = {}, pending = {} }
   local done, ok, message = pcall(write_locked, files, state)
-  if #state.renamed < #state.pending then
-    for i = #state.renamed, 1, -1 do
-      local p = state.renamed[i]
-      if p.backup then os.rename(p.backup, p.path) elseif p.was_absent then os.remove(p.path) end
-    end
-  end
+  if not (done and ok) then undo(state) end
   for _, tmp in ipairs(state.temps) do os.remove(tmp) end
   lock_file:close()  -- releases the lock
   if not done then error(ok, 0) end
