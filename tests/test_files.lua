@@ -40,23 +40,7 @@ local function fresh_dir()
   return d
 end
 
---- Every entry (hidden ones too) with kind, size, mtime, and every file's bytes.
-local function snapshot(dir)
-  local listing = capture("find " .. q(dir) .. " -mindepth 1 -printf '%P\\t%y\\t%s\\t%T@\\n' | sort")
-  local files = {}
-  for name, kind in listing:gmatch("([^\n\t]*)\t(%a)[^\n]*") do
-    if kind == "f" then files[name] = read_file(dir .. "/" .. name) end
-  end
-  return { listing = listing, files = files }
-end
-
-local function same(a, b)
-  if a.listing ~= b.listing then return false, "listing:\n" .. a.listing .. "--- now:\n" .. b.listing end
-  for name, bytes in pairs(a.files) do
-    if b.files[name] ~= bytes then return false, name .. " changed" end
-  end
-  return true
-end
+local snapshot, same = shellutil.snapshot, shellutil.same_snapshot
 
 local function temps_in(dir)
   local found = {}

@@ -851,11 +851,14 @@ end
 local GENERATION_SLOT = "@generation@"
 
 --- Fill in the generation id: the first 32 bits of the SHA-256 of both texts
--- (with the slot), so the same inputs give the same id and a header and source
--- of two different runs (kill -9 between the renames, concurrent runs writing
--- by another tool) differ in it and fail to compile together.
+-- after the banner (with the slot), so the same code gets the same id, and a
+-- header and source of two different runs (kill -9 between the renames,
+-- concurrent runs writing by another tool) differ in it and fail to compile
+-- together. The banner is left out: files that differ only there (a comment of
+-- the description, its path) are the same code and may be mixed.
 local function with_generation(header, source, banner_bytes)
-  local id = string.format("0x%sUL", M.sha256_hex(header .. "\0" .. source):sub(1, 8))
+  local id = string.format("0x%sUL", M.sha256_hex(header:sub(banner_bytes + 1) .. "\0"
+    .. source:sub(banner_bytes + 1)):sub(1, 8))
   local function fill(text)
     local at = assert(text:find(GENERATION_SLOT, banner_bytes + 1, true), "no generation slot")
     return text:sub(1, at - 1) .. id .. text:sub(at + #GENERATION_SLOT)
