@@ -11,7 +11,8 @@
 --   4. Each changed file is written in full to a temporary name in its own
 --      directory; only when all are complete are they renamed over the targets
 --      (rename within a directory is atomic on POSIX file systems). A file
---      whose content would not change is not touched, so make does not rebuild.
+--      whose content would not change is not touched, so make does not rebuild;
+--      when none would (and nothing is left to clean), not even the lock is taken.
 -- On any failure, a Lua error included (an interrupt arrives as one), every
 -- temporary file is removed and targets already renamed are put back from a
 -- hard link taken before the rename. Where that is impossible (kill -9 between
@@ -135,21 +136,21 @@ local function lock(first)
     .. "let it finish (or stop it) and run again", path, stem, dir_of(first), M.LOCK_WAIT_SECONDS)
 end
 
---- Remove the temporary files (.<file>.XXXXXXXX.tmp) a killed run left behind
--- for these targets. Only called while holding their lock, so no live run owns them.
-local function remove_stale(files)
-  local dir = dir_of(files[1].path)
-  local patterns = {}
+--- Temporary files (.<file>.XXXXXXXX.tmp) of these targets in their directory:
+-- left behind by a killed run, or being written by a live one.
+local function temporaries(files)
+  local found, patterns = {}, {}
   for i, file in ipairs(files) do
     patterns[i] = "^%." .. file.path:match("([^/]*)$"):gsub("%p", "%%%0") .. "%.%x+%.tmp$"
   end
-  local ok, iter, state = pcall(lfs.dir, dir)
-  if not ok then return end
+  local ok, iter, state = pcall(lfs.dir, dir_of(files[1].path))
+  if not ok then return found end
   for entry in iter, state do
     for _, pattern in ipairs(patterns) do
-      if entry:match(pattern) then os.remove(sibling(files[1].path, entry)) end
+      if entry:match(pattern) then found[#found + 1] = sibling(files[1].path, entry) end
     end
   end
+  return found
 end
 
 --- Can `file.path` be replaced? nil, or a one-line message.
@@ -176,7 +177,8 @@ end
 
 --- The work of write_all, holding the lock. `state` records what to undo.
 local function write_locked(files, state)
-  remove_stale(files)
+  -- holding the lock: no live run owns these, a killed one left them
+  for _, stale in ipairs(temporaries(files)) do os.remove(stale) end
   for _, file in ipairs(files) do
     local problem = check_target(file.path)
     if problem then return nil, problem end
@@ -242,6 +244,12 @@ function M.write_all(files)
     local problem = check_target(file.path)
     if problem then return nil, problem end
   end
+  local unchanged = true
+  for _, file in ipairs(files) do unchanged = unchanged and M.same_content(file.path, file.text) end
+  -- nothing to write (a read-only directory is fine then; a run writing
+  -- meanwhile replaces the files as a set), unless a killed run left
+  -- temporary files to remove
+  if unchanged and #temporaries(files) == 0 then return true end
   local lock_file, lerr = lock(files[1].path)
   if not lock_file then return nil, lerr end
   local state = { temps = {}, pending = {} }
