@@ -2,6 +2,12 @@ ${banner}
 #ifndef ${guard}
 #define ${guard}
 
+/*
+ * Generation id: a hash of this header and ${name}.c as generated together.
+ * ${name}.c refuses to compile with a ${name}.h of another lenetgen run.
+ */
+#define ${NAME}_GENERATION ${generation}
+
 #ifdef __cplusplus
 extern "C" {
 #endif

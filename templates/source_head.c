@@ -1,6 +1,11 @@
 ${banner}
 ${includes}#include "${name}.h"
 
+/* A ${name}.h of another run (interrupted, or concurrent) does not describe this code. */
+#if !defined(${NAME}_GENERATION) || (${NAME}_GENERATION != ${generation})
+#error "${name}.h and ${name}.c are from different lenetgen runs: regenerate both with gen/lenetgen"
+#endif
+
 /*
  * Multiply-accumulate: one fused multiply-add where the target has it in
  * hardware (Cortex-M4F, x86-64 with FMA), else a multiply and an add. ISO C

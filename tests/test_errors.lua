@@ -62,30 +62,8 @@ local function mktemp_dir()
   return (capture("mktemp -d -t lenetgen-test-errors.XXXXXX"):gsub("%s+$", ""))
 end
 
-local LIST = "find %s -mindepth 1 -printf '%%P\\t%%y\\t%%s\\t%%T@\\n' | sort"
-
---- Snapshot from a listing: names, kinds, sizes and modification times (ns),
--- plus the bytes of every file.
-local function snapshot_of(dir, listing)
-  local files = {}
-  for line in listing:gmatch("[^\n]+") do
-    local name, kind = line:match("^([^\t]*)\t(%a)")
-    if kind == "f" then files[name] = read_file(dir .. "/" .. name) end
-  end
-  return { listing = listing, files = files }
-end
-
-local function snapshot(dir)
-  return snapshot_of(dir, capture(LIST:format(shell_quote(dir))))
-end
-
-local function same_snapshot(a, b)
-  if a.listing ~= b.listing then return false, "listing changed:\n" .. a.listing .. "--- now:\n" .. b.listing end
-  for name, bytes in pairs(a.files) do
-    if b.files[name] ~= bytes then return false, name .. " changed" end
-  end
-  return true
-end
+local LIST = shellutil.LIST
+local snapshot_of, snapshot, same_snapshot = shellutil.snapshot_of, shellutil.snapshot, shellutil.same_snapshot
 
 --- Start gen/lenetgen with an argument string (already shell-quoted) from the
 -- root, in one shell: listing of `dir` before, the run, listing after.
@@ -291,8 +269,10 @@ if next(only) == nil then
   local status, _, err = run_cli(shell_quote(good) .. " -o " .. shell_quote(out_dir))
   check("good model generates", status == 0 and err == "", err)
   local generated = snapshot(out_dir)
+  -- the two files, and the lock that serialises runs writing them
+  local function entries(listing) return select(2, listing:gsub("\n", "")) end
   check("good model wrote two files", generated.files["broken.c"] and generated.files["broken.h"]
-    and select(2, generated.listing:gsub("\n", "")) == 2, generated.listing)
+    and generated.files[".broken.lock"] and entries(generated.listing) == 3, generated.listing)
   os.execute("sleep 0.05")
   for _, bad in ipairs({ "weights_nan", "conv_after_flatten", "infinite_loop", "max_code_bytes" }) do
     local args = shell_quote(CASE_DIR .. "/" .. bad .. ".lua") .. " -o " .. shell_quote(out_dir)
@@ -310,7 +290,7 @@ if next(only) == nil then
   local changed = snapshot(out_dir)
   check("changed regeneration succeeds", status == 0 and err == "", err)
   check("changed regeneration replaces the source", changed.files["broken.c"] ~= generated.files["broken.c"])
-  check("changed regeneration leaves no temporary files", select(2, changed.listing:gsub("\n", "")) == 2,
+  check("changed regeneration leaves no temporary files", entries(changed.listing) == 3,
     changed.listing)
 
   --------------------------------------------------------------------------

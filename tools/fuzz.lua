@@ -618,6 +618,25 @@ local function run_cli(case, desc, out)
   return tonumber(status), err
 end
 
+-- Files that are there but are not regular files: a FIFO (opening it would
+-- block), a link to /dev/null (a device) and a directory. Every 4th CLI case
+-- puts one in place of the weights file or of out/<name>.c; the run must
+-- then fail with one clean line, never hang and never succeed.
+local NON_REGULAR = { { "a FIFO", "mkfifo %s" }, { "a link to /dev/null", "ln -s /dev/null %s" },
+  { "a directory", "mkdir %s" } }
+
+--- The path a case's CLI run can find not regular (chosen by the seed), and
+-- how to make it so; nil when the case has neither a weights file nor an output.
+local function non_regular_target(case, kind, result, dir)
+  local paths = {}
+  if case.source.weights_name and case.bytes and not case.args.random_weights then
+    paths[#paths + 1] = dir .. "/" .. case.source.weights_name
+  end
+  if kind == "ok" then paths[#paths + 1] = result.files[2].path end
+  if #paths == 0 then return nil end
+  return paths[case.seed % #paths + 1], NON_REGULAR[(case.seed // 2) % #NON_REGULAR + 1]
+end
+
 --- Compile the generated files with the strict flags and compare a run with
 -- the reference interpreter. Returns nil when fine, else a message.
 local reference_ok, reference = pcall(require, "lg.reference")
@@ -757,7 +776,7 @@ if opts.self_test then
   os.exit(failed == 0 and 0 or 1)
 end
 
-local counts = { ok = 0, error = 0, fail = 0, cli = 0, compiled = 0 }
+local counts = { ok = 0, error = 0, fail = 0, cli = 0, non_regular = 0, compiled = 0 }
 local failures = {}
 local started = os.time()
 local clock0 = os.clock()
@@ -812,7 +831,23 @@ for i = 0, opts.count - 1 do
       case.source.path:match("([^/]*)$"), kind == "error" and detail or table.concat(case.notes, "; ")))
   end
   -- a sample through the real command line
-  if opts.cli_every > 0 and i % opts.cli_every == 0 and kind ~= "timeout" then
+  local odd_path, odd = nil, nil
+  if opts.cli_every > 0 and i % opts.cli_every == 0 and kind ~= "timeout" and counts.cli % 4 == 3 then
+    odd_path, odd = non_regular_target(case, kind, detail, dir)
+  end
+  if odd_path then
+    counts.cli, counts.non_regular = counts.cli + 1, counts.non_regular + 1
+    os.execute("rm -rf " .. shell_quote(odd_path) .. " && " .. odd[2]:format(shell_quote(odd_path)))
+    local status, err = run_cli(case, desc, dir .. "/out")
+    if status ~= 1 or not clean_message((err:gsub("\n$", ""))) then
+      fail(case, "CLI with " .. odd[1] .. " as " .. odd_path:match("[^/]*$") .. ": exit status "
+        .. tostring(status) .. ", not one clean error", err)
+    elseif kind == "ok" and not err:find("not a regular file", 1, true) then
+      fail(case, "CLI with " .. odd[1] .. " as " .. odd_path:match("[^/]*$") .. " does not say so", err)
+    end
+    os.execute("rm -rf " .. shell_quote(odd_path))
+    write_case(case, dir)
+  elseif opts.cli_every > 0 and i % opts.cli_every == 0 and kind ~= "timeout" then
     counts.cli = counts.cli + 1
     local status, err = run_cli(case, desc, dir .. "/out")
     if status ~= 0 and status ~= 1 then
@@ -846,9 +881,10 @@ end
 
 local wall = tonumber((capture("date +%s.%N"))) - wall0
 print(string.format("fuzz: seeds %d-%d: %d cases in %.1f s (%.1f per second, %.1f s CPU in-process): "
-  .. "%d generated, %d clean errors; %d through the CLI, %d compiled and compared%s",
+  .. "%d generated, %d clean errors; %d through the CLI (%d with a file that is not regular), "
+  .. "%d compiled and compared%s",
   opts.seed, opts.seed + done - 1, done, wall, done / math.max(wall, 1e-9), os.clock() - clock0,
-  counts.ok, counts.error, counts.cli, counts.compiled,
+  counts.ok, counts.error, counts.cli, counts.non_regular, counts.compiled,
   (reference_ok and lgcheck_ok) and "" or " (reference comparison unavailable: compile only)"))
 if #failures > 0 then
   print("failures by kind:")

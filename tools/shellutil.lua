@@ -1,4 +1,4 @@
---- Small helpers shared by tests/test_errors.lua and tools/fuzz.lua: files and
+--- Small helpers shared by tests/test_errors.lua, tests/test_files.lua and tools/fuzz.lua: files and
 -- shell commands (the scripts drive gen/lenetgen, gcc and find through a shell).
 local M = {}
 
@@ -21,6 +21,34 @@ function M.capture(cmd)
   local out = p:read("a")
   local _, _, code = p:close()
   return out, code
+end
+
+--- find(1) command listing a directory's entries (hidden ones too): name, kind,
+-- size and modification time (ns), one per line, sorted.
+M.LIST = "find %s -mindepth 1 -printf '%%P\\t%%y\\t%%s\\t%%T@\\n' | sort"
+
+--- Snapshot from a listing: names, kinds, sizes and modification times, plus
+-- the bytes of every file.
+function M.snapshot_of(dir, listing)
+  local files = {}
+  for line in listing:gmatch("[^\n]+") do
+    local name, kind = line:match("^([^\t]*)\t(%a)")
+    if kind == "f" then files[name] = M.read_file(dir .. "/" .. name) end
+  end
+  return { listing = listing, files = files }
+end
+
+function M.snapshot(dir)
+  return M.snapshot_of(dir, M.capture(M.LIST:format(M.shell_quote(dir))))
+end
+
+--- Are two snapshots the same? true, or false and what differs.
+function M.same_snapshot(a, b)
+  if a.listing ~= b.listing then return false, "listing changed:\n" .. a.listing .. "--- now:\n" .. b.listing end
+  for name, bytes in pairs(a.files) do
+    if b.files[name] ~= bytes then return false, name .. " changed" end
+  end
+  return true
 end
 
 return M

@@ -60,8 +60,6 @@ function M.output_options(args)
   return table.concat(parts, " ")
 end
 
-local read_file = require("lg.files").read
-
 --- Run the pipeline; returns { files = { {path, text}... }, model, plan }.
 function M.generate(args)
   local model_loader = require("lg.model")
@@ -91,8 +89,8 @@ function M.generate(args)
   if #out.source + #out.header > args.max_code_bytes then
     errors.raise(args.description, nil, too_big)
   end
+  -- "out/" names out/x.c, "/" names /x.c
   local dir = args.output:gsub("/+$", "")
-  if dir == "" then dir = "/" end
   return {
     model = model, plan = plan,
     files = { { path = dir .. "/" .. model.name .. ".h", text = out.header },
@@ -138,11 +136,17 @@ end
 
 --- --check: each missing or differing file on stderr (exit 1), else one
 -- "up to date" line unless quiet (exit 0). Writes nothing.
+-- A target that is not a regular file is named as such and never read (a FIFO
+-- would block, a device never end).
 function M.check(files, run_options, quiet)
+  local writer = require("lg.files")
   local problems = {}
   for _, f in ipairs(files) do
-    local old = read_file(f.path)
-    if old == nil then
+    local what = writer.not_regular(f.path)
+    local old = not what and writer.read(f.path)
+    if what then
+      problems[#problems + 1] = writer.not_regular_message(f.path, what)
+    elseif old == nil then
       problems[#problems + 1] = f.path .. ": error: missing; run lenetgen without --check to generate it"
     elseif old ~= f.text then
       local file_options = old:match("\n %*   options      ([^\n]*)")
@@ -166,16 +170,51 @@ function M.check(files, run_options, quiet)
   return 0
 end
 
+--- Generate, then print, check or write; returns the exit status.
+local function run(args)
+  local result = M.generate(args)
+  if args.explain then
+    io.stdout:write(require("lg.explain").table(result.model, result.plan))
+    return 0
+  end
+  if args.check then return M.check(result.files, M.output_options(args), args.quiet) end
+  local wrote, werr = require("lg.files").write_all(result.files)
+  if not wrote then
+    io.stderr:write(werr .. "\n")
+    return 1
+  end
+  return 0
+end
+
+--- Is a Lua error the interrupt lua5.4 raises on SIGINT ("file:line: interrupted!")?
+local function is_interrupt(e)
+  return type(e) == "string" and e:match("interrupted!$") ~= nil
+end
+
+--- A usage mistake the parser cannot see, or nil.
+local function usage_problem(args)
+  if args.output == "" then
+    return "option '-o' needs a directory, got an empty string (use -o . for the current directory)"
+  elseif args.check and args.explain then
+    return "--check and --explain cannot be combined (--explain checks nothing); run them one after the other"
+  elseif args.quiet and not args.check then
+    return "-q only applies to --check"
+  end
+end
+
 --- Main entry; returns the exit status.
+-- Ctrl-C (SIGINT) arrives as a Lua error anywhere in `run`; lg.files removes
+-- its temporary files on the way out and the status is 130, as for a shell.
+-- SIGTERM and SIGKILL end the process at once: the next run into the same
+-- directory removes the temporary files left, and a header and source left
+-- from two runs refuse to compile together (the generation id).
 -- @param program the name the user invoked (for "Run '... --help'")
 function M.main(argv, script_dir, program)
   local parser = build_parser(program)
   local ok, args = parser:pparse(argv)
-  if ok and args.check and args.explain then
-    ok, args = false, "--check and --explain cannot be combined (--explain checks nothing); "
-      .. "run them one after the other"
-  elseif ok and args.quiet and not args.check then
-    ok, args = false, "-q only applies to --check"
+  if ok then
+    local problem = usage_problem(args)
+    if problem then ok, args = false, problem end
   end
   if not ok then
     program = program or "lenetgen"
@@ -184,30 +223,22 @@ function M.main(argv, script_dir, program)
     return 2
   end
   require("lg.render").templates_dir = script_dir .. "/../templates"
-  local done, result = xpcall(M.generate, function(e)
+  local done, result = xpcall(run, function(e)
     if errors.is(e) then return e end
+    if is_interrupt(e) then return { interrupted = true } end
     return { bug = debug.traceback(tostring(e), 2) }
   end, args)
-  if not done then
-    if errors.is(result) then
-      io.stderr:write(errors.format(result) .. "\n")
-      return 1
-    end
-    io.stderr:write("lenetgen: internal error (a bug in lenetgen, not in your model):\n" .. result.bug .. "\n")
-    return 3
-  end
-  if args.explain then
-    io.stdout:write(require("lg.explain").table(result.model, result.plan))
-    return 0
-  end
-  local writer = require("lg.files")
-  if args.check then return M.check(result.files, M.output_options(args), args.quiet) end
-  local wrote, werr = writer.write_all(result.files)
-  if not wrote then
-    io.stderr:write(werr .. "\n")
+  if done then return result end
+  if errors.is(result) then
+    io.stderr:write(errors.format(result) .. "\n")
     return 1
   end
-  return 0
+  if result.interrupted then
+    io.stderr:write("lenetgen: interrupted; the output files are as they were, or all replaced\n")
+    return 130
+  end
+  io.stderr:write("lenetgen: internal error (a bug in lenetgen, not in your model):\n" .. result.bug .. "\n")
+  return 3
 end
 
 return M

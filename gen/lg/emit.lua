@@ -864,6 +864,26 @@ local function math_section(ctx)
   return table.concat(parts, "\n\n")
 end
 
+-- Stands for the generation id until both texts are complete; it cannot occur
+-- in a C identifier, and the first occurrence after the banner is the template's.
+local GENERATION_SLOT = "@generation@"
+
+--- Fill in the generation id: the first 32 bits of the SHA-256 of both texts
+-- after the banner (with the slot), so the same code gets the same id, and a
+-- header and source of two different runs (kill -9 between the renames,
+-- concurrent runs writing by another tool) differ in it and fail to compile
+-- together. The banner is left out: files that differ only there (a comment of
+-- the description, its path) are the same code and may be mixed.
+local function with_generation(header, source, banner_bytes)
+  local id = string.format("0x%sUL", M.sha256_hex(header:sub(banner_bytes + 1) .. "\0"
+    .. source:sub(banner_bytes + 1)):sub(1, 8))
+  local function fill(text)
+    local at = assert(text:find(GENERATION_SLOT, banner_bytes + 1, true), "no generation slot")
+    return text:sub(1, at - 1) .. id .. text:sub(at + #GENERATION_SLOT)
+  end
+  return { header = fill(header), source = fill(source) }
+end
+
 --- Generate the header and source text.
 -- @param model model with weights; @param plan from lg.plan; @param opts
 -- { math = "libm"|"builtin", manifest = banner text (already a C comment) }
@@ -920,7 +940,7 @@ function M.emit(model, plan, opts)
   local includes = (opts.math == "builtin") and "" or "#include <math.h>\n\n"
   local sections = { render.render(render.template("source_head.c"), {
     banner = opts.manifest, name = name, NAME = NAME, arena_floats = tostring(plan.scratch_floats),
-    includes = includes }) }
+    includes = includes, generation = GENERATION_SLOT }) }
   local nonfinite = false
   for _, layer in ipairs(model.layers) do
     for _, t in ipairs({ layer.weight, layer.bias_values }) do
@@ -962,8 +982,8 @@ function M.emit(model, plan, opts)
   end
   local header = (render.render(render.template("header.h"), {
     banner = opts.manifest, guard = NAME .. "_H", name = name, NAME = NAME,
-    macros = table.concat(macro_lines, "\n") }))
-  return { header = header, source = source }
+    macros = table.concat(macro_lines, "\n"), generation = GENERATION_SLOT }))
+  return with_generation(header, source, #opts.manifest)
 end
 
 return M

@@ -20,8 +20,6 @@ local function shape_list(shape)
   return "[" .. table.concat(parts, ", ") .. "]"
 end
 
-local read_all = require("lg.files").read
-
 function M.banner(model, plan, info)
   local lines = {
     "/*",
@@ -38,9 +36,8 @@ function M.banner(model, plan, info)
   if model.random_seed then
     lines[#lines + 1] = string.format(" *   weights      pseudo-random, seed %d", model.random_seed)
   else
-    local bytes = read_all(model.weights_path) or ""
     lines[#lines + 1] = string.format(" *   weights      %s sha256 %s",
-      render.comment_text(M.display_path(model.weights_path)), emit.sha256_hex(bytes))
+      render.comment_text(M.display_path(model.weights_path)), assert(model.weights_sha256))
   end
   for _, layer in ipairs(model.layers) do
     for _, t in ipairs({ { layer.weight_name, layer.weight }, { layer.bias_name, layer.bias_values } }) do

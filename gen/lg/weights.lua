@@ -136,6 +136,11 @@ end
 -- file: the reader's maximum header plus the weights of the largest network
 -- lenetgen accepts. Returns bytes, or nil and a message (as lg.safetensors.read's).
 read_bounded = function(path, safetensors)
+  -- a FIFO or a device would block the open or never end; refused before opening
+  local what = require("lg.files").not_regular(path)
+  if what then
+    return nil, string.format("is %s, not a regular file; give the path of a safetensors file", what)
+  end
   local f, err = io.open(path, "rb")
   if not f then
     err = err:sub(1, #path + 2) == path .. ": " and err:sub(#path + 3) or err
@@ -202,6 +207,9 @@ function M.attach_file(model, opts)
     errors.raise(path, model.weights_line, string.format("weights %s: %s",
       errors.describe(model.weights_file, 200), err))
   end
+  -- the manifest's hash is of these very bytes: the file is read once, so
+  -- replacing it meanwhile cannot give a hash of other weights than those embedded
+  model.weights_sha256 = require("lg.emit").sha256_hex(bytes)
   local file_label = errors.describe(model.weights_file, 200)
   local used = {}
   local function take(layer, name, shape, line, what)

@@ -161,6 +161,7 @@ end
 --        memory: the comment line naming the arena ranges the step reads and writes
 --   { kind = "entry", layer = N | nil }   entry points; layer = the step a call or trace belongs to
 --   { kind = "macro", name = "LENET5_OUTPUT_SIZE" }
+--   { kind = "generation" }   the generation id's #define (.h) and its check (.c)
 --   { kind = "other" }
 function M.regions(text)
   local lines = M.lines(text)
@@ -236,6 +237,10 @@ function M.regions(text)
     elseif l:match("^/%* %-%-math=") or l:match("^static float lenetgen_") then
       current = { kind = "other" }
       region[i] = current
+      i = i + 1
+    elseif l:match("^#define [%w_]+_GENERATION ") or l:match("^#if !defined%([%w_]+_GENERATION%)") then
+      -- the generation id: a hash of both files, so it changes whenever anything does
+      region[i] = { kind = "generation" }
       i = i + 1
     else
       local macro = l:match("^#define ([%w_]+)")

@@ -11,7 +11,8 @@
 --     the arena map) and the size macros whose values changed;
 --   - when the arena layout changed: the memory line of other steps' comments and the
 --     entry-point calls that pass arena offsets (never their code);
---   - a helper function the edit newly needs (an activation), added, never changed.
+--   - a helper function the edit newly needs (an activation), added, never changed;
+--   - the generation id (a hash of both files) in the header and its check in the source.
 -- "Layers whose shapes changed" are listed per case: the edited layer, the layers after it
 -- up to and including the next one with weights (its input shape changed).
 -- It must touch the edited layer's code (so the test can fail both ways).
@@ -98,6 +99,7 @@ local function run_case(spec)
       return false
     end
     if r.kind == "weight" then return member(r.layer, spec.weight_layers) end
+    if r.kind == "generation" then return true end  -- a hash of both files
     if r.kind == "step" then
       if step_has(r, spec.code_layers) then return true end
       return spec.arena and r.part == "memory"
