@@ -194,7 +194,7 @@ end
 local KERNEL, NONE = fresh_dir(), fresh_dir()
 do
   check("pair: generation --unroll=kernel", run(LENET .. " -o " .. q(KERNEL)) == 0)
-  check("pair: generation --unroll=none", run(LENET .. " --unroll=none -o " .. q(NONE)) == 0)
+  check("pair: generation --unroll=none", run(LENET .. " --unroll=none --plan=layered -o " .. q(NONE)) == 0)
   check("pair: a generated pair compiles", compiles(KERNEL))
   local mixed = fresh_dir()
   write_file(mixed .. "/lenet5.h", read_file(NONE .. "/lenet5.h"))
@@ -258,7 +258,7 @@ end
 do
   local dir = fresh_dir()
   local runs = {}
-  for i, opt in ipairs({ "", "--unroll=none", "", "--unroll=none" }) do
+  for i, opt in ipairs({ "", "--unroll=none --plan=layered", "", "--unroll=none --plan=layered" }) do
     runs[i] = io.popen("cd " .. q(root) .. " && timeout " .. SECONDS .. " gen/lenetgen " .. LENET .. " "
       .. opt .. " -o " .. q(dir) .. " 2>&1; echo status=$?")
   end
@@ -334,7 +334,7 @@ local function signal_mid_write(sig)
   for attempt = 1, ATTEMPTS do
     local dir = fresh_dir()
     os.execute("cp " .. q(KERNEL) .. "/lenet5.[ch] " .. q(dir))
-    local r = start(LENET .. " --unroll=none -o " .. q(dir))
+    local r = start(LENET .. " --unroll=none --plan=layered -o " .. q(dir))
     local seen, polls = false, 0
     -- the window is a millisecond or two: look at /proc (has the run ended?)
     -- only every 200th time

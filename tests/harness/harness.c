@@ -431,7 +431,8 @@ static int check_build(const struct test_state *t, const char *build, harness_in
         if (bad < 0) failures++;
     }
     if (scratch_tolerance) {
-        bad = first_mismatch(b.output_scratch, reference, mag, m->output_size, &bad_count);
+        bad = first_mismatch(b.output_scratch, reference, mag, m->output_size, "the _infer_scratch output",
+                             &bad_count);
         if (bad >= 0) {
             append(message, "\n%s build: _infer_scratch output %d: generated %.9g, reference %.9g"
                    " (|difference| %.3g > %.3g)", build, bad, (double)b.output_scratch[bad], reference[bad],
