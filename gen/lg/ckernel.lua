@@ -150,6 +150,27 @@ function M.axis_runs(count, stride, pad, kernel, size)
   end)
 end
 
+--- The holes every --unroll=none template shares: fname, tables (the
+-- window bounds of both axes), views, iy and ix (the window origin of output
+-- position oy, ox). Pieces are bounded in size (a few lines), so they are
+-- written without the budget; the filled template is counted by emit_none.
+function M.none_vars(step, fname, g)
+  local t = render.writer()
+  M.range_tables(t, "ky", g.oh, g.s.h, g.p.h, g.k.h, g.h)
+  M.range_tables(t, "kx", g.ow, g.s.w, g.p.w, g.k.w, g.w)
+  local v = render.writer()
+  M.views(v, step.in_shape, "input", step.out_shape, "output")
+  return { fname = fname, tables = t.text(), views = v.text(), oh = tostring(g.oh), ow = tostring(g.ow),
+           iy = M.affine("oy", g.s.h, -g.p.h), ix = M.affine("ox", g.s.w, -g.p.w) }
+end
+
+--- An --unroll=none step function from its template.
+function M.emit_none(e, template, vars)
+  local w = e.writer()
+  w.line(render.fill(template, vars))
+  e.add_function(w.text())
+end
+
 --- Constant tables of the first and one-past-last valid tap on one axis for
 -- every output position (the --unroll=none window bounds).
 function M.range_tables(w, prefix, count, stride, pad, kernel, size)

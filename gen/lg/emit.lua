@@ -157,7 +157,7 @@ local function source_text(e, model, plan, opts)
   local sections = { render.render(render.template("source_head.c"), {
     banner = opts.manifest, name = e.name, NAME = e.NAME, arena_floats = tostring(plan.scratch_floats),
     includes = includes, generation = GENERATION_SLOT }) }
-  if model.nonfinite then sections[#sections + 1] = render.NONFINITE_MACROS end
+  if model.nonfinite then sections[#sections + 1] = render.fill("nonfinite.h") end
   sections[#sections + 1] = "/* Weights: static const, so they stay in flash on a microcontroller. */"
   table.move(weight_parts, 1, #weight_parts, #sections + 1, sections)
   sections[#sections + 1] = activation.helpers(e.used_acts, opts.math, e.any_full)

@@ -15,6 +15,12 @@ function M.template(name)
   return text
 end
 
+--- A template filled by M.render (vars may be omitted when it has no
+-- holes), without its final newline: a piece to join with others.
+function M.fill(name, vars)
+  return (M.render(M.template(name), vars or {}):gsub("\n$", ""))
+end
+
 --- Fill ${var} holes. Fails on a missing or non-string value and on an unused one,
 -- so a template and its caller cannot drift apart silently.
 function M.render(text, vars)
@@ -41,7 +47,7 @@ end
 --- Shortest C float literal that reads back as exactly the same float32.
 function M.float(x)
   -- non-finite values only arrive with --allow-nonfinite; the emitter then
-  -- defines LG_NAN and LG_INF (see M.NONFINITE_MACROS)
+  -- defines LG_NAN and LG_INF (templates/nonfinite.h)
   if x ~= x then return "LG_NAN" end
   if x == math.huge then return "LG_INF" end
   if x == -math.huge then return "(-LG_INF)" end
@@ -58,20 +64,6 @@ function M.float(x)
   end
   error("unreachable: %.9g always round-trips a float32")
 end
-
---- Definitions for non-finite weights: compiler built-ins where available
--- (no header needed, so --math=builtin code stays freestanding), else C99's
--- NAN and INFINITY from <math.h>.
-M.NONFINITE_MACROS = [[
-/* Non-finite weights (generated with --allow-nonfinite). */
-#if defined(__GNUC__)
-#define LG_NAN (__builtin_nanf(""))
-#define LG_INF (__builtin_inff())
-#else
-#include <math.h>
-#define LG_NAN NAN
-#define LG_INF INFINITY
-#endif]]
 
 --- Text safe inside a C block comment.
 function M.comment_text(s)

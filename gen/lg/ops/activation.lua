@@ -37,26 +37,6 @@ local function emit_copy(e, step, fname)
 end
 M.emit_copy = emit_copy
 
-local ACT_DEFS = {
-  -- Under -ffinite-math-only (-ffast-math, -Ofast) the compiler may assume e^-v is finite;
-  -- gcc on x86 then divides vectors by a reciprocal estimate and a Newton step, which
-  -- makes 1 / (1 + inf) NaN. So there v < -87.34 (sigmoid < 2^-126) returns 0 first.
-  sigmoid = table.concat({
-    "static float act_sigmoid(float v)",
-    "{",
-    "#if defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__",
-    "    /* no infinity under -ffinite-math-only: e^-v must stay finite */",
-    "    if (v < -0x1.5d589ep+6f) {",
-    "        return 0.0f; /* sigmoid(v) < 2^-126 */",
-    "    }",
-    "#endif",
-    "    return 1.0f / (1.0f + lenetgen_expf(-v));",
-    "}",
-  }, "\n"),
-  tanh = "static float act_tanh(float v)\n{\n    return lenetgen_tanhf(v);\n}",
-  relu = "static float act_relu(float v)\n{\n    return (v > 0.0f) ? v : 0.0f;\n}",
-}
-
 --- The math helpers and activation functions the file calls, or nil.
 -- @param used set of activation names the steps apply
 -- @param math_kind "builtin" or "libm"
@@ -73,8 +53,8 @@ function M.helpers(used, math_kind, any_full)
     parts[#parts + 1] = table.concat(select, "\n") .. "\n" .. render.template("math_builtin.c")
   elseif need_exp or need_tanh then
     parts[#parts + 1] = "/* --math=libm: the C library's expf and tanhf. */"
-    if need_exp then parts[#parts + 1] = "static float lenetgen_expf(float v)\n{\n    return expf(v);\n}" end
-    if need_tanh then parts[#parts + 1] = "static float lenetgen_tanhf(float v)\n{\n    return tanhf(v);\n}" end
+    if need_exp then parts[#parts + 1] = render.fill("libm_expf.c") end
+    if need_tanh then parts[#parts + 1] = render.fill("libm_tanhf.c") end
   end
   for _, act in ipairs({ "relu", "sigmoid", "tanh" }) do
     if used[act] then
@@ -82,10 +62,13 @@ function M.helpers(used, math_kind, any_full)
         -- --unroll=full calls it from thousands of places; inlining every call
         -- costs compiler memory and code for little speed (LeNet-5 full, gcc 12
         -- -O2, x86-64: peak 2,099 MB -> 1,967 MB, code 8.5 MB -> 7.1 MB)
-        parts[#parts + 1] = string.format("#if defined(__GNUC__)\nstatic float act_%s(float v) "
-          .. "__attribute__((noinline));\n#endif", act)
+        parts[#parts + 1] = render.fill("act_noinline.h", { act = act })
       end
-      parts[#parts + 1] = ACT_DEFS[act]
+      -- Under -ffinite-math-only (-ffast-math, -Ofast) the compiler may assume e^-v is finite;
+      -- gcc on x86 then divides vectors by a reciprocal estimate and a Newton step, which
+      -- makes 1 / (1 + inf) NaN. So there act_sigmoid returns 0 first for v < -87.34
+      -- (sigmoid < 2^-126).
+      parts[#parts + 1] = render.fill("act_" .. act .. ".c")
     end
   end
   if #parts == 0 then return nil end

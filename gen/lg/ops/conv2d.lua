@@ -3,6 +3,7 @@
 -- as it is computed and never stored).
 local ckernel = require("lg.ckernel")
 local geometry = require("lg.geometry")
+local render = require("lg.render")
 local shared = require("lg.ops.shared")
 
 local M = {}
@@ -272,31 +273,12 @@ end
 
 local function emit_none(e, step, fname)
   local g = conv_geometry(step)
-  local w = e.writer()
-  ckernel.signature(w, fname, "input", "output")
-  w.line("{")
-  ckernel.range_tables(w, "ky", g.oh, g.s.h, g.p.h, g.k.h, g.h)
-  ckernel.range_tables(w, "kx", g.ow, g.s.w, g.p.w, g.k.w, g.w)
-  ckernel.views(w, step.in_shape, "input", step.out_shape, "output")
-  w.line("for (int oc = 0; oc < %d; ++oc) {", step.layer.out_channels)
-  channel_prologue(e, w, step, "oc")
-  w.line("for (int oy = 0; oy < %d; ++oy) {", g.oh)
-  w.line("for (int ox = 0; ox < %d; ++ox) {", g.ow)
-  w.line("float acc = b;")
-  w.line("for (int c = 0; c < %d; ++c) {", g.c_in)
-  w.line("for (int ky = ky_begin[oy]; ky < ky_end[oy]; ++ky) {")
-  w.line("for (int kx = kx_begin[ox]; kx < kx_end[ox]; ++kx) {")
-  w.line("LG_MAC(acc, w[c][ky][kx], x[c][%s + ky][%s + kx]);", ckernel.affine("oy", g.s.h, -g.p.h),
-    ckernel.affine("ox", g.s.w, -g.p.w))
-  w.line("}")
-  w.line("}")
-  w.line("}")
-  w.line("y[oc][oy][ox] = %s;", ckernel.activation_expr(step.acts, "acc"))
-  w.line("}")
-  w.line("}")
-  w.line("}")
-  w.line("}")
-  e.add_function(w.text())
+  local vars = ckernel.none_vars(step, fname, g)
+  local p = render.writer()
+  channel_prologue(e, p, step, "oc")
+  vars.prologue, vars.out_channels, vars.c_in = p.text(), tostring(step.layer.out_channels), tostring(g.c_in)
+  vars.value = ckernel.activation_expr(step.acts, "acc")
+  ckernel.emit_none(e, "conv_none.c", vars)
 end
 
 M.emit = { full = emit_full, kernel = emit_kernel, none = emit_none }

@@ -111,40 +111,19 @@ end
 local function emit_none(e, step, fname)
   local g = pool_geometry(step)
   local is_avg = step.layer.type == "avgpool2d"
-  local w = e.writer()
-  ckernel.signature(w, fname, "input", "output")
-  w.line("{")
-  ckernel.range_tables(w, "ky", g.oh, g.s.h, g.p.h, g.k.h, g.h)
-  ckernel.range_tables(w, "kx", g.ow, g.s.w, g.p.w, g.k.w, g.w)
-  ckernel.views(w, step.in_shape, "input", step.out_shape, "output")
-  w.line("for (int c = 0; c < %d; ++c) {", g.c)
-  w.line("for (int oy = 0; oy < %d; ++oy) {", g.oh)
-  w.line("for (int ox = 0; ox < %d; ++ox) {", g.ow)
-  local iy, ix = ckernel.affine("oy", g.s.h, -g.p.h), ckernel.affine("ox", g.s.w, -g.p.w)
+  local vars = ckernel.none_vars(step, fname, g)
+  vars.channels = tostring(g.c)
+  vars.value = ckernel.activation_expr(step.acts, is_avg and ckernel.divide_by_count("s", g.k.h * g.k.w) or "m")
+  local tap = string.format("x[c][%s + ky][%s + kx]", vars.iy, vars.ix)
   if is_avg then
-    w.line("float s = 0.0f;")
+    vars.init, vars.accumulate = "float s = 0.0f;", string.format("s += %s;", tap)
   else
-    -- start from the first tap of the window (never empty: padding <= kernel / 2)
-    w.line("float m = x[c][%s + ky_begin[oy]][%s + kx_begin[ox]];", iy, ix)
+    -- max-pool starts from the window's first tap: never empty, as padding <= kernel / 2
+    vars.init = string.format("float m = x[c][%s + ky_begin[oy]][%s + kx_begin[ox]];", vars.iy, vars.ix)
+    vars.accumulate = string.format("const float v = %s;\nm = (v > m) ? v : m;", tap)
   end
-  w.line("for (int ky = ky_begin[oy]; ky < ky_end[oy]; ++ky) {")
-  w.line("for (int kx = kx_begin[ox]; kx < kx_end[ox]; ++kx) {")
-  local ref = string.format("x[c][%s + ky][%s + kx]", iy, ix)
-  if is_avg then
-    w.line("s += %s;", ref)
-  else
-    w.line("const float v = %s;", ref)
-    w.line("m = (v > m) ? v : m;")
-  end
-  w.line("}")
-  w.line("}")
-  w.line("y[c][oy][ox] = %s;", ckernel.activation_expr(step.acts, is_avg and ckernel.divide_by_count("s",
-    g.k.h * g.k.w) or "m"))
-  w.line("}")
-  w.line("}")
-  w.line("}")
-  w.line("}")
-  e.add_function(w.text())
+  vars.iy, vars.ix = nil, nil  -- used above: the template has no holes for them
+  ckernel.emit_none(e, "pool_none.c", vars)
 end
 
 M.emit = { full = emit_full, kernel = emit_kernel, none = emit_none }
