@@ -6,7 +6,7 @@ LUA      ?= lua5.4
 CC       ?= gcc
 CWARN    := -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-promotion -Werror
 BUILD    := build
-GEN_SRCS := gen/lenetgen $(wildcard gen/lg/*.lua) $(wildcard templates/*)
+GEN_SRCS := gen/lenetgen $(wildcard gen/lg/*.lua gen/lg/ops/*.lua) $(wildcard templates/*)
 MODEL    ?= models/lenet5.lua
 
 ifeq ($(V),1)

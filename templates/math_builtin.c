@@ -155,10 +155,12 @@ static float lenetgen_expf_edge(float x)
     float p;
     k.f = x;
     /* NaN, tested on the bits (-ffinite-math-only deletes x != x), or x >= 88.72284 */
-    if (((k.u & 0x7fffffffu) > 0x7f800000u) || (x > 0x1.62e42ep+6f))
+    if (((k.u & 0x7fffffffu) > 0x7f800000u) || (x > 0x1.62e42ep+6f)) {
         return x * 0x1p+127f; /* the NaN, or +inf */
-    if (x < -0x1.9fe368p+6f)    /* x < -103.97208: e^x < 2^-150 rounds to 0 */
+    }
+    if (x < -0x1.9fe368p+6f) {  /* x < -103.97208: e^x < 2^-150 rounds to 0 */
         return 0.0f;
+    }
     p = lenetgen_exp_poly(lenetgen_reduce(x, &k));
     const unsigned int u = k.u - 0x4b3fff02u; /* n + 254 (k.u is 0x4b400000 + n, -150 <= n <= 128): 104..382 */
     lo.u = (u >> 1) << 23;       /* 2^(floor(u/2) - 127) */
@@ -172,8 +174,9 @@ static inline float lenetgen_expf(float x)
 {
     lenetgen_bits v, k;
     v.f = x;
-    if ((v.u & 0x7fffffffu) > 0x42ae0000u) /* |x| > 87, or NaN */
+    if ((v.u & 0x7fffffffu) > 0x42ae0000u) { /* |x| > 87, or NaN */
         return lenetgen_expf_edge(x);
+    }
     v.f = lenetgen_exp_poly(lenetgen_reduce(x, &k)); /* e^r in [0.707, 1.415] */
     v.u += k.u << 23;                                 /* times 2^n, -126 <= n <= 126 */
     return v.f;
@@ -189,8 +192,9 @@ static inline float lenetgen_tanhf(float x)
     v.f = x;
     a.u = v.u & 0x7fffffffu; /* |x| */
     if (a.u > 0x41180000u) {     /* |x| > 9.5: tanh(x) rounds to +-1 beyond 9.0109; or NaN */
-        if (a.u > 0x7f800000u)
+        if (a.u > 0x7f800000u) {
             return x + x;         /* NaN (bit tests: -ffinite-math-only deletes x != x) */
+        }
         a.f = 1.0f;
     } else {
         r = lenetgen_reduce(a.f + a.f, &k); /* 0 <= n <= 28 */

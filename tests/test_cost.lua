@@ -1,7 +1,7 @@
 #!/usr/bin/env lua5.4
 --- Cost that grows only with what it should (issue 11, item 5).
 --
--- 1. Counts: plan.axis_taps and plan.layer_macs (closed forms) equal a brute-force
+-- 1. Counts: geometry.axis_taps and ops.macs (closed forms) equal a brute-force
 --    enumeration of every in-bounds tap, here and nowhere in gen/, for thousands of
 --    random small geometries: square and rectangular, conv padding up to beyond the
 --    kernel, pool padding up to half the kernel, strides leaving gaps.
@@ -15,7 +15,8 @@
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = here .. "/audit/?.lua;" .. package.path
 local A = require("auditlib")   -- check, tmpdir, finish: the audit tests' counters
-local planner = require("lg.plan")
+local geometry = require("lg.geometry")
+local ops = require("lg.ops")
 
 -- Generous: every case below takes under 6 s on a loaded 2-core machine; before
 -- the closed forms, --explain of the 8-layer case took 70 s.
@@ -81,7 +82,7 @@ for _ = 1, 4000 do
   if math.random() < 0.3 then x = y end   -- square
   cases = cases + 1
   for _, a in ipairs({ y, x }) do
-    local got, want = planner.axis_taps(a.o, a.n, a.k, a.s, a.p), brute_axis(a.o, a.n, a.k, a.s, a.p)
+    local got, want = geometry.axis_taps(a.o, a.n, a.k, a.s, a.p), brute_axis(a.o, a.n, a.k, a.s, a.p)
     if got ~= want and not axis_bad then
       axis_bad = string.format("size %d kernel %d stride %d padding %d: %d taps, brute force %d",
         a.n, a.k, a.s, a.p, got, want)
@@ -92,7 +93,7 @@ for _ = 1, 4000 do
     local layer = { type = "conv2d", out_channels = oc, kernel = { h = y.k, w = x.k },
       stride = { h = y.s, w = x.s }, padding = { h = y.p, w = x.p },
       in_shape = { c, y.n, x.n }, out_shape = { oc, y.o, x.o } }
-    local got, want = planner.layer_macs(layer), brute_conv_macs(layer)
+    local got, want = ops.macs(layer), brute_conv_macs(layer)
     if got ~= want and not conv_bad then
       conv_bad = string.format("input %dx%dx%d kernel %dx%d stride %dx%d padding %dx%d: %d MACs, "
         .. "brute force %d", c, y.n, x.n, y.k, x.k, y.s, x.s, y.p, x.p, got, want)
@@ -111,7 +112,7 @@ for size = 1, 9 do
       for stride = 1, 9 do
         if kernel <= size + 2 * pad then
           local o = out_size(size, kernel, stride, pad)
-          local got, want = planner.axis_taps(o, size, kernel, stride, pad), brute_axis(o, size, kernel, stride, pad)
+          local got, want = geometry.axis_taps(o, size, kernel, stride, pad), brute_axis(o, size, kernel, stride, pad)
           if got ~= want and not corner_bad then
             corner_bad = string.format("size %d kernel %d stride %d padding %d: %d, brute force %d",
               size, kernel, stride, pad, got, want)
@@ -126,7 +127,7 @@ check("axis_taps equals brute force for every size, kernel, stride, padding up t
 
 -- the closed form does not visit the positions: a million calls at 4096 are instant
 local t0 = os.clock()
-for _ = 1, 20000 do planner.axis_taps(4096, 4096, 3, 1, 1) end
+for _ = 1, 20000 do geometry.axis_taps(4096, 4096, 3, 1, 1) end
 check("axis_taps cost does not depend on the size (20000 calls at 4096 under 1 s)", os.clock() - t0 < 1,
   string.format("%.2f s", os.clock() - t0))
 

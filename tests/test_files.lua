@@ -111,7 +111,7 @@ do
   check("weights: generation succeeds", ok, result)
   check("weights: the file is opened exactly once", opens == 1, opens .. " opens")
   local source = ok and result.files[2].text or ""
-  local sha = require("lg.emit").sha256_hex
+  local sha = require("lg.hash").sha256_hex
   check("weights: manifest hash is of the bytes embedded", source:find("w.safetensors sha256 " .. sha(WEIGHTS), 1, true)
     and not source:find(sha(other), 1, true), source:match("[^\n]*weights      [^\n]*"))
   check("weights: the code is that of the file as opened", source == expected)

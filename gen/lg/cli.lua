@@ -78,10 +78,8 @@ function M.generate(args)
   local too_big = string.format("the generated C would be larger than --max-code-bytes %d; use a "
     .. "lower unroll level (--unroll=kernel or none, or unroll = \"none\" on the largest layers) "
     .. "or raise the budget", args.max_code_bytes)
-  local render = require("lg.render")
-  render.byte_budget, render.bytes_written = args.max_code_bytes, 0
-  local ok, out = pcall(emit.emit, model, plan, { math = args.math, manifest = banner })
-  render.byte_budget = nil
+  local budget = require("lg.render").budget(args.max_code_bytes)
+  local ok, out = pcall(emit.emit, model, plan, { math = args.math, manifest = banner, budget = budget })
   if not ok then
     if type(out) == "table" and out.code_budget then errors.raise(args.description, nil, too_big) end
     error(out, 0)
@@ -209,7 +207,7 @@ end
 -- directory removes the temporary files left, and a header and source left
 -- from two runs refuse to compile together (the generation id).
 -- @param program the name the user invoked (for "Run '... --help'")
-function M.main(argv, script_dir, program)
+function M.main(argv, program)
   local parser = build_parser(program)
   local ok, args = parser:pparse(argv)
   if ok then
@@ -222,7 +220,6 @@ function M.main(argv, script_dir, program)
       .. " --help' for usage.\n")
     return 2
   end
-  require("lg.render").templates_dir = script_dir .. "/../templates"
   local done, result = xpcall(run, function(e)
     if errors.is(e) then return e end
     if is_interrupt(e) then return { interrupted = true } end

@@ -101,7 +101,6 @@ local function distance(a, b)
   end
   return d[#a][#b]
 end
-M.distance = distance
 
 --- The candidate closest to `word`, when it is close enough to be a typo:
 -- same letters in another case, or at most 1 edit for short words (2 from 5

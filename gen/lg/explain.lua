@@ -1,10 +1,34 @@
 --- `gen/lenetgen --explain`: the layer table a reviewer reads first.
-local planner = require("lg.plan")
-local validate = require("lg.validate")
+local geometry = require("lg.geometry")
+local ops = require("lg.ops")
 
 local M = {}
 
-local function pair(p) return p and string.format("%dx%d", p.h, p.w) or "" end
+local function pair(p) return p and geometry.pair_text(p) or "" end
+
+--- Where a layer's values go: the step's buffer for its last layer, else
+-- fused into its step, or nowhere (a flatten of the input).
+local function writes_text(s, layer)
+  if s and s.step.last_index == layer.index then
+    return geometry.buffer_text(s.step.output, s.step.out_elements)
+  end
+  return s and "(fused)" or "(no-op)"
+end
+
+--- Columns padded to their widest cell, trailing blanks removed.
+local function aligned(rows)
+  local widths = {}
+  for _, row in ipairs(rows) do
+    for i, cell in ipairs(row) do widths[i] = math.max(widths[i] or 0, #cell) end
+  end
+  local out = {}
+  for _, row in ipairs(rows) do
+    local cells = {}
+    for i, cell in ipairs(row) do cells[i] = string.format("%-" .. widths[i] .. "s", cell) end
+    out[#out + 1] = (table.concat(cells, "  "):gsub("%s+$", ""))
+  end
+  return out
+end
 
 function M.table(model, plan)
   local step_of = {}
@@ -15,34 +39,16 @@ function M.table(model, plan)
                    "step", "unroll", "writes" } }
   for _, layer in ipairs(model.layers) do
     local s = step_of[layer.index]
-    local writes
-    if s and s.step.last_index == layer.index then
-      local out = s.step.output
-      writes = out.kind == "arena"
-        and string.format("scratch[%d..%d]", out.offset, out.offset + s.step.out_elements - 1) or out.kind
-    elseif s then
-      writes = "(fused)"
-    else
-      writes = "(no-op)"
-    end
     rows[#rows + 1] = {
       tostring(layer.index), layer.type, tostring(layer.line or "?"), pair(layer.kernel), pair(layer.stride),
-      pair(layer.padding), validate.shape_text(layer.in_shape), validate.shape_text(layer.out_shape),
-      tostring(planner.layer_macs(layer)), tostring(4 * planner.layer_params(layer)),
-      s and tostring(s.k) or "-", s and s.step.unroll or "-", writes,
+      pair(layer.padding), geometry.shape_text(layer.in_shape), geometry.shape_text(layer.out_shape),
+      tostring(ops.macs(layer)), tostring(4 * ops.params(layer)),
+      s and tostring(s.k) or "-", s and s.step.unroll or "-", writes_text(s, layer),
     }
-  end
-  local widths = {}
-  for _, row in ipairs(rows) do
-    for i, cell in ipairs(row) do widths[i] = math.max(widths[i] or 0, #cell) end
   end
   local out = { string.format("%s: %s, input %dx%dx%d", model.path, model.name, model.input.channels,
     model.input.height, model.input.width) }
-  for _, row in ipairs(rows) do
-    local cells = {}
-    for i, cell in ipairs(row) do cells[i] = string.format("%-" .. widths[i] .. "s", cell) end
-    out[#out + 1] = (table.concat(cells, "  "):gsub("%s+$", ""))
-  end
+  table.move(aligned(rows), 1, #rows, #out + 1, out)
   for _, note in ipairs(plan.notes) do
     out[#out + 1] = string.format("note: line %s: %s", note.line or "?", note.text)
   end

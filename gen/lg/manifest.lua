@@ -2,9 +2,9 @@
 -- it, from which inputs (by SHA-256), with which options, and where each
 -- intermediate tensor lives. No timestamps and no absolute paths, so the same
 -- inputs always give the same bytes.
+local geometry = require("lg.geometry")
+local hash = require("lg.hash")
 local render = require("lg.render")
-local emit = require("lg.emit")
-local planner = require("lg.plan")
 
 local M = {}
 
@@ -12,12 +12,6 @@ local M = {}
 function M.display_path(path)
   if path:sub(1, 1) == "/" then return path:match("([^/]*)$") end
   return path
-end
-
-local function shape_list(shape)
-  local parts = {}
-  for i, n in ipairs(shape) do parts[i] = tostring(n) end
-  return "[" .. table.concat(parts, ", ") .. "]"
 end
 
 function M.banner(model, plan, info)
@@ -31,7 +25,7 @@ function M.banner(model, plan, info)
     string.format(" *   generator    lenetgen %s", info.version),
     string.format(" *   options      %s", info.options),
     string.format(" *   description  %s sha256 %s", render.comment_text(M.display_path(model.path)),
-      emit.sha256_hex(model.source)),
+      hash.sha256_hex(model.source)),
   }
   if model.random_seed then
     lines[#lines + 1] = string.format(" *   weights      pseudo-random, seed %d", model.random_seed)
@@ -43,18 +37,15 @@ function M.banner(model, plan, info)
     for _, t in ipairs({ { layer.weight_name, layer.weight }, { layer.bias_name, layer.bias_values } }) do
       if t[2] then
         lines[#lines + 1] = string.format(" *   tensor       %s %s sha256 %s",
-          render.comment_text(string.format("%q", t[1])), shape_list(t[2].shape), emit.sha256_hex(t[2].raw))
+          render.comment_text(string.format("%q", t[1])), geometry.shape_list(t[2].shape), t[2].sha256)
       end
     end
   end
   lines[#lines + 1] = string.format(" *   totals       %d parameters, %d MACs, %d bytes of activation memory",
     plan.params, plan.macs, 4 * plan.scratch_floats)
   for k, step in ipairs(plan.steps) do
-    local where = step.output.kind == "arena"
-      and string.format("scratch[%d..%d]", step.output.offset, step.output.offset + step.out_elements - 1)
-      or "output"
     lines[#lines + 1] = string.format(" *   step %-3d     layers %d-%d -> %s (%d floats)", k, step.first_index,
-      step.last_index, where, planner.elements(step.out_shape))
+      step.last_index, geometry.buffer_text(step.output, step.out_elements), step.out_elements)
   end
   lines[#lines + 1] = " */"
   return table.concat(lines, "\n")

@@ -1,5 +1,26 @@
 --- Loading a model: the one part the emitter and the reference interpreter share.
 -- load (sandboxed description) -> validate (fields, shapes) -> weights (tensors).
+--
+-- The model table (each stage returns a new one; nothing changes it later):
+--   path, source     the description's path (as given) and its bytes
+--   name             the network's C identifier
+--   input            { channels =, height =, width = }
+--   output_shape     the last layer's output shape
+--   weights_file, weights_path, weights_line
+--                    the `weights` field as written, resolved against the
+--                    description's directory, and its line (nil when absent)
+--   weights_sha256   SHA-256 of the weights file as read (file weights only)
+--   random_seed      the seed of --random-weights (random weights only)
+--   nonfinite        whether any weight or bias is NaN or Inf
+--   layers           list; each layer:
+--     index, type, line  0-based position, layer type, line in the description
+--     in_shape, out_shape  {c, h, w} or {n}
+--     unroll         the layer's own unroll level, or nil
+--     kernel, stride, padding  {h =, w =} (conv2d and pooling)
+--     out_channels | out_features  (conv2d | linear)
+--     bias           whether the layer adds a bias (conv2d and linear)
+--     weight_name, bias_name, weight_line, bias_line  tensor names and lines
+--     weight, bias_values  tensors (see lg.weights)
 local load = require("lg.load")
 local validate = require("lg.validate")
 local weights = require("lg.weights")
@@ -9,18 +30,15 @@ local M = {}
 --- Load and check a description and its weights.
 -- @param path description file
 -- @param opts { random_seed = n|nil, allow_nonfinite = bool }
--- @return model table (see the internal contract); raises lg.errors on a mistake
+-- @return the model table above; raises lg.errors on a mistake
 function M.load(path, opts)
   opts = opts or {}
   local raw, src, lines = load.load(path)
-  local model = validate.validate(raw, path, lines)
-  model.source = src
+  local described = validate.validate(raw, path, lines, src)
   if opts.random_seed then
-    weights.attach_random(model, opts.random_seed)
-  else
-    weights.attach_file(model, opts)
+    return weights.attach_random(described, opts.random_seed)
   end
-  return model
+  return weights.attach_file(described, opts)
 end
 
 return M

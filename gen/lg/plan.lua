@@ -6,143 +6,88 @@
 -- data is already flat). Intermediate tensors live in one arena: step outputs
 -- alternate between its bottom and its top, so a step's input and output never
 -- overlap and the arena is as large as the largest adjacent pair.
+--
+-- The plan table (read by lg.emit, lg.explain, lg.manifest):
+--   steps          list of steps, in the order they run; each step:
+--     kind         the compute layer's type, or "copy" (activations straight
+--                  on the input, or a network of flatten layers only)
+--     layer        the compute layer (nil for a copy)
+--     pool         the pooling layer fused into a conv2d step, or nil
+--     layers       every description layer the step covers, in order
+--     acts         activations applied to the computed value, in order
+--     post_acts    activations after a fused pool (on the pooled value)
+--     unroll       "full" | "kernel" | "none"
+--     in_shape, out_shape, out_elements   what the step reads and writes
+--     first_index, last_index             its first and last layer's index
+--     macs         multiply-accumulates of its layers
+--     input, output  buffers: { kind = "input" | "output" } or
+--                  { kind = "arena", offset = first float in the arena }
+--   arena_floats   floats the intermediate tensors need (0: none)
+--   scratch_floats arena_floats, at least 1 (a C array cannot be empty)
+--   macs, params   totals over the network
+--   notes          { line =, text = } for each place where the plan asked for
+--                  differs from the plan built (today: a pooling that
+--                  --plan=fused would fuse, after a convolution at unroll
+--                  level none, which has no fused kernel)
+local geometry = require("lg.geometry")
+local ops = require("lg.ops")
+
 local M = {}
 
-local ACTIVATIONS = { sigmoid = true, relu = true, tanh = true }
-local POOLS = { avgpool2d = true, maxpool2d = true }
-
-local function elements(shape)
-  local n = 1
-  for _, d in ipairs(shape) do n = n * d end
-  return n
-end
-M.elements = elements
-
---- In-bounds taps along one axis, summed over every output position: a window
--- at position o covers input indices o*stride-pad .. o*stride-pad+kernel-1,
--- and only those inside 0..size-1 count. Positions lo..hi have their whole
--- window inside, so they add kernel each; only the clipped positions before and
--- after them are counted one by one, and there are at most about pad/stride of
--- each, so the cost does not depend on size.
-function M.axis_taps(count, size, kernel, stride, pad)
-  local function valid(o)
-    local origin = o * stride - pad
-    return math.max(math.min(origin + kernel, size) - math.max(origin, 0), 0)
-  end
-  local lo = math.min((pad + stride - 1) // stride, count)          -- first o with origin >= 0
-  local hi = math.max(math.min((size - kernel + pad) // stride, count - 1), lo - 1)
-  local taps = (hi - lo + 1) * kernel
-  for o = 0, lo - 1 do taps = taps + valid(o) end
-  for o = hi + 1, count - 1 do taps = taps + valid(o) end
-  return taps
+local function new_step(kind, layer, unroll, in_shape)
+  return { kind = kind, layer = layer, acts = {}, post_acts = {}, layers = { layer }, unroll = unroll,
+           in_shape = in_shape }
 end
 
---- Multiply-accumulates of a layer.
-function M.layer_macs(layer)
-  if layer.type == "conv2d" then
-    -- only taps that fall inside the image are real work; padding taps are
-    -- skipped. A tap is inside when its row and its column are, so the count
-    -- over all positions is the product of the two axes' counts.
-    local _, oh, ow = table.unpack(layer.out_shape)
-    local c, h, w = table.unpack(layer.in_shape)
-    local rows = M.axis_taps(oh, h, layer.kernel.h, layer.stride.h, layer.padding.h)
-    local cols = M.axis_taps(ow, w, layer.kernel.w, layer.stride.w, layer.padding.w)
-    return rows * cols * c * layer.out_channels
-  elseif layer.type == "linear" then
-    return layer.in_shape[1] * layer.out_features
-  end
-  return 0
+local function unfused_note(pool, conv)
+  return { line = pool.line, text = string.format("layer %d (%s) is not fused with layer %d (conv2d): "
+    .. "unroll level none has no fused kernel, so the convolution's %s output is stored (to fuse, use "
+    .. "--unroll=kernel or unroll = \"kernel\" on layer %d; --plan=layered asks for this plan)", pool.index,
+    pool.type, conv.index, geometry.shape_text(conv.out_shape), conv.index) }
 end
 
---- Parameters of a layer (weights + biases).
-function M.layer_params(layer)
-  if layer.type == "conv2d" then
-    local n = layer.out_channels * layer.in_shape[1] * layer.kernel.h * layer.kernel.w
-    return n + (layer.bias and layer.out_channels or 0)
-  elseif layer.type == "linear" then
-    return layer.out_features * layer.in_shape[1] + (layer.bias and layer.out_features or 0)
-  end
-  return 0
-end
-
---- Can this pooling layer be computed inside the preceding convolution?
--- Only non-overlapping, unpadded windows: each convolution output then feeds
--- exactly one pooled value and is computed exactly once.
-local function fusable(pool)
-  return pool.padding.h == 0 and pool.padding.w == 0
-    and pool.stride.h >= pool.kernel.h and pool.stride.w >= pool.kernel.w
-end
-
---- Build the plan.
--- @param model validated model with weights attached
--- @param opts { unroll = "kernel", plan = "fused"|"layered" }
--- @return { steps = {...}, arena_floats = n, macs = n, params = n, notes = {...} }
---   notes: { line =, text = } for each place where the plan asked for differs from
---   the plan built (today: a pooling that --plan=fused would fuse, after a
---   convolution at unroll level none, which has no fused kernel)
-function M.build(model, opts)
-  local steps = {}
-  local notes = {}
+--- The steps of the network, with the notes on pools left unfused.
+local function group_steps(model, opts)
+  local steps, notes = {}, {}
   local current
   for _, layer in ipairs(model.layers) do
-    local t = layer.type
-    if t == "conv2d" or t == "linear" or POOLS[t] then
-      local unroll = layer.unroll or opts.unroll
-      local could_fuse = POOLS[t] and current and current.kind == "conv2d" and not current.pool
-        and opts.plan == "fused" and fusable(layer)
+    local op = ops.of(layer.type)
+    if op.role == "compute" then
+      local could_fuse = op.fusable and current and current.kind == "conv2d" and not current.pool
+        and opts.plan == "fused" and op.fusable(layer)
       if could_fuse and current.unroll ~= "none" then
         current.pool = layer
         current.layers[#current.layers + 1] = layer
       else
-        if could_fuse then
-          notes[#notes + 1] = { line = layer.line, text = string.format("layer %d (%s) is not fused "
-            .. "with layer %d (conv2d): unroll level none has no fused kernel, so the convolution's "
-            .. "%s output is stored (to fuse, use --unroll=kernel or unroll = \"kernel\" on layer %d; "
-            .. "--plan=layered asks for this plan)", layer.index, t, current.layer.index, require("lg.validate").shape_text(current.layer.out_shape),
-            current.layer.index) }
-        end
-        current = { kind = t, layer = layer, acts = {}, post_acts = {}, layers = { layer },
-                    unroll = unroll, in_shape = layer.in_shape }
+        if could_fuse then notes[#notes + 1] = unfused_note(layer, current.layer) end
+        current = new_step(layer.type, layer, layer.unroll or opts.unroll, layer.in_shape)
         steps[#steps + 1] = current
       end
-    elseif ACTIVATIONS[t] or t == "flatten" then
-      if not current and t == "flatten" then
-        goto continue  -- flattening the caller's input changes nothing in memory
-      end
+    elseif current or op.role == "activation" then
+      -- flattening the caller's input changes nothing in memory; activations
+      -- straight on the input need a copy step that applies them
       if not current then
-        -- activations straight on the input: a copy step that applies them
-        current = { kind = "copy", acts = {}, post_acts = {}, layers = {}, unroll = opts.unroll,
-                    in_shape = layer.in_shape }
+        current = new_step("copy", nil, opts.unroll, layer.in_shape)
         steps[#steps + 1] = current
       end
       current.layers[#current.layers + 1] = layer
-      if ACTIVATIONS[t] then
+      if op.role == "activation" then
         local list = current.pool and current.post_acts or current.acts
-        list[#list + 1] = t
+        list[#list + 1] = layer.type
       end
     end
-    ::continue::
   end
   if #steps == 0 then
     -- only flatten layers: the output is a copy of the input
-    steps[1] = { kind = "copy", acts = {}, post_acts = {}, layers = model.layers, unroll = opts.unroll,
-                 in_shape = model.layers[1].in_shape }
+    steps[1] = new_step("copy", nil, opts.unroll, model.layers[1].in_shape)
+    steps[1].layers = model.layers
   end
-  for _, step in ipairs(steps) do
-    -- the shape the step computes: activations keep it and flatten only
-    -- renames it, so it is the shape of the last compute layer
-    if step.kind == "copy" then
-      step.out_shape = step.in_shape
-    else
-      step.out_shape = (step.pool or step.layer).out_shape
-    end
-    step.first_index = step.layers[1].index
-    step.last_index = step.layers[#step.layers].index
-    step.out_elements = elements(step.out_shape)
-    step.macs = 0
-    for _, layer in ipairs(step.layers) do step.macs = step.macs + M.layer_macs(layer) end
-  end
-  -- tensors: 0 = caller's input, k = output of step k; the last is the caller's output
+  return steps, notes
+end
+
+--- Tensors: 0 = caller's input, k = output of step k; the last is the
+-- caller's output. Returns the arena's size in floats.
+local function place(steps)
   local arena = 0
   for k = 1, #steps - 1 do
     local size = steps[k].out_elements
@@ -159,10 +104,29 @@ function M.build(model, opts)
     end
     step.input = (k == 1) and { kind = "input" } or steps[k - 1].output
   end
+  return arena
+end
+
+--- Build the plan (see the field list above).
+-- @param model the model of lg.model
+-- @param opts { unroll = "full"|"kernel"|"none", plan = "fused"|"layered" }
+function M.build(model, opts)
+  local steps, notes = group_steps(model, opts)
+  for _, step in ipairs(steps) do
+    -- the shape the step computes: activations keep it and flatten only
+    -- renames it, so it is the shape of the last compute layer
+    step.out_shape = step.kind == "copy" and step.in_shape or (step.pool or step.layer).out_shape
+    step.first_index = step.layers[1].index
+    step.last_index = step.layers[#step.layers].index
+    step.out_elements = geometry.elements(step.out_shape)
+    step.macs = 0
+    for _, layer in ipairs(step.layers) do step.macs = step.macs + ops.macs(layer) end
+  end
+  local arena = place(steps)
   local macs, params = 0, 0
   for _, layer in ipairs(model.layers) do
-    macs = macs + M.layer_macs(layer)
-    params = params + M.layer_params(layer)
+    macs = macs + ops.macs(layer)
+    params = params + ops.params(layer)
   end
   -- a C array cannot be empty, so a network without intermediates still
   -- publishes one float of scratch

@@ -1,7 +1,7 @@
 --- Reference interpreter: evaluates a loaded model with plain nested loops.
 --
 -- This is the independent side of every correctness check. It reads only the
--- loaded model table of the internal contract (layer fields and weight
+-- model table of lg.model (layer fields and weight
 -- tensors); it shares no code with the planner or the emitter, and it computes
 -- every shape itself. Each layer is a direct transcription of the PyTorch
 -- definition (cross-correlation, zero padding, avg-pool counting padded zeros,
@@ -270,7 +270,7 @@ M.output_size = output_size
 M.run_layer = run_layer
 
 --- Evaluate a loaded model on one input.
--- @param model loaded model table (internal contract): input{channels,height,width}, layers
+-- @param model the model table of lg.model: input{channels,height,width}, layers
 -- @param input flat Lua array of input values in C-H-W order
 -- @return output (flat array of the last layer's values), trace (trace[k] = flat
 --         output of layers[k], i.e. of the layer with 0-based index k - 1),
@@ -294,16 +294,5 @@ function M.run(model, input)
   end
   return values, trace, shapes
 end
-
---- Output shapes of every layer (shapes[k] as in M.run), computed by running on zeros.
-function M.shapes(model)
-  local input = {}
-  for i = 1, model.input.channels * model.input.height * model.input.width do input[i] = 0.0 end
-  local _, _, shapes = M.run(model, input)
-  return shapes
-end
-
-M.shape_string = shape_string
-M.element_count = element_count
 
 return M

@@ -3,13 +3,22 @@
 -- juggle indentation).
 local M = {}
 
+-- templates/ beside gen/: found from this file's own path, so the generator
+-- works from any directory and through the links `make install` makes.
+local TEMPLATES_DIR = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or ".") .. "/../../templates"
+
 --- Read a template from templates/ (verbatim C with ${var} holes).
 function M.template(name)
-  local dir = M.templates_dir or "templates"
-  local f = assert(io.open(dir .. "/" .. name, "rb"), "missing template " .. name)
+  local f = assert(io.open(TEMPLATES_DIR .. "/" .. name, "rb"), "missing template " .. name)
   local text = f:read("a")
   f:close()
   return text
+end
+
+--- A template filled by M.render (vars may be omitted when it has no
+-- holes), without its final newline: a piece to join with others.
+function M.fill(name, vars)
+  return (M.render(M.template(name), vars or {}):gsub("\n$", ""))
 end
 
 --- Fill ${var} holes. Fails on a missing or non-string value and on an unused one,
@@ -38,7 +47,7 @@ end
 --- Shortest C float literal that reads back as exactly the same float32.
 function M.float(x)
   -- non-finite values only arrive with --allow-nonfinite; the emitter then
-  -- defines LG_NAN and LG_INF (see M.NONFINITE_MACROS)
+  -- defines LG_NAN and LG_INF (templates/nonfinite.h)
   if x ~= x then return "LG_NAN" end
   if x == math.huge then return "LG_INF" end
   if x == -math.huge then return "(-LG_INF)" end
@@ -55,20 +64,6 @@ function M.float(x)
   end
   error("unreachable: %.9g always round-trips a float32")
 end
-
---- Definitions for non-finite weights: compiler built-ins where available
--- (no header needed, so --math=builtin code stays freestanding), else C99's
--- NAN and INFINITY from <math.h>.
-M.NONFINITE_MACROS = [[
-/* Non-finite weights (generated with --allow-nonfinite). */
-#if defined(__GNUC__)
-#define LG_NAN (__builtin_nanf(""))
-#define LG_INF (__builtin_inff())
-#else
-#include <math.h>
-#define LG_NAN NAN
-#define LG_INF INFINITY
-#endif]]
 
 --- Text safe inside a C block comment.
 function M.comment_text(s)
@@ -120,26 +115,28 @@ function M.reindent(text)
   return table.concat(out, "\n") .. "\n"
 end
 
---- A growing list of lines: w(fmt, ...) appends one formatted line.
--- Every writer counts the bytes it is given against M.byte_budget (nil: no
--- limit), so an absurdly large unrolling is stopped while it is being emitted
--- instead of after it has filled the memory.
-M.byte_budget = nil
-M.bytes_written = 0
+--- A limit on the bytes of C that writers may produce, shared by every
+-- writer given it: an absurdly large unrolling is stopped while it is being
+-- emitted instead of after it has filled the memory.
+function M.budget(limit)
+  return { limit = limit, written = 0 }
+end
 
-function M.writer()
+--- A growing list of lines: w.line(fmt, ...) appends one formatted line.
+-- @param budget from M.budget, or nil for no limit; running out raises
+--   { code_budget = limit }
+function M.writer(budget)
   local lines = {}
   local w = {}
   function w.line(fmt, ...)
     local text = (select("#", ...) > 0) and string.format(fmt, ...) or fmt
     lines[#lines + 1] = text
-    M.bytes_written = M.bytes_written + #text + 1
-    if M.byte_budget and M.bytes_written > M.byte_budget then
-      error({ code_budget = M.byte_budget }, 0)
+    if budget then
+      budget.written = budget.written + #text + 1
+      if budget.written > budget.limit then error({ code_budget = budget.limit }, 0) end
     end
   end
   function w.text() return table.concat(lines, "\n") end
-  function w.count() return #lines end
   return w
 end
 

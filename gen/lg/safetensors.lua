@@ -338,8 +338,8 @@ local function check_tiling(entries, data_len)
   return true
 end
 
--- The float32 values of one tensor's raw bytes; NaN and Inf are refused
--- unless allowed.
+-- The float32 values of one tensor's raw bytes and whether any is NaN or
+-- Inf; those are refused unless allowed.
 local UNPACK_CHUNK = 256
 local UNPACK_FMT = "<" .. string.rep("f", UNPACK_CHUNK)
 local function decode_values(name, bytes, allow_nonfinite)
@@ -353,17 +353,16 @@ local function decode_values(name, bytes, allow_nonfinite)
     for j = 1, take do values[k + j] = chunk[j] end
     k = k + take
   end
-  if not allow_nonfinite then
-    for j = 1, n do
-      local v = values[j]
-      if v ~= v or v == math.huge or v == -math.huge then
-        -- 0-based flat index, as in PyTorch's tensor.flatten()[i].
-        local what = v ~= v and "NaN" or (v > 0 and "+Inf" or "-Inf")
-        return nil, string.format("tensor %s element %d is %s", quote(name), j - 1, what)
-      end
+  for j = 1, n do
+    local v = values[j]
+    if v ~= v or v == math.huge or v == -math.huge then
+      if allow_nonfinite then return values, true end
+      -- 0-based flat index, as in PyTorch's tensor.flatten()[i].
+      local what = v ~= v and "NaN" or (v > 0 and "+Inf" or "-Inf")
+      return nil, string.format("tensor %s element %d is %s", quote(name), j - 1, what)
     end
   end
-  return values
+  return values, false
 end
 
 local function check_metadata(meta)
@@ -388,7 +387,8 @@ end
 --- Checks and decodes the bytes of a safetensors file.
 -- @param bytes the whole file as a string
 -- @param opts optional table; `allow_nonfinite = true` accepts NaN and Inf values
--- @return `{ tensors = { [name] = { dtype = "F32", shape = {...}, data = {...}, raw = "..." } },
+-- @return `{ tensors = { [name] = { dtype = "F32", shape = {...}, data = {...}, raw = "...",
+--   nonfinite = whether a value is NaN or Inf } },
 --   metadata = { [key] = value }, names = { sorted tensor names } }`,
 --   or nil and a message
 function M.decode(bytes, opts)
@@ -463,9 +463,9 @@ function M.decode(bytes, opts)
   local tensors = {}
   for _, e in ipairs(entries) do
     local raw = bytes:sub(data_start + e.first + 1, data_start + e.last)
-    local data, derr = decode_values(e.name, raw, opts.allow_nonfinite)
-    if not data then return nil, derr end
-    tensors[e.name] = { dtype = "F32", shape = e.shape, data = data, raw = raw }
+    local data, nonfinite = decode_values(e.name, raw, opts.allow_nonfinite)
+    if not data then return nil, nonfinite end
+    tensors[e.name] = { dtype = "F32", shape = e.shape, data = data, raw = raw, nonfinite = nonfinite }
   end
   return { tensors = tensors, metadata = metadata, names = names }
 end

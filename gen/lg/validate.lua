@@ -1,6 +1,6 @@
 --- Stage 2: check a raw description and infer every layer's shapes.
 -- Input: the raw table from lg.load plus its line map. Output: the model table
--- of the internal contract (layers with index, line, normalised {h, w} pairs,
+-- of lg.model without tensors (layers with index, line, normalised {h, w} pairs,
 -- in_shape and out_shape). Every mistake is reported once, with the line of the
 -- offending field and a message that says what to change.
 --
@@ -9,7 +9,10 @@
 -- linear (no sorting of all keys), and when several fields are wrong the one
 -- written first in the file is reported.
 local errors = require("lg.errors")
+local geometry = require("lg.geometry")
+local hints = require("lg.hints")
 local linemap = require("lg.linemap")
+local ops = require("lg.ops")
 
 local M = {}
 
@@ -45,103 +48,9 @@ for h in ([[assert complex ctype errno fenv float inttypes iso646 limits locale 
   C_HEADERS[h] = true
 end
 
-M.LAYER_FIELDS = {
-  conv2d = { type = true, out_channels = true, kernel = true, stride = true, padding = true,
-             bias = true, weight = true, unroll = true },
-  linear = { type = true, out_features = true, bias = true, weight = true, unroll = true },
-  avgpool2d = { type = true, kernel = true, stride = true, padding = true, unroll = true },
-  maxpool2d = { type = true, kernel = true, stride = true, padding = true, unroll = true },
-  sigmoid = { type = true }, relu = { type = true }, tanh = { type = true },
-  flatten = { type = true },
-}
 M.UNROLL_LEVELS = { full = true, kernel = true, none = true }
 local TOP_FIELDS = { name = true, input = true, weights = true, layers = true }
 local INPUT_FIELDS = { channels = true, height = true, width = true }
-
--- Layer types of other frameworks (PyTorch, ONNX, Keras), keyed in lower case without
--- underscores, with what to write instead. A hint names a lenetgen layer only where it
--- computes the same thing; a different function gets advice, never a look-alike name.
-local NOT_2D = "lenetgen works on 2-D images (channels x height x width) only; %s is a different layer"
-local OTHER_ACTIVATION = "this activation is not supported, and relu, sigmoid and tanh are different "
-  .. "functions: train the model with one of them"
-local GLOBAL_POOL = "adaptive and global pooling are not supported; where the output size divides the "
-  .. "input, use %s with kernel and stride equal to input/output (global pooling: kernel = the "
-  .. "input's height and width)"
-local TYPE_HINTS = {
-  conv = "did you mean \"conv2d\"?", convolution = "did you mean \"conv2d\"?",
-  dense = "did you mean \"linear\"?", fc = "did you mean \"linear\"?",
-  fullyconnected = "did you mean \"linear\"?", gemm = "did you mean \"linear\"?",
-  avgpool = "did you mean \"avgpool2d\"?", averagepool = "did you mean \"avgpool2d\"?",
-  maxpool = "did you mean \"maxpool2d\"?",
-  softmax = "softmax is not supported: the network outputs the last layer's values (logits); "
-    .. "take the argmax, or apply softmax in your own code",
-  dropout = "dropout does nothing at inference: remove it (PyTorch still counted it in the tensor "
-    .. "names, so name the tensors of later layers with weight = \"...\" and bias = \"...\")",
-  identity = "identity does nothing: remove it (if PyTorch counted it in the tensor names, name the "
-    .. "tensors of later layers with weight = \"...\" and bias = \"...\")",
-  batchnorm2d = "batch normalisation is not supported: fold it into the conv2d before it (weight "
-    .. "times gamma/sqrt(var + eps) per output channel, bias (b - mean) * gamma/sqrt(var + eps) + "
-    .. "beta, with bias = true on that conv2d) and export again",
-  relu6 = "relu6 (min(max(x, 0), 6)) is not supported, and relu is a different function (no upper "
-    .. "clamp): train the model with relu, sigmoid or tanh",
-  reshape = "only flattening is supported: use \"flatten\" before the first linear layer",
-}
-TYPE_HINTS.softmax2d, TYPE_HINTS.logsoftmax = TYPE_HINTS.softmax, TYPE_HINTS.softmax
-TYPE_HINTS.view = TYPE_HINTS.reshape
-for _, name in ipairs({ "dropout1d", "dropout2d", "dropout3d", "alphadropout", "featurealphadropout" }) do
-  TYPE_HINTS[name] = TYPE_HINTS.dropout
-end
-for _, name in ipairs({ "batchnorm", "bn", "batchnorm1d", "batchnormalization" }) do
-  TYPE_HINTS[name] = TYPE_HINTS.batchnorm2d
-end
-TYPE_HINTS.hardtanh, TYPE_HINTS.clip = TYPE_HINTS.relu6, TYPE_HINTS.relu6
-for _, name in ipairs({ "leakyrelu", "prelu", "rrelu", "elu", "celu", "selu", "gelu", "silu", "swish",
-  "hardswish", "hardsigmoid", "mish", "softplus", "softsign", "tanhshrink", "hardshrink",
-  "softshrink", "logsigmoid", "threshold" }) do
-  TYPE_HINTS[name] = OTHER_ACTIVATION
-end
-for _, pair in ipairs({ { "conv1d", "conv2d" }, { "conv3d", "conv2d" }, { "convtranspose1d", "conv2d" },
-  { "convtranspose2d", "conv2d" }, { "convtranspose3d", "conv2d" }, { "convtranspose", "conv2d" },
-  { "maxpool1d", "maxpool2d" }, { "maxpool3d", "maxpool2d" }, { "avgpool1d", "avgpool2d" },
-  { "avgpool3d", "avgpool2d" }, { "batchnorm3d", "batchnorm2d" } }) do
-  TYPE_HINTS[pair[1]] = NOT_2D:format(pair[2])
-end
-for _, name in ipairs({ "adaptiveavgpool1d", "adaptiveavgpool2d", "globalaveragepool", "globalavgpool",
-  "globalaveragepooling2d" }) do
-  TYPE_HINTS[name] = GLOBAL_POOL:format("avgpool2d")
-end
-for _, name in ipairs({ "adaptivemaxpool1d", "adaptivemaxpool2d", "globalmaxpool", "globalmaxpooling2d" }) do
-  TYPE_HINTS[name] = GLOBAL_POOL:format("maxpool2d")
-end
-
---- The hint for a foreign layer type, if it is one: case, underscores and blanks ignored
--- (LeakyReLU, leaky_relu and leakyrelu are one name).
-local function foreign_type_hint(t)
-  return TYPE_HINTS[(t:lower():gsub("[_%s%-]", ""))]
-end
-
---- Whether a typo-suggestion for a layer type is safe: a different digit is a
--- different layer (conv1d is not conv2d, relu6 is not relu).
-local function same_digits(a, b)
-  return a:gsub("%D", "") == b:gsub("%D", "")
-end
-
-local FIELD_HINTS = {
-  in_channels = "the input channel count is inferred from the layer before; remove it",
-  in_features = "the input size is inferred from the layer before; remove it",
-  kernel_size = "did you mean kernel?", pool_size = "did you mean kernel?",
-  strides = "did you mean stride?", filters = "did you mean out_channels?",
-  units = "did you mean out_features?", use_bias = "did you mean bias?",
-  activation = "an activation is a layer of its own: add { type = \"relu\" } after this one",
-  dilation = "dilation is not supported", groups = "grouped convolution is not supported",
-}
-
-local function keys_of(set)
-  local list = {}
-  for k in pairs(set) do list[#list + 1] = k end
-  table.sort(list)
-  return list
-end
 
 local describe = errors.describe
 
@@ -216,38 +125,13 @@ local function check_pair(ctx, v, fpath, name, lo, hi, layer)
   return { h = n, w = n }
 end
 
-local function pair_text(p) return string.format("%dx%d", p.h, p.w) end
-
-local function shape_text(s)
-  if #s == 1 then return string.format("%d", s[1]) end
-  return string.format("%dx%dx%d", s[1], s[2], s[3])
-end
-M.shape_text = shape_text
-
-local function unknown_type_message(t)
-  local known = keys_of(M.LAYER_FIELDS)
-  local hint = type(t) == "string" and foreign_type_hint(t)
-  if not hint then
-    local guess = errors.suggest(t, known)
-    if guess and same_digits(t, guess) then hint = string.format("did you mean %s?", describe(guess)) end
-  end
-  return string.format("unknown layer type %s%s (known types: %s)", describe(t),
-    hint and ("; " .. hint) or "", table.concat(known, ", "))
-end
-
-local function unknown_field_message(key, owner, allowed)
-  local names = keys_of(allowed)
-  local hint = type(key) == "string" and FIELD_HINTS[key]
-  if not hint then
-    local guess = errors.suggest(key, names)
-    hint = guess and string.format("did you mean %s?", guess)
-  end
-  if math.type(key) == "integer" then
-    return string.format("a value without a name (entry %d); write every field as name = value "
-      .. "(%s takes: %s)", key, owner, table.concat(names, ", "))
-  end
-  return string.format("unknown field %s%s (%s takes: %s)", describe(key),
-    hint and ("; " .. hint) or "", owner, table.concat(names, ", "))
+--- The validator an operator's check and infer receive: fail(field_path,
+-- message, layer), int and pair (check_int and check_pair), limits, lines.
+local function validator(ctx)
+  ctx.limits = M.LIMITS
+  function ctx.int(...) return check_int(ctx, ...) end
+  function ctx.pair(...) return check_pair(ctx, ...) end
+  return ctx
 end
 
 --- Check the fields of one layer (not its shapes).
@@ -260,79 +144,23 @@ local function check_layer(ctx, raw, k)
   local layer = { index = k - 1, type = raw.type, line = linemap.lookup(ctx.lines, fpath) }
   if raw.type == nil then
     ctx.fail(fpath, string.format("layer %d: type is missing; add type = \"conv2d\" (or %s)", k - 1,
-      table.concat(keys_of(M.LAYER_FIELDS), ", ")))
+      table.concat(ops.type_names(), ", ")))
   end
   if type(raw.type) ~= "string" then
     ctx.fail(fpath .. ".type", string.format("layer %d: type must be a string such as \"conv2d\", got %s",
       k - 1, describe(raw.type)))
   end
-  local allowed = M.LAYER_FIELDS[raw.type]
+  local op = ops.of(raw.type)
+  local allowed = op and op.fields
   if not allowed then
-    ctx.fail(fpath .. ".type", unknown_type_message(raw.type), layer)
+    ctx.fail(fpath .. ".type", hints.unknown_type(raw.type), layer)
   end
   local bad = first_bad_key(raw, function(key) return not allowed[key] end, ctx.lines, fpath .. ".")
   if bad ~= nil then
     local where = (type(bad) == "string" or math.type(bad) == "integer") and (fpath .. "." .. bad) or fpath
-    ctx.fail(where, unknown_field_message(bad, raw.type, allowed), layer)
+    ctx.fail(where, hints.unknown_field(bad, raw.type, allowed), layer)
   end
-  local L = M.LIMITS
-  local t = raw.type
-  if t == "conv2d" or t == "linear" then
-    local count_field = (t == "conv2d") and "out_channels" or "out_features"
-    if raw[count_field] == nil then
-      ctx.fail(fpath, string.format("%s is required (the number of output %s), e.g. %s = 16",
-        count_field, t == "conv2d" and "channels" or "values", count_field), layer)
-    end
-    layer[count_field] = check_int(ctx, raw[count_field], fpath .. "." .. count_field, count_field, 1,
-      t == "conv2d" and L.max_channels or L.max_features, layer)
-    local bias = raw.bias
-    if bias == nil then bias = true end
-    if type(bias) ~= "boolean" and type(bias) ~= "string" then
-      ctx.fail(fpath .. ".bias", "bias must be true, false or a tensor name (a string), got "
-        .. describe(bias), layer)
-    end
-    if raw.weight ~= nil and type(raw.weight) ~= "string" then
-      ctx.fail(fpath .. ".weight", "weight must be a tensor name (a string such as \"conv1.weight\"), got "
-        .. describe(raw.weight), layer)
-    end
-    if raw.weight == "" or bias == "" then
-      ctx.fail(fpath .. (raw.weight == "" and ".weight" or ".bias"), "a tensor name cannot be empty; "
-        .. "remove the field to use the default name", layer)
-    end
-    layer.bias = bias ~= false
-    layer.weight_name = raw.weight or string.format("%d.weight", k - 1)
-    layer.bias_name = layer.bias and (type(bias) == "string" and bias or string.format("%d.bias", k - 1)) or nil
-    layer.weight_line = linemap.lookup(ctx.lines, fpath .. ".weight")
-    layer.bias_line = linemap.lookup(ctx.lines, fpath .. ".bias")
-  end
-  if t == "conv2d" or t == "avgpool2d" or t == "maxpool2d" then
-    if raw.kernel == nil then
-      ctx.fail(fpath, "kernel is required: a size such as kernel = 3, or { height, width }", layer)
-    end
-    layer.kernel = check_pair(ctx, raw.kernel, fpath .. ".kernel", "kernel", 1, L.max_kernel, layer)
-    if raw.stride == nil then
-      -- PyTorch's defaults: 1 for a convolution, the kernel for pooling
-      layer.stride = (t == "conv2d") and { h = 1, w = 1 } or { h = layer.kernel.h, w = layer.kernel.w }
-    else
-      layer.stride = check_pair(ctx, raw.stride, fpath .. ".stride", "stride", 1, L.max_stride, layer)
-    end
-    if raw.padding == nil then
-      layer.padding = { h = 0, w = 0 }
-    else
-      layer.padding = check_pair(ctx, raw.padding, fpath .. ".padding", "padding", 0, L.max_padding, layer)
-    end
-    if t ~= "conv2d" then
-      -- PyTorch refuses pooling padding above half the kernel: a window could then
-      -- lie entirely in the padding, where max-pool has no value to take.
-      for _, axis in ipairs({ "h", "w" }) do
-        if 2 * layer.padding[axis] > layer.kernel[axis] then
-          ctx.fail(fpath .. ".padding", string.format("padding %s is more than half of kernel %s "
-            .. "(PyTorch refuses this too); use padding %dx%d or less", pair_text(layer.padding),
-            pair_text(layer.kernel), layer.kernel.h // 2, layer.kernel.w // 2), layer)
-        end
-      end
-    end
-  end
+  if op.check then op.check(ctx, raw, layer, fpath) end
   if raw.unroll ~= nil then
     if type(raw.unroll) ~= "string" or not M.UNROLL_LEVELS[raw.unroll] then
       ctx.fail(fpath .. ".unroll", "unroll must be \"full\", \"kernel\" or \"none\", got " .. describe(raw.unroll),
@@ -341,60 +169,6 @@ local function check_layer(ctx, raw, k)
     layer.unroll = raw.unroll
   end
   return layer
-end
-
-local function elements(shape)
-  local n = 1
-  for _, d in ipairs(shape) do n = n * d end
-  return n
-end
-
---- Infer the shape after `layer` from `shape` ({c, h, w} or {n}).
-local function infer(ctx, layer, shape, prev)
-  local fpath = "layers." .. (layer.index + 1)
-  local t = layer.type
-  local after = prev and string.format(" after layer %d (%s)", prev.index, prev.type) or ""
-  if t == "conv2d" or t == "avgpool2d" or t == "maxpool2d" then
-    if #shape ~= 3 then
-      ctx.fail(fpath, string.format("input is flat (%d values)%s, but %s needs a channels x height x "
-        .. "width input; move the flatten after the last convolution or pooling layer", shape[1], after, t),
-        layer)
-    end
-    local out = {}
-    for i, axis in ipairs({ "h", "w" }) do
-      local n, k, s, p = shape[i + 1], layer.kernel[axis], layer.stride[axis], layer.padding[axis]
-      if k > n + 2 * p then
-        ctx.fail(fpath .. ".kernel", string.format("output vanishes: kernel %s is larger than the padded "
-          .. "input %dx%d (input %dx%d, padding %s); use a smaller kernel or more padding, or remove a "
-          .. "pooling layer before it", pair_text(layer.kernel), shape[2] + 2 * layer.padding.h,
-          shape[3] + 2 * layer.padding.w, shape[2], shape[3], pair_text(layer.padding)), layer)
-      end
-      out[i] = (n + 2 * p - k) // s + 1
-    end
-    local c = (t == "conv2d") and layer.out_channels or shape[1]
-    return { c, out[1], out[2] }
-  elseif t == "linear" then
-    if #shape ~= 1 then
-      ctx.fail(fpath, string.format("input is %s%s; add { type = \"flatten\" } before a linear layer",
-        shape_text(shape), after), layer)
-    end
-    return { layer.out_features }
-  elseif t == "flatten" then
-    if #shape == 1 then return { shape[1] } end
-    return { shape[1] * shape[2] * shape[3] }
-  end
-  return { table.unpack(shape) }
-end
-
---- Parameters (weights and bias values) of a checked layer with known shapes.
-local function parameters(layer)
-  if layer.type == "conv2d" then
-    return layer.out_channels * (layer.in_shape[1] * layer.kernel.h * layer.kernel.w
-      + (layer.bias and 1 or 0))
-  elseif layer.type == "linear" then
-    return layer.out_features * (layer.in_shape[1] + (layer.bias and 1 or 0))
-  end
-  return 0
 end
 
 -- Identifiers the generator derives from a name N (upper-cased as NAME):
@@ -485,19 +259,8 @@ local function check_name(ctx, name)
   end
 end
 
---- Validate a raw description.
--- @param raw table returned by the description
--- @param path description path (for messages and to resolve `weights`)
--- @param lines line map from lg.linemap
--- @return model table (see the internal contract)
-function M.validate(raw, path, lines)
-  local ctx = context(path, lines)
-  local bad = first_bad_key(raw, function(key) return not TOP_FIELDS[key] end, lines, "")
-  if bad ~= nil then
-    ctx.fail(type(bad) == "string" and bad or "", unknown_field_message(bad, "a description",
-      TOP_FIELDS))
-  end
-  check_name(ctx, raw.name)
+--- The input field: { channels =, height =, width = } within the limits.
+local function check_input(ctx, raw, lines)
   if raw.input == nil then
     ctx.fail("", "input is missing; add input = { channels = 1, height = 28, width = 28 } (the size of "
       .. "the input image)")
@@ -508,7 +271,7 @@ function M.validate(raw, path, lines)
   bad = first_bad_key(raw.input, function(key) return not INPUT_FIELDS[key] end, lines, "input.")
   if bad ~= nil then
     ctx.fail((type(bad) == "string" or math.type(bad) == "integer") and ("input." .. bad) or "input",
-      "input: " .. unknown_field_message(bad, "input", INPUT_FIELDS))
+      "input: " .. hints.unknown_field(bad, "input", INPUT_FIELDS))
   end
   local input = {}
   for _, key in ipairs({ "channels", "height", "width" }) do
@@ -525,10 +288,11 @@ function M.validate(raw, path, lines)
       .. "use a smaller input", input_values, input.channels, input.height, input.width,
       M.LIMITS.max_values))
   end
-  if raw.weights ~= nil and (type(raw.weights) ~= "string" or raw.weights == "") then
-    ctx.fail("weights", "weights must be a file name (a string such as \"lenet5.safetensors\", "
-      .. "relative to the description), got " .. describe(raw.weights))
-  end
+  return input
+end
+
+--- The layers field: a list of 1 to max_layers entries; returns the count.
+local function check_layer_list(ctx, raw, lines)
   if raw.layers == nil then
     ctx.fail("", "layers is missing; add layers = { { type = \"conv2d\", out_channels = 6, kernel = 5 }, "
       .. "... }")
@@ -548,10 +312,33 @@ function M.validate(raw, path, lines)
   if count > M.LIMITS.max_layers then
     ctx.fail("layers", string.format("%d layers is more than the limit of %d", count, M.LIMITS.max_layers))
   end
+  return count
+end
 
+--- Validate a raw description.
+-- @param raw table returned by the description
+-- @param path description path (for messages and to resolve `weights`)
+-- @param lines line map from lg.linemap
+-- @param source the description's bytes (kept for the manifest's hash)
+-- @return the model table of lg.model, without tensors
+function M.validate(raw, path, lines, source)
+  local ctx = validator(context(path, lines))
+  local bad = first_bad_key(raw, function(key) return not TOP_FIELDS[key] end, lines, "")
+  if bad ~= nil then
+    ctx.fail(type(bad) == "string" and bad or "", hints.unknown_field(bad, "a description",
+      TOP_FIELDS))
+  end
+  check_name(ctx, raw.name)
+  local input = check_input(ctx, raw, lines)
+  if raw.weights ~= nil and (type(raw.weights) ~= "string" or raw.weights == "") then
+    ctx.fail("weights", "weights must be a file name (a string such as \"lenet5.safetensors\", "
+      .. "relative to the description), got " .. describe(raw.weights))
+  end
+  local count = check_layer_list(ctx, raw, lines)
   local dir = path:match("^(.*)/[^/]*$")
   local model = {
     path = path,
+    source = source,
     name = raw.name,
     input = input,
     weights_file = raw.weights,
@@ -566,14 +353,14 @@ function M.validate(raw, path, lines)
   for k = 1, count do
     local layer = check_layer(ctx, raw.layers[k], k)
     layer.in_shape = shape
-    layer.out_shape = infer(ctx, layer, shape, prev)
-    local values = elements(layer.out_shape)
+    layer.out_shape = ops.of(layer.type).infer(ctx, layer, shape, prev)
+    local values = geometry.elements(layer.out_shape)
     if values > M.LIMITS.max_values then
       ctx.fail("layers." .. k, string.format("output %s has %d values, more than the limit of %d (64 MB "
-        .. "of floats); use fewer channels or features, or a larger stride", shape_text(layer.out_shape),
+        .. "of floats); use fewer channels or features, or a larger stride", geometry.shape_text(layer.out_shape),
         values, M.LIMITS.max_values), layer)
     end
-    local params = parameters(layer)
+    local params = ops.params(layer)
     total_params = total_params + params
     if total_params > M.LIMITS.max_parameters then
       ctx.fail("layers." .. k, string.format("%d parameters bring the network to %d, more than the limit "

@@ -1,29 +1,51 @@
---- Stage 3: attach weight tensors to the layers that use them.
+--- Stage 3: read the weight tensors of the layers that use them.
 -- Tensors come from a safetensors file (checked completely by lg.safetensors
 -- before anything here looks at them) or, for tests and sizing, from a seeded
--- generator. Each layer gets `weight` and `bias_values` = { shape, data, raw }.
+-- generator. Both return a new model (see lg.model) whose layers with
+-- parameters carry `weight` and `bias_values`, each a tensor
+-- { shape, data (float32 values), raw (little-endian bytes), sha256 (of raw),
+--   nonfinite (whether a value is NaN or Inf) }.
 local errors = require("lg.errors")
+local geometry = require("lg.geometry")
+local hash = require("lg.hash")
+local ops = require("lg.ops")
 
 local M = {}
 
 local read_bounded
 
---- Expected PyTorch shapes of a layer's tensors.
+--- Expected PyTorch shapes of a layer's tensors, or nil for a layer without.
 local function expected_shapes(layer)
-  if layer.type == "conv2d" then
-    return { layer.out_channels, layer.in_shape[1], layer.kernel.h, layer.kernel.w }, { layer.out_channels }
-  end
-  return { layer.out_features, layer.in_shape[1] }, { layer.out_features }
-end
-
-local function shape_text(shape)
-  local parts = {}
-  for i, n in ipairs(shape) do parts[i] = tostring(n) end
-  return "[" .. table.concat(parts, ", ") .. "]"
+  local op = ops.of(layer.type)
+  if op.tensors then return op.tensors(layer) end
 end
 
 local function has_params(layer)
-  return layer.type == "conv2d" or layer.type == "linear"
+  return ops.of(layer.type).tensors ~= nil
+end
+
+local function new_tensor(shape, data, raw, nonfinite)
+  return { shape = shape, data = data, raw = raw, sha256 = hash.sha256_hex(raw), nonfinite = nonfinite or false }
+end
+
+--- A copy of the model, each layer with its tensors (found[layer.index] =
+-- { weight =, bias = }), and the fields of `extra`.
+local function with_tensors(model, found, extra)
+  local out = { nonfinite = false }
+  for k, v in pairs(model) do out[k] = v end
+  for k, v in pairs(extra) do out[k] = v end
+  out.layers = {}
+  for i, layer in ipairs(model.layers) do
+    local copy = {}
+    for k, v in pairs(layer) do copy[k] = v end
+    local t = found[layer.index]
+    if t then
+      copy.weight, copy.bias_values = t.weight, t.bias
+      out.nonfinite = out.nonfinite or t.weight.nonfinite or (t.bias ~= nil and t.bias.nonfinite)
+    end
+    out.layers[i] = copy
+  end
+  return out
 end
 
 --- 64-bit splitmix step: a tiny, well-known generator whose output does not
@@ -60,25 +82,24 @@ local function random_raw(data)
   return table.concat(parts)
 end
 
---- Fill every layer with seeded random weights.
+--- The model with seeded random weights in every layer that has parameters.
 function M.attach_random(model, seed)
+  local found = {}
   for _, layer in ipairs(model.layers) do
     if has_params(layer) then
       local wshape, bshape = expected_shapes(layer)
       local fan_in = 1
       for i = 2, #wshape do fan_in = fan_in * wshape[i] end
-      local count = 1
-      for _, n in ipairs(wshape) do count = count * n end
-      local data = M.random_tensor_data(seed, layer.weight_name, count, fan_in)
-      layer.weight = { shape = wshape, data = data, raw = random_raw(data) }
+      local data = M.random_tensor_data(seed, layer.weight_name, geometry.elements(wshape), fan_in)
+      local t = { weight = new_tensor(wshape, data, random_raw(data)) }
       if layer.bias then
         local b = M.random_tensor_data(seed, layer.bias_name, bshape[1], fan_in)
-        layer.bias_values = { shape = bshape, data = b, raw = random_raw(b) }
+        t.bias = new_tensor(bshape, b, random_raw(b))
       end
+      found[layer.index] = t
     end
   end
-  model.random_seed = seed
-  return model
+  return with_tensors(model, found, { random_seed = seed })
 end
 
 --- Deterministic pseudo-random values, uniform in +-1/sqrt(fan_in) (PyTorch's
@@ -180,9 +201,10 @@ read_bounded = function(path, safetensors)
   return table.concat(chunks)
 end
 
---- Read the description's safetensors file and attach its tensors.
--- Errors point at the layer that wants a tensor, or at the `weights` field.
-function M.attach_file(model, opts)
+--- The decoded safetensors file of the description, and the SHA-256 of its
+-- bytes. The manifest's hash is of these very bytes: the file is read once, so
+-- replacing it meanwhile cannot give a hash of other weights than those embedded.
+local function read_file(model, opts)
   local safetensors = require("lg.safetensors")
   local path = model.path
   if not model.weights_path then
@@ -207,82 +229,56 @@ function M.attach_file(model, opts)
     errors.raise(path, model.weights_line, string.format("weights %s: %s",
       errors.describe(model.weights_file, 200), err))
   end
-  -- the manifest's hash is of these very bytes: the file is read once, so
-  -- replacing it meanwhile cannot give a hash of other weights than those embedded
-  model.weights_sha256 = require("lg.emit").sha256_hex(bytes)
-  local file_label = errors.describe(model.weights_file, 200)
-  local used = {}
-  local function take(layer, name, shape, line, what)
-    local t = file.tensors[name]
-    if not t then
-      local hint
-      local index, suffix = name:match("^(%d+)%.(%a+)$")
-      if index then
-        -- a default name: the layer list and the file disagree about positions?
-        local same_kind, fits = {}, nil
-        for _, other in ipairs(file.names) do
-          if other:match("^%d+%.(%a+)$") == suffix then
-            same_kind[#same_kind + 1] = other
-            local o = file.tensors[other]
-            local fit = not used[other] and #o.shape == #shape
-            for i = 1, #shape do fit = fit and o.shape[i] == shape[i] end
-            if fit and not fits then fits = other end
-          end
-        end
-        if fits then
-          hint = string.format("the file's %s has the shape this layer needs: is a layer missing or "
-            .. "extra before this one? Default names are \"<i>.%s\" with i the 0-based position in "
-            .. "layers, as in PyTorch's nn.Sequential, which counts activations too", errors.describe(fits),
-            suffix)
-        elseif #same_kind > 0 then
-          hint = string.format("the file has %s; default names are \"<i>.%s\" with i the 0-based "
-            .. "position in layers (as in PyTorch's nn.Sequential), or name the tensor with %s = \"...\"",
-            some_names(same_kind, 6), suffix, what)
-        else
-          hint = string.format("the file names its tensors differently (%s): name them in the layer "
-            .. "with weight = \"...\" and bias = \"...\"", #file.names > 0 and some_names(file.names, 6)
-            or "it has none")
-        end
-      else
-        local guess = errors.suggest(name, file.names)
-        if guess then
-          hint = string.format("did you mean %s?", errors.describe(guess))
-        elseif #file.names == 0 then
-          hint = "the file has no tensors"
-        else
-          hint = "the file has " .. some_names(file.names, 6)
-        end
-      end
-      errors.raise(path, line or layer.line, string.format("%s%s tensor %s not found in %s; %s",
-        errors.layer_prefix(layer), what, errors.describe(name), file_label, hint))
-    end
-    if used[name] then
-      errors.raise(path, line or layer.line, string.format("%s%s tensor %s is already used by layer %d; "
-        .. "each layer needs its own tensor", errors.layer_prefix(layer), what, errors.describe(name),
-        used[name]))
-    end
-    local ok = #t.shape == #shape
-    for i = 1, #shape do ok = ok and t.shape[i] == shape[i] end
-    if not ok then
-      errors.raise(path, line or layer.line, string.format("%s%s tensor %s has shape %s, expected %s: %s",
-        errors.layer_prefix(layer), what, errors.describe(name), shape_text(t.shape), shape_text(shape),
-        shape_difference(layer, what, t.shape, shape)))
-    end
-    used[name] = layer.index
-    return { shape = shape, data = t.data, raw = t.raw }
-  end
-  for _, layer in ipairs(model.layers) do
-    if has_params(layer) then
-      local wshape, bshape = expected_shapes(layer)
-      layer.weight = take(layer, layer.weight_name, wshape, layer.weight_line, "weight")
-      if layer.bias then
-        layer.bias_values = take(layer, layer.bias_name, bshape, layer.bias_line, "bias")
-      end
+  return file, hash.sha256_hex(bytes)
+end
+
+--- What to say when a default name ("<i>.weight") is not in the file: the
+-- layer list and the file disagree about positions?
+local function default_name_hint(file, suffix, shape, used, what)
+  local same_kind, fits = {}, nil
+  for _, other in ipairs(file.names) do
+    if other:match("^%d+%.(%a+)$") == suffix then
+      same_kind[#same_kind + 1] = other
+      local o = file.tensors[other]
+      local fit = not used[other] and #o.shape == #shape
+      for i = 1, #shape do fit = fit and o.shape[i] == shape[i] end
+      if fit and not fits then fits = other end
     end
   end
+  if fits then
+    return string.format("the file's %s has the shape this layer needs: is a layer missing or "
+      .. "extra before this one? Default names are \"<i>.%s\" with i the 0-based position in "
+      .. "layers, as in PyTorch's nn.Sequential, which counts activations too", errors.describe(fits),
+      suffix)
+  elseif #same_kind > 0 then
+    return string.format("the file has %s; default names are \"<i>.%s\" with i the 0-based "
+      .. "position in layers (as in PyTorch's nn.Sequential), or name the tensor with %s = \"...\"",
+      some_names(same_kind, 6), suffix, what)
+  end
+  return string.format("the file names its tensors differently (%s): name them in the layer "
+    .. "with weight = \"...\" and bias = \"...\"", #file.names > 0 and some_names(file.names, 6)
+    or "it has none")
+end
+
+--- What to say when a tensor name is not in the file.
+local function missing_hint(file, name, shape, used, what)
+  local suffix = name:match("^%d+%.(%a+)$")
+  if suffix then return default_name_hint(file, suffix, shape, used, what) end
+  local guess = errors.suggest(name, file.names)
+  if guess then
+    return string.format("did you mean %s?", errors.describe(guess))
+  elseif #file.names == 0 then
+    return "the file has no tensors"
+  end
+  return "the file has " .. some_names(file.names, 6)
+end
+
+--- Every tensor of the file must be used: point at the layer a default name
+-- belongs to, when there is one.
+local function check_all_used(model, file, used, file_label)
+  local path = model.path
   for _, name in ipairs(file.names) do
     if not used[name] then
-      -- point at the layer a default name belongs to, when there is one
       local index, kind = name:match("^(%d+)%.(%a+)$")
       local layer = index and model.layers[tonumber(index) + 1]
       if layer and kind == "bias" and has_params(layer) and not layer.bias then
@@ -300,8 +296,50 @@ function M.attach_file(model, opts)
         file_label, errors.describe(name)))
     end
   end
-  model.weights_metadata = file.metadata
-  return model
+end
+
+--- The model with the tensors of its safetensors file.
+-- Errors point at the layer that wants a tensor, or at the `weights` field.
+function M.attach_file(model, opts)
+  local path = model.path
+  local file, sha256 = read_file(model, opts)
+  local file_label = errors.describe(model.weights_file, 200)
+  local used = {}
+  local function take(layer, name, shape, line, what)
+    local t = file.tensors[name]
+    if not t then
+      errors.raise(path, line or layer.line, string.format("%s%s tensor %s not found in %s; %s",
+        errors.layer_prefix(layer), what, errors.describe(name), file_label,
+        missing_hint(file, name, shape, used, what)))
+    end
+    if used[name] then
+      errors.raise(path, line or layer.line, string.format("%s%s tensor %s is already used by layer %d; "
+        .. "each layer needs its own tensor", errors.layer_prefix(layer), what, errors.describe(name),
+        used[name]))
+    end
+    local ok = #t.shape == #shape
+    for i = 1, #shape do ok = ok and t.shape[i] == shape[i] end
+    if not ok then
+      errors.raise(path, line or layer.line, string.format("%s%s tensor %s has shape %s, expected %s: %s",
+        errors.layer_prefix(layer), what, errors.describe(name), geometry.shape_list(t.shape),
+        geometry.shape_list(shape), shape_difference(layer, what, t.shape, shape)))
+    end
+    used[name] = layer.index
+    return new_tensor(shape, t.data, t.raw, t.nonfinite)
+  end
+  local found = {}
+  for _, layer in ipairs(model.layers) do
+    if has_params(layer) then
+      local wshape, bshape = expected_shapes(layer)
+      local t = { weight = take(layer, layer.weight_name, wshape, layer.weight_line, "weight") }
+      if layer.bias then
+        t.bias = take(layer, layer.bias_name, bshape, layer.bias_line, "bias")
+      end
+      found[layer.index] = t
+    end
+  end
+  check_all_used(model, file, used, file_label)
+  return with_tensors(model, found, { weights_sha256 = sha256 })
 end
 
 return M

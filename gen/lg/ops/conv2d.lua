@@ -1,0 +1,286 @@
+--- conv2d: 2-D convolution over a C-H-W map, optionally with the pooling
+-- layer after it fused in (plan "fused": the convolution's output is pooled
+-- as it is computed and never stored).
+local ckernel = require("lg.ckernel")
+local geometry = require("lg.geometry")
+local render = require("lg.render")
+local shared = require("lg.ops.shared")
+
+local M = {}
+
+M.types = { "conv2d" }
+M.role = "compute"
+M.fields = { type = true, out_channels = true, kernel = true, stride = true, padding = true,
+             bias = true, weight = true, unroll = true }
+
+-- conv outputs one body keeps in registers, with the row's weights and one
+-- input at a time beside them in a 32-register FPU. LeNet-5 on Cortex-M4F, QEMU
+-- instruction count per inference, statements in input-pixel order (conv_body):
+-- 8 accumulators 0.979 M, 12 give 0.875 M, 16 give 0.904 M, 24 give 0.959 M.
+-- (In weight-major order, before, 16 was best: 0.965 M against 1.04 M for 8.)
+M.MAX_ACCUMULATORS = 12
+
+function M.check(v, raw, layer, fpath)
+  shared.check_tensors(v, raw, layer, fpath, "out_channels", "channels", v.limits.max_channels)
+  shared.check_window(v, raw, layer, fpath, false)
+end
+
+function M.infer(v, layer, shape, prev)
+  return shared.infer_window(v, layer, shape, prev, layer.out_channels)
+end
+
+--- Only taps that fall inside the image are real work; padding taps are
+-- skipped. A tap is inside when its row and its column are, so the count
+-- over all positions is the product of the two axes' counts.
+function M.macs(layer)
+  local _, oh, ow = table.unpack(layer.out_shape)
+  local c, h, w = table.unpack(layer.in_shape)
+  local rows = geometry.axis_taps(oh, h, layer.kernel.h, layer.stride.h, layer.padding.h)
+  local cols = geometry.axis_taps(ow, w, layer.kernel.w, layer.stride.w, layer.padding.w)
+  return rows * cols * c * layer.out_channels
+end
+
+function M.params(layer)
+  local n = layer.out_channels * layer.in_shape[1] * layer.kernel.h * layer.kernel.w
+  return n + (layer.bias and layer.out_channels or 0)
+end
+
+function M.tensors(layer)
+  return { layer.out_channels, layer.in_shape[1], layer.kernel.h, layer.kernel.w }, { layer.out_channels }
+end
+
+function M.attributes(layer)
+  return string.format("out_channels %d, kernel %s, stride %s, padding %s, %s", layer.out_channels,
+    geometry.pair_text(layer.kernel), geometry.pair_text(layer.stride), geometry.pair_text(layer.padding),
+    shared.bias_text(layer))
+end
+
+--------------------------------------------------------------------------------
+-- Emission
+--------------------------------------------------------------------------------
+
+--- Sizes of a conv step; pk/ps are the fused pool's window (1x1 without one).
+local function conv_geometry(step)
+  local conv, pool = step.layer, step.pool
+  local g = {
+    c_in = conv.in_shape[1], h = conv.in_shape[2], w = conv.in_shape[3],
+    k = conv.kernel, s = conv.stride, p = conv.padding,
+    oh = conv.out_shape[2], ow = conv.out_shape[3],
+    pk = pool and pool.kernel or { h = 1, w = 1 },
+    ps = pool and pool.stride or { h = 1, w = 1 },
+    poh = step.out_shape[2], pow = step.out_shape[3],
+  }
+  -- window signature of a pooled row/column: the tap range of every conv
+  -- position it covers
+  local function key(pos, axis, size)
+    local parts = {}
+    for d = 0, g.pk[axis] - 1 do
+      local a, b = geometry.tap_range(pos * g.ps[axis] + d, g.s[axis], g.p[axis], g.k[axis], size)
+      parts[#parts + 1] = a .. ":" .. b
+    end
+    return table.concat(parts, ",")
+  end
+  g.row_runs = function() return ckernel.runs(g.poh, function(py) return key(py, "h", g.h) end) end
+  g.col_runs = function() return ckernel.runs(g.pow, function(px) return key(px, "w", g.w) end) end
+  return g
+end
+
+--- How many horizontally adjacent positions one conv body computes: each
+-- weight it loads then feeds that many more FMAs (register blocking), within
+-- about 8 accumulators so they stay in registers on a 32-register FPU.
+local function block_width(g)
+  local window = g.pk.h * g.pk.w
+  return math.max(1, math.min(4, M.MAX_ACCUMULATORS // window))
+end
+
+--- One accumulator per conv output the body computes: `width` positions,
+-- each a whole pool window when a pool is fused; declared with the bias.
+local function accumulators(w, b, pooled)
+  local g = b.g
+  local acc = {}
+  for k = 0, b.width - 1 do
+    for dy = 0, g.pk.h - 1 do
+      for dx = 0, g.pk.w - 1 do
+        local name
+        if pooled then
+          name = (b.width > 1) and string.format("a%d_%d%d", k, dy, dx) or string.format("a%d%d", dy, dx)
+        else
+          name = (b.width > 1) and string.format("acc%d", k) or "acc"
+        end
+        local y_first, y_last = geometry.tap_range(b.row * g.ps.h + dy, g.s.h, g.p.h, g.k.h, g.h)
+        local x_first, x_last = geometry.tap_range((b.col + k) * g.ps.w + dx, g.s.w, g.p.w, g.k.w, g.w)
+        acc[#acc + 1] = { k = k, dy = dy, dx = dx, name = name,
+                          y_first = y_first, y_last = y_last, x_first = x_first, x_last = x_last }
+        w.line("float %s = b; /* conv output [%s][%s][%s] */", name, b.oc, ckernel.affine(b.py, g.ps.h, dy),
+          ckernel.affine(b.px, g.ps.w, g.ps.w * k + dx))
+      end
+    end
+  end
+  return acc
+end
+
+--- The multiply-accumulates of one kernel row ky of input channel c.
+-- Within one kernel row of one input channel the statements go in input
+-- pixel order (row, then column), each pixel feeding every accumulator that
+-- reads it: a pixel is then live for a few statements only and the row's
+-- kw weights stay in registers, so each pixel and each weight is loaded once
+-- (weight-major order keeps every pixel live across the whole row and makes
+-- the register allocator reload it).
+local function kernel_row(w, b, acc, c, ky, row_loop)
+  local g = b.g
+  local macs = {}
+  for kx = 0, g.k.w - 1 do
+    for i, a in ipairs(acc) do
+      local ky_ok = row_loop or (ky >= a.y_first and ky <= a.y_last)
+      if ky_ok and kx >= a.x_first and kx <= a.x_last then
+        local col_offset = (a.k * g.ps.w + a.dx) * g.s.w + kx
+        macs[#macs + 1] = { a = a, kx = kx, row = a.dy * g.s.h, col = col_offset, order = i }
+      end
+    end
+  end
+  table.sort(macs, function(m, n)
+    if m.row ~= n.row then return m.row < n.row end
+    if m.col ~= n.col then return m.col < n.col end
+    return m.order < n.order
+  end)
+  for _, m in ipairs(macs) do
+    local a, kx = m.a, m.kx
+    local iy
+    if row_loop then
+      iy = ckernel.affine(b.py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h) .. " + ky"
+    else
+      iy = ckernel.affine(b.py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h + ky)
+    end
+    local ix = ckernel.affine(b.px, g.ps.w * g.s.w, (a.k * g.ps.w + a.dx) * g.s.w - g.p.w + kx)
+    w.line("LG_MAC(%s, w[%s][%s][%d], x[%s][%s][%s]);", a.name, c, ky, kx, c, iy, ix)
+  end
+end
+
+--- Every multiply-accumulate of the body. Each weight is loaded once and
+-- used by every accumulator whose window holds it; at kernel level the input
+-- channels are a loop around the straight-line window (one window's worth of
+-- loads per iteration keeps the body small enough for the register allocator
+-- and stops compilers hoisting every weight of the layer out of the position
+-- loops).
+local function mac_statements(w, b, acc)
+  local g = b.g
+  local channel_loop = b.loops and g.c_in > 1
+  -- a single input channel has no channel loop; where every accumulator sees
+  -- the whole kernel height, loop over kernel rows instead, for the same reason
+  local row_loop = b.loops and not channel_loop and g.k.h > 1
+  for _, a in ipairs(acc) do
+    row_loop = row_loop and a.y_first == 0 and a.y_last == g.k.h - 1
+  end
+  local channels = channel_loop and { "c" } or {}
+  if not channel_loop then
+    for c = 0, g.c_in - 1 do channels[#channels + 1] = c end
+  end
+  local rows = row_loop and { "ky" } or {}
+  if not row_loop then
+    for ky = 0, g.k.h - 1 do rows[#rows + 1] = ky end
+  end
+  if channel_loop then w.line("for (int c = 0; c < %d; ++c) {", g.c_in) end
+  if row_loop then w.line("for (int ky = 0; ky < %d; ++ky) {", g.k.h) end
+  for _, c in ipairs(channels) do
+    for _, ky in ipairs(rows) do kernel_row(w, b, acc, c, ky, row_loop) end
+  end
+  if row_loop then w.line("}") end
+  if channel_loop then w.line("}") end
+end
+
+--- The value a fused pool stores for one group of accumulators.
+local function pooled_value(w, step, group, m)
+  for _, a in ipairs(group) do
+    if #step.acts > 0 then w.line("%s = %s;", a.name, ckernel.activation_expr(step.acts, a.name)) end
+  end
+  if step.pool.type == "avgpool2d" then
+    local names = {}
+    for i, a in ipairs(group) do names[i] = a.name end
+    return ckernel.divide_by_count("(" .. table.concat(names, " + ") .. ")", #group)
+  end
+  w.line("float %s = %s;", m, group[1].name)
+  for i = 2, #group do w.line("%s = (%s > %s) ? %s : %s;", m, group[i].name, m, group[i].name, m) end
+  return m
+end
+
+--- Straight-line body computing b.width adjacent outputs (pooled positions
+-- when a pool is fused) of output channel b.oc, starting at (b.py, b.px).
+-- oc, py and px are loop variable names or numbers (numbers at
+-- --unroll=full, so every subscript there is an integer literal); b.row and
+-- b.col give the same position as numbers (for a loop, the first position of
+-- the region: all positions of a region share their windows); b.loops asks for
+-- the channel or kernel-row loop of the kernel level.
+local function conv_body(w, step, b)
+  local pooled = step.pool ~= nil
+  local acc = accumulators(w, b, pooled)
+  mac_statements(w, b, acc)
+  local per_output = #acc // b.width
+  for k = 0, b.width - 1 do
+    local out_ref = string.format("y[%s][%s][%s]", b.oc, ckernel.affine(b.py, 1, 0), ckernel.affine(b.px, 1, k))
+    local group = { table.unpack(acc, k * per_output + 1, (k + 1) * per_output) }
+    if not pooled then
+      w.line("%s = %s;", out_ref, ckernel.activation_expr(step.acts, group[1].name))
+    else
+      local value = pooled_value(w, step, group, (b.width > 1) and ("m" .. k) or "m")
+      w.line("%s = %s;", out_ref, ckernel.activation_expr(step.post_acts, value))
+    end
+  end
+end
+
+--- The output channel's weights (w) and bias (b).
+local function channel_prologue(e, w, step, oc)
+  local layer = step.layer
+  w.line("const float (*w)[%d][%d] = %s[%s];", layer.kernel.h, layer.kernel.w, e.weight_name(layer), oc)
+  if layer.bias then
+    w.line("const float b = %s[%s];", e.bias_name(layer), oc)
+  else
+    w.line("const float b = 0.0f; /* no bias */")
+  end
+end
+
+local function emit_kernel(e, step, fname)
+  local g = conv_geometry(step)
+  ckernel.step_function(e, step, fname, function(w)
+    w.line("for (int oc = 0; oc < %d; ++oc) {", step.layer.out_channels)
+    channel_prologue(e, w, step, "oc")
+    ckernel.regions(w, g.row_runs(), g.col_runs(), "py", "px", step.pool and "pooled" or "output",
+      block_width(g), function(py, px, row, col, width)
+        conv_body(w, step, { g = g, oc = "oc", py = py, px = px, row = row, col = col, width = width,
+                             loops = true })
+      end)
+    w.line("}")
+  end)
+end
+
+local function emit_full(e, step, fname)
+  local g = conv_geometry(step)
+  local macs_per_position = g.pk.h * g.pk.w * g.c_in * g.k.h * g.k.w
+  local width = math.max(1, math.min(block_width(g), ckernel.FULL_FUNCTION_MACS // macs_per_position))
+  ckernel.full_parts(e, step, fname, function(part)
+    for oc = 0, step.layer.out_channels - 1 do
+      for py = 0, g.poh - 1 do
+        for px = 0, g.pow - 1, width do
+          part(string.format("_oc%d_y%d_x%d", oc, py, px), function(w)
+            channel_prologue(e, w, step, oc)
+            conv_body(w, step, { g = g, oc = oc, py = py, px = px, row = py, col = px,
+                                 width = math.min(width, g.pow - px), loops = false })
+          end)
+        end
+      end
+    end
+  end)
+end
+
+local function emit_none(e, step, fname)
+  local g = conv_geometry(step)
+  local vars = ckernel.none_vars(step, fname, g)
+  local p = render.writer()
+  channel_prologue(e, p, step, "oc")
+  vars.prologue, vars.out_channels, vars.c_in = p.text(), tostring(step.layer.out_channels), tostring(g.c_in)
+  vars.value = ckernel.activation_expr(step.acts, "acc")
+  ckernel.emit_none(e, "conv_none.c", vars)
+end
+
+M.emit = { full = emit_full, kernel = emit_kernel, none = emit_none }
+
+return M

@@ -1,0 +1,131 @@
+--- avgpool2d and maxpool2d on their own (a pooling the plan fuses into the
+-- convolution before it is emitted by lg.ops.conv2d). Padded zeros count in
+-- the average, as in PyTorch's default; max-pool ignores the padding.
+local ckernel = require("lg.ckernel")
+local geometry = require("lg.geometry")
+local shared = require("lg.ops.shared")
+
+local M = {}
+
+M.types = { "avgpool2d", "maxpool2d" }
+M.role = "compute"
+M.fields = { type = true, kernel = true, stride = true, padding = true, unroll = true }
+
+function M.check(v, raw, layer, fpath)
+  shared.check_window(v, raw, layer, fpath, true)
+  -- PyTorch refuses pooling padding above half the kernel: a window could then
+  -- lie entirely in the padding, where max-pool has no value to take.
+  for _, axis in ipairs({ "h", "w" }) do
+    if 2 * layer.padding[axis] > layer.kernel[axis] then
+      v.fail(fpath .. ".padding", string.format("padding %s is more than half of kernel %s "
+        .. "(PyTorch refuses this too); use padding %dx%d or less", geometry.pair_text(layer.padding),
+        geometry.pair_text(layer.kernel), layer.kernel.h // 2, layer.kernel.w // 2), layer)
+    end
+  end
+end
+
+function M.infer(v, layer, shape, prev)
+  return shared.infer_window(v, layer, shape, prev, nil)
+end
+
+function M.attributes(layer)
+  return string.format("kernel %s, stride %s, padding %s%s", geometry.pair_text(layer.kernel),
+    geometry.pair_text(layer.stride), geometry.pair_text(layer.padding),
+    layer.type == "avgpool2d" and ", padded zeros counted" or ", padding ignored")
+end
+
+--- Can this pooling layer be computed inside the preceding convolution?
+-- Only non-overlapping, unpadded windows: each convolution output then feeds
+-- exactly one pooled value and is computed exactly once.
+function M.fusable(pool)
+  return pool.padding.h == 0 and pool.padding.w == 0
+    and pool.stride.h >= pool.kernel.h and pool.stride.w >= pool.kernel.w
+end
+
+--------------------------------------------------------------------------------
+-- Emission
+--------------------------------------------------------------------------------
+local function pool_geometry(step)
+  local layer = step.layer
+  return {
+    c = layer.in_shape[1], h = layer.in_shape[2], w = layer.in_shape[3],
+    k = layer.kernel, s = layer.stride, p = layer.padding,
+    oh = layer.out_shape[2], ow = layer.out_shape[3],
+  }
+end
+
+--- One output: its window's valid taps, straight-line (the padding keeps at
+-- most half a window out, so at least one tap is always valid).
+local function pool_body(w, step, g, c, oy, ox, row, col)
+  local y_first, y_last = geometry.tap_range(row, g.s.h, g.p.h, g.k.h, g.h)
+  local x_first, x_last = geometry.tap_range(col, g.s.w, g.p.w, g.k.w, g.w)
+  local is_avg = step.layer.type == "avgpool2d"
+  local var = is_avg and "s" or "m"
+  for ky = y_first, y_last do
+    for kx = x_first, x_last do
+      local ref = string.format("x[%s][%s][%s]", c, ckernel.affine(oy, g.s.h, ky - g.p.h),
+        ckernel.affine(ox, g.s.w, kx - g.p.w))
+      if ky == y_first and kx == x_first then
+        w.line("float %s = %s;", var, ref)
+      elseif is_avg then
+        w.line("s += %s;", ref)
+      else
+        w.line("m = (%s > m) ? %s : m;", ref, ref)
+      end
+    end
+  end
+  local value = is_avg and ckernel.divide_by_count("s", g.k.h * g.k.w) or "m"
+  w.line("y[%s][%s][%s] = %s;", c, ckernel.affine(oy, 1, 0), ckernel.affine(ox, 1, 0),
+    ckernel.activation_expr(step.acts, value))
+end
+
+local function emit_kernel(e, step, fname)
+  local g = pool_geometry(step)
+  ckernel.step_function(e, step, fname, function(w)
+    w.line("for (int c = 0; c < %d; ++c) {", g.c)
+    ckernel.regions(w, ckernel.axis_runs(g.oh, g.s.h, g.p.h, g.k.h, g.h),
+      ckernel.axis_runs(g.ow, g.s.w, g.p.w, g.k.w, g.w), "oy", "ox", "output", 1, function(oy, ox, row, col)
+        pool_body(w, step, g, "c", oy, ox, row, col)
+      end)
+    w.line("}")
+  end)
+end
+
+local function emit_full(e, step, fname)
+  local g = pool_geometry(step)
+  ckernel.full_parts(e, step, fname, function(part)
+    for c = 0, g.c - 1 do
+      part(string.format("_c%d", c), function(w)
+        for oy = 0, g.oh - 1 do
+          for ox = 0, g.ow - 1 do
+            w.line("{")
+            pool_body(w, step, g, c, oy, ox, oy, ox)
+            w.line("}")
+          end
+        end
+      end)
+    end
+  end)
+end
+
+local function emit_none(e, step, fname)
+  local g = pool_geometry(step)
+  local is_avg = step.layer.type == "avgpool2d"
+  local vars = ckernel.none_vars(step, fname, g)
+  vars.channels = tostring(g.c)
+  vars.value = ckernel.activation_expr(step.acts, is_avg and ckernel.divide_by_count("s", g.k.h * g.k.w) or "m")
+  local tap = string.format("x[c][%s + ky][%s + kx]", vars.iy, vars.ix)
+  if is_avg then
+    vars.init, vars.accumulate = "float s = 0.0f;", string.format("s += %s;", tap)
+  else
+    -- max-pool starts from the window's first tap: never empty, as padding <= kernel / 2
+    vars.init = string.format("float m = x[c][%s + ky_begin[oy]][%s + kx_begin[ox]];", vars.iy, vars.ix)
+    vars.accumulate = string.format("const float v = %s;\nm = (v > m) ? v : m;", tap)
+  end
+  vars.iy, vars.ix = nil, nil  -- used above: the template has no holes for them
+  ckernel.emit_none(e, "pool_none.c", vars)
+end
+
+M.emit = { full = emit_full, kernel = emit_kernel, none = emit_none }
+
+return M

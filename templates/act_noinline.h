@@ -1,0 +1,3 @@
+#if defined(__GNUC__)
+static float act_${act}(float v) __attribute__((noinline));
+#endif

@@ -1,0 +1,4 @@
+static float act_tanh(float v)
+{
+    return lenetgen_tanhf(v);
+}

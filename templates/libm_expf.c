@@ -1,0 +1,4 @@
+static float lenetgen_expf(float v)
+{
+    return expf(v);
+}

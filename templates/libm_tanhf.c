@@ -1,0 +1,4 @@
+static float lenetgen_tanhf(float v)
+{
+    return tanhf(v);
+}

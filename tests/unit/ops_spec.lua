@@ -1,0 +1,108 @@
+-- lg.ops and each operator module: interface, shapes, cost, emission.
+local helpers = require("helpers")
+local ops = require("lg.ops")
+local plan = require("lg.plan")
+
+describe("ops registry", function()
+  it("knows every layer type once", function()
+    assert.are.same({ "avgpool2d", "conv2d", "flatten", "linear", "maxpool2d", "relu", "sigmoid", "tanh" },
+      ops.type_names())
+  end)
+  it("gives every module the required fields, and emitters to compute kinds", function()
+    for _, t in ipairs(ops.type_names()) do
+      local op = ops.of(t)
+      assert.is_table(op.fields)
+      assert.is_true(op.fields.type)
+      assert.is_function(op.infer)
+      assert.is_function(op.attributes)
+      if op.role == "compute" then
+        for _, level in ipairs({ "full", "kernel", "none" }) do assert.is_function(op.emit[level]) end
+      else
+        assert.is_nil(op.emit)
+      end
+    end
+  end)
+end)
+
+--- The single step of a one-compute-layer model.
+local function step_of(layers, input, plan_kind)
+  local model = helpers.model(layers, input)
+  return plan.build(model, { unroll = "kernel", plan = plan_kind or "layered" }).steps[1], model
+end
+
+describe("conv2d", function()
+  local conv = require("lg.ops.conv2d")
+  local step, model = step_of({ '{ type = "conv2d", out_channels = 2, kernel = 3, padding = 1, bias = false }' },
+    "{ channels = 3, height = 5, width = 4 }")
+  local layer = model.layers[1]
+  it("infers the shape, cost and tensor shapes", function()
+    assert.are.same({ 2, 5, 4 }, layer.out_shape)
+    assert.are.equal(2 * 3 * 3 * 3, conv.params(layer))
+    -- valid taps: rows 3+3+3+3+2... per axis, times channels in and out
+    assert.are.equal(13 * 10 * 3 * 2, conv.macs(layer))
+    assert.are.same({ { 2, 3, 3, 3 }, { 2 } }, { conv.tensors(layer) })
+    assert.are.equal("out_channels 2, kernel 3x3, stride 1x1, padding 1x1, no bias", conv.attributes(layer))
+  end)
+  it("emits a function at each level, padding taps skipped", function()
+    for _, level in ipairs({ "full", "kernel", "none" }) do
+      local c = helpers.emit_step(step, level)
+      assert.truthy(c:find("static void f(", 1, true), level)
+      assert.truthy(c:find("const float b = 0.0f; /* no bias */", 1, true), level)
+    end
+    assert.is_nil(helpers.emit_step(step, "full"):find("x%[%d+%]%[%-"))
+  end)
+end)
+
+describe("pool", function()
+  local pool = require("lg.ops.pool")
+  it("defaults the stride to the kernel and fuses only unpadded, non-overlapping windows", function()
+    local _, model = step_of({ '{ type = "maxpool2d", kernel = 2 }' })
+    local layer = model.layers[1]
+    assert.are.same({ h = 2, w = 2 }, layer.stride)
+    assert.are.same({ 1, 14, 14 }, layer.out_shape)
+    assert.is_true(pool.fusable(layer))
+    assert.is_false(pool.fusable({ kernel = { h = 3, w = 3 }, stride = { h = 2, w = 2 }, padding = { h = 0, w = 0 } }))
+    assert.are.equal("kernel 2x2, stride 2x2, padding 0x0, padding ignored", pool.attributes(layer))
+  end)
+  it("divides an average by multiplying with 1/4", function()
+    local step = step_of({ '{ type = "avgpool2d", kernel = 2 }' })
+    for _, level in ipairs({ "full", "kernel", "none" }) do
+      assert.truthy(helpers.emit_step(step, level):find("* 0.25f", 1, true), level)
+    end
+  end)
+end)
+
+describe("linear", function()
+  local linear = require("lg.ops.linear")
+  local step, model = step_of({ '{ type = "flatten" }', '{ type = "linear", out_features = 10 }' },
+    "{ channels = 1, height = 4, width = 4 }")
+  it("infers the shape and cost", function()
+    local layer = model.layers[2]
+    assert.are.same({ 10 }, layer.out_shape)
+    assert.are.equal(160, linear.macs(layer))
+    assert.are.equal(170, linear.params(layer))
+  end)
+  it("computes MAC_BLOCK outputs together at kernel level", function()
+    local c = helpers.emit_step(step, "kernel")
+    assert.truthy(c:find("float a7 = t_layer1_bias[7];", 1, true))
+    assert.truthy(c:find("float a1 = t_layer1_bias[9];", 1, true))
+  end)
+end)
+
+describe("activation and flatten", function()
+  it("keep or flatten the shape and cost nothing", function()
+    assert.are.same({ 2, 3, 4 }, ops.of("relu").infer(nil, nil, { 2, 3, 4 }))
+    assert.are.same({ 24 }, ops.of("flatten").infer(nil, nil, { 2, 3, 4 }))
+    assert.are.equal(0, ops.macs({ type = "tanh" }))
+    assert.are.equal(0, ops.params({ type = "flatten" }))
+  end)
+  it("writes only the helpers the steps use", function()
+    local activation = require("lg.ops.activation")
+    assert.is_nil(activation.helpers({}, "builtin", false))
+    local relu = activation.helpers({ relu = true }, "libm", false)
+    assert.is_nil(relu:find("lenetgen_expf", 1, true))
+    local sigmoid = activation.helpers({ sigmoid = true }, "libm", true)
+    assert.truthy(sigmoid:find("return expf(v);", 1, true))
+    assert.truthy(sigmoid:find("__attribute__((noinline))", 1, true))
+  end)
+end)
