@@ -13,10 +13,9 @@ INSTALL_BIN  = $(DESTDIR)$(PREFIX)/bin
 TEST_TARGETS += test-install
 
 install: deps
-	$(Q)install -d $(INSTALL_DIR)/gen/lg $(INSTALL_DIR)/templates $(INSTALL_BIN)
-	$(Q)install -m 755 gen/lenetgen $(INSTALL_DIR)/gen/lenetgen
-	$(Q)install -m 644 gen/lg/*.lua $(INSTALL_DIR)/gen/lg/
-	$(Q)install -m 644 templates/* $(INSTALL_DIR)/templates/
+	$(Q)install -d $(INSTALL_BIN)
+	$(Q)for f in $$(find gen/lg templates -type f | sort); do install -D -m 644 "$$f" "$(INSTALL_DIR)/$$f"; done
+	$(Q)install -D -m 755 gen/lenetgen $(INSTALL_DIR)/gen/lenetgen
 	$(Q)ln -sfn ../share/lenetgen/gen/lenetgen $(INSTALL_BIN)/lenetgen
 	$(if $(Q),@echo "  INSTALL $(INSTALL_BIN)/lenetgen -> $(INSTALL_DIR)")
 
