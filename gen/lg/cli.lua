@@ -67,10 +67,12 @@ function M.generate(args)
   local emit = require("lg.emit")
   local manifest = require("lg.manifest")
   local model = model_loader.load(args.description, {
-    random_seed = args.random_weights, allow_nonfinite = args.allow_nonfinite })
+    random_seed = args.random_weights, allow_nonfinite = args.allow_nonfinite, weights_optional = args.explain })
   local plan = planner.build(model, { unroll = args.unroll, plan = args.plan })
-  for _, note in ipairs(plan.notes) do
-    io.stderr:write(errors.format_diagnostic(args.description, note.line, "note", note.text), "\n")
+  for _, notes in ipairs({ model.notes, plan.notes }) do
+    for _, note in ipairs(notes) do
+      io.stderr:write(errors.format_diagnostic(args.description, note.line, "note", note.text), "\n")
+    end
   end
   if args.explain then return { model = model, plan = plan } end
   local banner = manifest.banner(model, plan, {

@@ -49,8 +49,10 @@ function M.table(model, plan)
   local out = { string.format("%s: %s, input %dx%dx%d", model.path, model.name, model.input.channels,
     model.input.height, model.input.width) }
   table.move(aligned(rows), 1, #rows, #out + 1, out)
-  for _, note in ipairs(plan.notes) do
-    out[#out + 1] = string.format("note: line %s: %s", note.line or "?", note.text)
+  for _, notes in ipairs({ model.notes or {}, plan.notes }) do
+    for _, note in ipairs(notes) do
+      out[#out + 1] = note.line and string.format("note: line %d: %s", note.line, note.text) or ("note: " .. note.text)
+    end
   end
   out[#out + 1] = string.format("total: %d parameters (%d bytes of weights), %d MACs, %d bytes of activation "
     .. "memory (input and output not counted)", plan.params, 4 * plan.params, plan.macs, 4 * plan.scratch_floats)

@@ -11,6 +11,10 @@
 --                    description's directory, and its line (nil when absent)
 --   weights_sha256   SHA-256 of the weights file as read (file weights only)
 --   random_seed      the seed of --random-weights (random weights only)
+--   weights_absent   true when loaded without tensors because the weights
+--                    file does not exist (only with opts.weights_optional)
+--   notes            { line =, text = } said on a successful run (today: the
+--                    weights file left out by --explain)
 --   nonfinite        whether any weight or bias is NaN or Inf
 --   layers           list; each layer:
 --     index, type, line  0-based position, layer type, line in the description
@@ -29,14 +33,26 @@ local M = {}
 
 --- Load and check a description and its weights.
 -- @param path description file
--- @param opts { random_seed = n|nil, allow_nonfinite = bool }
+-- @param opts { random_seed = n|nil, allow_nonfinite = bool, weights_optional =
+--   bool (--explain: a weights file that does not exist, or no `weights`
+--   field, gives a model without tensors and a note instead of an error; a
+--   file that exists is still read and checked) }
 -- @return the model table above; raises lg.errors on a mistake
 function M.load(path, opts)
   opts = opts or {}
   local raw, src, lines = load.load(path)
   local described = validate.validate(raw, path, lines, src)
+  described.notes = {}
   if opts.random_seed then
     return weights.attach_random(described, opts.random_seed)
+  end
+  if opts.weights_optional then
+    local absent = weights.absent_note(described)
+    if absent then
+      described.weights_absent = true
+      described.notes[1] = absent
+      return described
+    end
   end
   return weights.attach_file(described, opts)
 end

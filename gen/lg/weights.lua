@@ -298,6 +298,25 @@ local function check_all_used(model, file, used, file_label)
   end
 end
 
+--- Why the model can be described without its weights (a note for
+-- --explain), or nil when the weights file exists and must be read: shapes,
+-- MACs and memory do not depend on weight values. Only a file that does not
+-- exist at all (no directory entry, not even a dangling link) is left out; a
+-- file that exists but cannot be read or parsed is still an error.
+function M.absent_note(model)
+  local unneeded = "--explain does not need it: shapes, MACs and memory do not depend on weight values"
+  if not model.weights_path then
+    return { text = "the description names no weights file; " .. unneeded }
+  end
+  local _, _, errno = require("lfs").symlinkattributes(model.weights_path)
+  local ENOENT = 2
+  if errno ~= ENOENT then return nil end
+  local looked = model.weights_path ~= model.weights_file
+    and string.format(" (looked for %s)", model.weights_path) or ""
+  return { line = model.weights_line, text = string.format("weights %s not found%s; %s",
+    errors.describe(model.weights_file, 200), looked, unneeded) }
+end
+
 --- The model with the tensors of its safetensors file.
 -- Errors point at the layer that wants a tensor, or at the `weights` field.
 function M.attach_file(model, opts)

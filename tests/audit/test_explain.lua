@@ -231,4 +231,48 @@ do
   end
 end
 
+-- Before training (issue 16 item 2): shapes, MACs and memory do not depend on weight values,
+-- so --explain works when the weights file does not exist, and says so once on stderr (a
+-- note, as for every other choice) and under the table. The table is the one it prints with
+-- the weights. A file that exists but is broken is still an error (tests/broken/desc/
+-- explain_weights_*), and generating without the weights still fails.
+do
+  local d = A.tmpdir()
+  local src = A.read(root .. "/models/lenet5.lua")
+  A.write(d .. "/lenet5.lua", src)
+  local weights_line
+  for n, l in ipairs(A.lines(src)) do
+    if l:match("^%s*weights%s*=") then weights_line = n end
+  end
+  local text = "weights \"lenet5.safetensors\" not found (looked for sub/../lenet5.safetensors); --explain does "
+    .. "not need it: shapes, MACs and memory do not depend on weight values"
+  os.execute("mkdir -p " .. q(d .. "/sub"))
+  local code, out, err = explain("sub/../lenet5.lua", d)
+  check(code == 0 and err == string.format("sub/../lenet5.lua:%d: note: %s\n", weights_line, text),
+    "f: --explain without the weights file exits 0 with one note naming the file it looked for", err)
+  local _, with_weights = explain("models/lenet5.lua", root)
+  local expected = with_weights:gsub("^models/lenet5%.lua:", "sub/../lenet5.lua:")
+    :gsub("\ntotal:", "\nnote: line " .. weights_line .. ": " .. text:gsub("%%", "%%%%") .. "\ntotal:")
+  check(out == expected, "f: --explain without the weights file prints the same table, the note under it",
+    out .. "---\n" .. expected)
+  local gcode, gout, gerr = A.lenetgen("lenet5.lua -o out", d)
+  check(gcode == 1 and gout == "" and gerr:match("^lenet5%.lua:%d+: error: weights \"lenet5%.safetensors\": "
+    .. "cannot open: no such file or directory\n$") ~= nil and not A.read(d .. "/out/lenet5.c"),
+    "f: generation without the weights file is still an error", gerr)
+  -- a dangling link is not "no file": it is opened and refused
+  os.execute("ln -s nowhere.safetensors " .. q(d .. "/lenet5.safetensors"))
+  local lcode, lout, lerr = explain("lenet5.lua", d)
+  check(lcode == 1 and lout == "" and lerr:match("^lenet5%.lua:%d+: error: weights \"lenet5%.safetensors\": "
+    .. "cannot open: no such file or directory\n$") ~= nil,
+    "f: --explain with a dangling link as the weights file is an error", lerr)
+  -- no weights field at all: the note has no line
+  A.write(d .. "/noweights.lua", (src:gsub("\n%s*weights%s*=[^\n]*", "", 1)))
+  local ncode, nout, nerr = explain("noweights.lua", d)
+  local ntext = "the description names no weights file; --explain does not need it: shapes, MACs and memory "
+    .. "do not depend on weight values"
+  check(ncode == 0 and nerr == "noweights.lua: note: " .. ntext .. "\n"
+    and nout:find("\nnote: " .. ntext .. "\ntotal: 61706 parameters", 1, true) ~= nil,
+    "f: --explain of a description without a weights field exits 0 with a note", nerr .. nout)
+end
+
 A.finish()
