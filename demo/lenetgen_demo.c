@@ -27,14 +27,11 @@
 #define PIXELS (SIDE * SIDE)
 #define NCLASSES 10
 
-/* The demo knows Fashion-MNIST's geometry and classes; the generated header must agree. */
+/* The demo knows Fashion-MNIST's geometry; the generated header must agree. The class names
+ * come from the header (the description's labels, in output order). */
 typedef char lenet5_input_is_1x28x28[(LENET5_INPUT_SIZE == PIXELS) ? 1 : -1];
 typedef char lenet5_output_is_10_classes[(LENET5_OUTPUT_SIZE == NCLASSES) ? 1 : -1];
-
-static const char *const class_names[NCLASSES] = {
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"
-};
+typedef char lenet5_has_a_label_per_class[(LENET5_LABEL_COUNT == NCLASSES) ? 1 : -1];
 
 static void usage(FILE *out)
 {
@@ -125,7 +122,7 @@ static int run_samples(const char *images_path, const char *labels_path, int rep
         int n = 0;
         for (p = 0; p < NCLASSES; p++)
             n += confusion[t][p];
-        printf("%d %-12s %7d %8d   ", t, class_names[t], n, confusion[t][t]);
+        printf("%d %-12s %7d %8d   ", t, lenet5_labels[t], n, confusion[t][t]);
         if (n > 0)
             printf("%.4f\n", (double)confusion[t][t] / (double)n);
         else
@@ -137,7 +134,7 @@ static int run_samples(const char *images_path, const char *labels_path, int rep
         printf("%5d", p);
     printf("\n");
     for (t = 0; t < NCLASSES; t++) {
-        printf("%d %-12s", t, class_names[t]);
+        printf("%d %-12s", t, lenet5_labels[t]);
         for (p = 0; p < NCLASSES; p++)
             printf("%5d", confusion[t][p]);
         printf("\n");
@@ -182,9 +179,9 @@ static int run_image(const char *path)
             order[j] = order[j - 1];
         order[j] = k;
     }
-    printf("%s: %s\n", path, class_names[order[0]]);
+    printf("%s: %s\n", path, lenet5_labels[order[0]]);
     for (i = 0; i < 3; i++)
-        printf("  %d. %-12s %.4f\n", i + 1, class_names[order[i]], (double)score[order[i]]);
+        printf("  %d. %-12s %.4f\n", i + 1, lenet5_labels[order[i]], (double)score[order[i]]);
     return 0;
 }
 

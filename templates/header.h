@@ -13,7 +13,7 @@ extern "C" {
 #endif
 
 /* Sizes, all known when the code was generated. */
-${macros}
+${macros}${interface}
 
 /*
  * Run the network on one input.

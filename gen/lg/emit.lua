@@ -19,6 +19,7 @@ local activation = require("lg.ops.activation")
 local carray = require("lg.carray")
 local geometry = require("lg.geometry")
 local hash = require("lg.hash")
+local interface = require("lg.interface")
 local manifest = require("lg.manifest")
 local ops = require("lg.ops")
 local render = require("lg.render")
@@ -157,6 +158,7 @@ local function source_text(e, model, plan, opts)
   local sections = { render.render(render.template("source_head.c"), {
     banner = opts.manifest, name = e.name, NAME = e.NAME, arena_floats = tostring(plan.scratch_floats),
     includes = includes, generation = GENERATION_SLOT }) }
+  sections[#sections + 1] = interface.source_text(model, e.NAME)
   if model.nonfinite then sections[#sections + 1] = render.fill("nonfinite.h") end
   sections[#sections + 1] = "/* Weights: static const, so they stay in flash on a microcontroller. */"
   table.move(weight_parts, 1, #weight_parts, #sections + 1, sections)
@@ -167,7 +169,8 @@ local function source_text(e, model, plan, opts)
   return render.reindent(table.concat(sections, "\n\n"))
 end
 
---- The .h file: sizes as aligned macros, the entry points.
+--- The .h file: sizes as aligned macros, what the description says about
+-- the input and the outputs (lg.interface), the entry points.
 local function header_text(e, model, plan, opts)
   local macro_rows = {
     { "INPUT_CHANNELS", model.input.channels, "input channels" },
@@ -191,7 +194,8 @@ local function header_text(e, model, plan, opts)
   end
   return render.render(render.template("header.h"), {
     banner = opts.manifest, guard = e.NAME .. "_H", name = e.name, NAME = e.NAME,
-    macros = table.concat(macro_lines, "\n"), generation = GENERATION_SLOT })
+    macros = table.concat(macro_lines, "\n"), interface = interface.header_text(model, e.NAME),
+    generation = GENERATION_SLOT })
 end
 
 --- Generate the header and source text.

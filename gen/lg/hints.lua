@@ -91,6 +91,10 @@ local FIELD_HINTS = {
   units = "did you mean out_features?", use_bias = "did you mean bias?",
   activation = "an activation is a layer of its own: add { type = \"relu\" } after this one",
   dilation = "dilation is not supported", groups = "grouped convolution is not supported",
+  classes = "did you mean labels? (one string per output value)", class_names = "did you mean labels?",
+  mean = "mean and std go in input.normalize = { range = 255, mean = ..., std = ... }",
+  std = "mean and std go in input.normalize = { range = 255, mean = ..., std = ... }",
+  scale = "scale = 1 / 255 is range = 255 (input = (pixel / range - mean) / std)",
 }
 
 --- "unknown layer type ..." with a hint when one applies.

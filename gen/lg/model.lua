@@ -4,7 +4,11 @@
 -- The model table (each stage returns a new one; nothing changes it later):
 --   path, source     the description's path (as given) and its bytes
 --   name             the network's C identifier
---   input            { channels =, height =, width = }
+--   input            { channels =, height =, width =, normalize =, description = }
+--                    normalize (optional): { range =, mean = {per channel},
+--                    std = {per channel} }, input = (pixel / range - mean) / std;
+--                    description (optional): free text; see lg.interface
+--   labels           optional list of strings, label i naming output i
 --   output_shape     the last layer's output shape
 --   weights_file, weights_path, weights_line
 --                    the `weights` field as written, resolved against the

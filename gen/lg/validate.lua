@@ -11,6 +11,7 @@
 local errors = require("lg.errors")
 local geometry = require("lg.geometry")
 local hints = require("lg.hints")
+local interface = require("lg.interface")
 local linemap = require("lg.linemap")
 local ops = require("lg.ops")
 
@@ -49,8 +50,8 @@ for h in ([[assert complex ctype errno fenv float inttypes iso646 limits locale 
 end
 
 M.UNROLL_LEVELS = { full = true, kernel = true, none = true }
-local TOP_FIELDS = { name = true, input = true, weights = true, layers = true }
-local INPUT_FIELDS = { channels = true, height = true, width = true }
+local TOP_FIELDS = { name = true, input = true, weights = true, layers = true, labels = true }
+local INPUT_FIELDS = { channels = true, height = true, width = true, normalize = true, description = true }
 
 local describe = errors.describe
 
@@ -126,11 +127,19 @@ local function check_pair(ctx, v, fpath, name, lo, hi, layer)
 end
 
 --- The validator an operator's check and infer receive: fail(field_path,
--- message, layer), int and pair (check_int and check_pair), limits, lines.
+-- message, layer), int and pair (check_int and check_pair), fields (fails on
+-- the first unknown field of a table, with a suggestion), limits, lines.
 local function validator(ctx)
   ctx.limits = M.LIMITS
   function ctx.int(...) return check_int(ctx, ...) end
   function ctx.pair(...) return check_pair(ctx, ...) end
+  function ctx.fields(t, allowed, fpath, owner)
+    local bad = first_bad_key(t, function(key) return not allowed[key] end, ctx.lines, fpath .. ".")
+    if bad ~= nil then
+      ctx.fail((type(bad) == "string" or math.type(bad) == "integer") and (fpath .. "." .. bad) or fpath,
+        owner .. ": " .. hints.unknown_field(bad, owner, allowed))
+    end
+  end
   return ctx
 end
 
@@ -260,7 +269,7 @@ local function check_name(ctx, name)
 end
 
 --- The input field: { channels =, height =, width = } within the limits.
-local function check_input(ctx, raw, lines)
+local function check_input(ctx, raw)
   if raw.input == nil then
     ctx.fail("", "input is missing; add input = { channels = 1, height = 28, width = 28 } (the size of "
       .. "the input image)")
@@ -268,11 +277,7 @@ local function check_input(ctx, raw, lines)
   if type(raw.input) ~= "table" then
     ctx.fail("input", "input must be a table { channels = C, height = H, width = W }, got " .. describe(raw.input))
   end
-  bad = first_bad_key(raw.input, function(key) return not INPUT_FIELDS[key] end, lines, "input.")
-  if bad ~= nil then
-    ctx.fail((type(bad) == "string" or math.type(bad) == "integer") and ("input." .. bad) or "input",
-      "input: " .. hints.unknown_field(bad, "input", INPUT_FIELDS))
-  end
+  ctx.fields(raw.input, INPUT_FIELDS, "input", "input")
   local input = {}
   for _, key in ipairs({ "channels", "height", "width" }) do
     if raw.input[key] == nil then
@@ -288,6 +293,10 @@ local function check_input(ctx, raw, lines)
       .. "use a smaller input", input_values, input.channels, input.height, input.width,
       M.LIMITS.max_values))
   end
+  if raw.input.normalize ~= nil then
+    input.normalize = interface.check_normalize(ctx, raw.input.normalize, input.channels)
+  end
+  if raw.input.description ~= nil then input.description = interface.check_description(ctx, raw.input.description) end
   return input
 end
 
@@ -301,7 +310,7 @@ local function check_layer_list(ctx, raw, lines)
     ctx.fail("layers", "layers must be a list of layer tables, got " .. describe(raw.layers))
   end
   local count = #raw.layers
-  bad = first_bad_key(raw.layers, function(key)
+  local bad = first_bad_key(raw.layers, function(key)
     return math.type(key) ~= "integer" or key < 1 or key > count
   end, lines, "layers.")
   if bad ~= nil then
@@ -329,7 +338,7 @@ function M.validate(raw, path, lines, source)
       TOP_FIELDS))
   end
   check_name(ctx, raw.name)
-  local input = check_input(ctx, raw, lines)
+  local input = check_input(ctx, raw)
   if raw.weights ~= nil and (type(raw.weights) ~= "string" or raw.weights == "") then
     ctx.fail("weights", "weights must be a file name (a string such as \"lenet5.safetensors\", "
       .. "relative to the description), got " .. describe(raw.weights))
@@ -372,6 +381,9 @@ function M.validate(raw, path, lines, source)
     prev = layer
   end
   model.output_shape = shape
+  if raw.labels ~= nil then
+    model.labels = interface.check_labels(ctx, raw.labels, geometry.elements(shape), prev)
+  end
   return model
 end
 

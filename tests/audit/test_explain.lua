@@ -214,8 +214,8 @@ do
       .. "unroll = \"kernel\" on layer %d; --plan=layered asks for this plan)", pool, conv, shape, conv),
       pool_line
   end
-  local n1, l1 = note(2, 11, 0, "6x28x28")
-  local n2, l2 = note(5, 14, 3, "16x10x10")
+  local n1, l1 = note(2, layer_lines[3], 0, "6x28x28")
+  local n2, l2 = note(5, layer_lines[6], 3, "16x10x10")
   local code, out, err = explain("models/lenet5.lua --unroll=none", root)
   check(code == 0 and err == string.format("models/lenet5.lua:%d: note: %s\nmodels/lenet5.lua:%d: note: %s\n",
     l1, n1, l2, n2), "f: --unroll=none --plan=fused names each pooling it cannot fuse on stderr", err)

@@ -1,0 +1,14 @@
+-- input.description that would end the header comment: accepted, escaped (test_interface checks the header).
+return {
+  name = "broken",
+  input = { channels = 1, height = 8, width = 8,
+    description = "*/ #error x /* ??/" },
+  weights = "tiny.safetensors",
+  layers = {
+    { type = "conv2d", out_channels = 2, kernel = 3 },
+    { type = "relu" },
+    { type = "maxpool2d", kernel = 2 },
+    { type = "flatten" },
+    { type = "linear", out_features = 3 },
+  },
+}

@@ -1,0 +1,14 @@
+-- Three means for a one-channel input.
+return {
+  name = "broken",
+  input = { channels = 1, height = 8, width = 8,
+    normalize = { range = 255, mean = { 0.485, 0.456, 0.406 } } },
+  weights = "tiny.safetensors",
+  layers = {
+    { type = "conv2d", out_channels = 2, kernel = 3 },
+    { type = "relu" },
+    { type = "maxpool2d", kernel = 2 },
+    { type = "flatten" },
+    { type = "linear", out_features = 3 },
+  },
+}

@@ -1,0 +1,14 @@
+-- scale for range (1/255 as a factor).
+return {
+  name = "broken",
+  input = { channels = 1, height = 8, width = 8,
+    normalize = { scale = 1 / 255 } },
+  weights = "tiny.safetensors",
+  layers = {
+    { type = "conv2d", out_channels = 2, kernel = 3 },
+    { type = "relu" },
+    { type = "maxpool2d", kernel = 2 },
+    { type = "flatten" },
+    { type = "linear", out_features = 3 },
+  },
+}
