@@ -117,6 +117,11 @@ local function run_case(spec)
       -- a new helper function and the blank line that separates it
       if r.helper == true or text == "" then return true end
     end
+    -- the labels an edit adds (spec.labels): their definition and their lines in the header's comment
+    if r.kind == "other" and spec.labels and ((text or ""):match('^%s*"[^"]*",?$')
+      or (text or ""):match('^ %*   %d+ "[^"]*"$')) then
+      return true
+    end
     if r.kind == "other" and (text or ""):match("^typedef char " .. model .. "_scratch_size_check") then
       return spec.arena
     end
@@ -190,9 +195,14 @@ end
 local cases = {
   {
     name = "last linear out_features 10 -> 12", layer = 11,
-    edit = edit_layer(11, "out_features = 10", "out_features = 12"),
+    -- two more outputs need two more labels
+    edit = function(desc)
+      return (edit_layer(11, "out_features = 10", "out_features = 12")(desc):gsub('"Ankle boot" }',
+        '"Ankle boot", "Extra 10", "Extra 11" }', 1))
+    end,
     code_layers = { 11 }, weight_layers = { 11 }, tensors = { "11.weight", "11.bias" },
-    macros = { "OUTPUT_SIZE", "PARAMETERS", "WEIGHT_BYTES", "MACS" }, weights_change = true,
+    macros = { "OUTPUT_SIZE", "PARAMETERS", "WEIGHT_BYTES", "MACS", "LABEL_COUNT" }, weights_change = true,
+    labels = true,
   },
   {
     name = "conv2 kernel 5 -> 3", layer = 3,
