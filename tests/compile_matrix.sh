@@ -11,7 +11,7 @@ set -u
 cd "$(dirname "$0")/.."
 out=${BUILD:-build}/compile-matrix
 rm -rf "$out" && mkdir -p "$out"
-CWARN="-std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-promotion -Werror"
+CWARN=$(cat tools/cwarn.flags)
 pass=0
 fail=0
 compilers="gcc clang arm-none-eabi-gcc"

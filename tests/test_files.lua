@@ -72,7 +72,7 @@ local function description(dir, weights)
 end
 
 local WEIGHTS = read_file(root .. "/models/lenet5.safetensors")
-local CWARN = "-std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-promotion -Werror"
+local CWARN = require("cflags").warn
 
 --- Compile dir/lenet5.c against dir/lenet5.h; returns ok, compiler output.
 local function compiles(dir)

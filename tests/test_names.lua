@@ -34,7 +34,7 @@ local function check(name, ok, detail)
   return ok
 end
 
-local CWARN = "-std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-promotion -Werror"
+local CWARN = require("cflags").warn
 local C99_HEADERS = { "assert", "complex", "ctype", "errno", "fenv", "float", "inttypes", "iso646",
   "limits", "locale", "math", "setjmp", "signal", "stdarg", "stdbool", "stddef", "stdint", "stdio",
   "stdlib", "string", "tgmath", "time", "wchar", "wctype" }

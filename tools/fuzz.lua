@@ -36,7 +36,7 @@ local errors = require("lg.errors")
 local cli = require("lg.cli")
 require("lg.render").templates_dir = root .. "/templates"
 
-local CWARN = "-std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-promotion -Werror"
+local CWARN = require("cflags").warn
 
 ------------------------------------------------------------------------------
 -- options

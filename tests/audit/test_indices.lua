@@ -21,7 +21,7 @@ local root = A.root
 local quick = arg[1] == "--quick"
 
 local CC = os.getenv("CC") or "gcc"
-local CWARN = "-std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-promotion -Werror"
+local CWARN = require("cflags").warn
 
 ---------------------------------------------------------------------------
 -- the scanner can fail

@@ -217,7 +217,7 @@ local MAKEFILE_HEAD = [[
 S := %s
 LUA ?= lua5.4
 CC ?= gcc
-CWARN ?= -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-promotion -Werror
+CWARN ?= $(strip $(file < tools/cwarn.flags))
 HARNESS_SAN ?= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 HARNESS_OPT_FLAGS ?= -O2
 HARNESS_SAN_FLAGS ?= -O1 -g $(HARNESS_SAN)
