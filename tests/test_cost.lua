@@ -24,7 +24,7 @@ local CPU_SECONDS = 10
 local CPU_KILL_SECONDS = 25
 
 local verbose = arg[1] == "-v"
-local function check(name, ok, detail) return A.check(ok, name, detail) end
+local check = A.check
 
 --------------------------------------------------------------------------------
 -- 1. closed forms against brute force
@@ -99,9 +99,9 @@ for _ = 1, 4000 do
     end
   end
 end
-check(string.format("axis_taps equals brute force (%d random geometries, conv and pool)", cases),
-  axis_bad == nil, axis_bad)
-check("layer_macs of conv2d equals brute force (random geometries)", conv_bad == nil, conv_bad)
+check(axis_bad == nil,
+  string.format("axis_taps equals brute force (%d random geometries, conv and pool)", cases), axis_bad)
+check(conv_bad == nil, "layer_macs of conv2d equals brute force (random geometries)", conv_bad)
 
 -- every corner of the padding rule at one small size, exhaustively
 local corner_bad
@@ -121,13 +121,13 @@ for size = 1, 9 do
     end
   end
 end
-check("axis_taps equals brute force for every size, kernel, stride, padding up to 9", corner_bad == nil,
+check(corner_bad == nil, "axis_taps equals brute force for every size, kernel, stride, padding up to 9",
   corner_bad)
 
 -- the closed form does not visit the positions: a million calls at 4096 are instant
 local t0 = os.clock()
 for _ = 1, 20000 do planner.axis_taps(4096, 4096, 3, 1, 1) end
-check("axis_taps cost does not depend on the size (20000 calls at 4096 under 1 s)", os.clock() - t0 < 1,
+check(os.clock() - t0 < 1, "axis_taps cost does not depend on the size (20000 calls at 4096 under 1 s)",
   string.format("%.2f s", os.clock() - t0))
 
 --------------------------------------------------------------------------------
@@ -219,10 +219,10 @@ for _, case in ipairs(CASES) do
   local status, out, err, cpu = run(tmp, "--explain --random-weights 1 " .. qdesc)
   measured[#measured + 1] = string.format("%-16s explain        %5.2f s", case.name, cpu)
   local total = out:match("(%d+) MACs, %d+ bytes of activation memory")
-  check(case.name .. ": --explain succeeds", status == 0 and err == "", string.format("status %s: %s", status, err))
-  check(string.format("%s: --explain within %d s of CPU", case.name, CPU_SECONDS), cpu < CPU_SECONDS,
+  check(status == 0 and err == "", case.name .. ": --explain succeeds", string.format("status %s: %s", status, err))
+  check(cpu < CPU_SECONDS, string.format("%s: --explain within %d s of CPU", case.name, CPU_SECONDS),
     string.format("%.2f s", cpu))
-  check(case.name .. ": --explain MACs equal brute force", tonumber(total) == math.tointeger(case.macs),
+  check(tonumber(total) == math.tointeger(case.macs), case.name .. ": --explain MACs equal brute force",
     string.format("explain says %s, brute force %s", tostring(total), tostring(math.tointeger(case.macs))))
 
   for _, level in ipairs(case.levels or { "kernel", "none" }) do
@@ -234,15 +234,15 @@ for _, case in ipairs(CASES) do
     measured[#measured + 1] = string.format("%-16s unroll=%-7s %5.2f s  %s", case.name, level, cpu,
       status == 0 and "generated" or "refused")
     if case.refused and case.refused[level] then
-      check(what .. " is refused with the exact budget message", status == 1 and err == BUDGET_MESSAGE:format(desc)
-        .. "\n", string.format("status %s: %s", status, err))
-      check(what .. " refused: nothing written", listing(outdir) == "", listing(outdir))
+      check(status == 1 and err == BUDGET_MESSAGE:format(desc)
+        .. "\n", what .. " is refused with the exact budget message", string.format("status %s: %s", status, err))
+      check(listing(outdir) == "", what .. " refused: nothing written", listing(outdir))
     else
-      check(what .. " generates", status == 0 and err == "", string.format("status %s: %s", status, err))
-      check(what .. " wrote the .c and .h", listing(outdir) == case.name .. ".c\n" .. case.name .. ".h\n",
+      check(status == 0 and err == "", what .. " generates", string.format("status %s: %s", status, err))
+      check(listing(outdir) == case.name .. ".c\n" .. case.name .. ".h\n", what .. " wrote the .c and .h",
         listing(outdir))
     end
-    check(string.format("%s within %d s of CPU", what, CPU_SECONDS), cpu < CPU_SECONDS, string.format("%.2f s", cpu))
+    check(cpu < CPU_SECONDS, string.format("%s within %d s of CPU", what, CPU_SECONDS), string.format("%.2f s", cpu))
   end
 end
 if verbose then
