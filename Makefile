@@ -37,6 +37,9 @@ deps:
 
 include $(sort $(wildcard mk/*.mk))
 
+# Last, so that it checks out/ as the other targets left it (mk/audit.mk).
+TEST_TARGETS += check-generated
+
 test: deps
 	$(Q)tools/run-tests $(TEST_TARGETS)
 
