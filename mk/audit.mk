@@ -1,4 +1,4 @@
-# Audit (issue 7): static checks and traceability tests of the generated code.
+# Audit: static checks and traceability tests of the generated code.
 #   make lint             cppcheck (--enable=all, MISRA C:2012 addon) and clang-tidy
 #                         (lint/clang-tidy.yaml) over generated networks (tools/lint); fails
 #                         on any finding that lint/deviations.txt does not justify.

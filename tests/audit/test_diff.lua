@@ -1,4 +1,4 @@
---- One-layer edits give one-layer diffs (issue 7, "minimal diffs").
+--- One-layer edits give one-layer diffs.
 -- Each case edits one layer of a copy of models/lenet5.lua, generates the original and
 -- the edited copy with the same options (random weights, which lenetgen seeds per
 -- tensor name), diffs the generated files with diff(1) and maps every changed line to

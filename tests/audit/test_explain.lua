@@ -1,4 +1,4 @@
---- gen/lenetgen --explain (issue 7): the layer table a reviewer reads first.
+--- gen/lenetgen --explain: the layer table a reviewer reads first.
 -- For LeNet-5 the table must give, per layer, the description line, the attributes,
 -- input and output shapes, MACs and bytes of weights (checked against values computed
 -- here from the LeNet-5 definition), the step and the buffer each step writes (checked

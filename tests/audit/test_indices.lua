@@ -1,4 +1,4 @@
---- Every buffer index of the generated code is a compile-time constant (issue 7).
+--- Every buffer index of the generated code is a compile-time constant.
 -- Three kinds of evidence, over LeNet-5 at every unroll level and plan, every
 -- tests/tiny network at every level, tests/audit/models/lenet5_mini.lua and random
 -- architectures from tools/random_arch.lua (which mix levels per layer):

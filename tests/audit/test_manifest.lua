@@ -1,4 +1,4 @@
---- Traceability and reproducibility of the generated files (issue 7):
+--- Traceability and reproducibility of the generated files:
 --   a. banner and manifest in both files, hashes that match the inputs, no timestamp,
 --      no absolute path (also when the description is given by absolute path);
 --   b. the manifest changes when the weights change and only then: one changed weight

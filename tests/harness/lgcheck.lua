@@ -2,7 +2,7 @@
 -- does (description + weights), make the standard input cases, and compare
 -- two outputs with the project's tolerance.
 --
--- Used by tests/test_reference.lua, tests/harness/driver.lua and
+-- Used by tests/harness/test_reference.lua, tests/harness/driver.lua and
 -- tools/lenetgen-ref. Nothing here computes a layer: that is lg.reference.
 local M = {}
 

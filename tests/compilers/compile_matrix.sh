@@ -8,7 +8,7 @@
 # it with gcc: one compile of it takes minutes.) A compiler that is not
 # installed is reported, never silently skipped. Prints "N passed, N failed".
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 out=${BUILD:-build}/compile-matrix
 rm -rf "$out" && mkdir -p "$out"
 CWARN=$(cat tools/cwarn.flags)

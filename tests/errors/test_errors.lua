@@ -1,5 +1,5 @@
 #!/usr/bin/env lua5.4
---- Bad input through the real command line (issues 2 and 8).
+--- Bad input through the real command line.
 --
 -- Every case of tests/broken/desc is X.expected (the exact standard error) with
 -- X.lua (the description) and optionally X.args (the arguments after
@@ -22,11 +22,11 @@
 -- rewriting, an unwritable output directory, and a FIFO, a device and
 -- symbolic links to them as the description.
 --
--- Usage (from anywhere): lua5.4 tests/test_errors.lua [-v] [--show] [CASE...]
+-- Usage (from anywhere): lua5.4 tests/errors/test_errors.lua [-v] [--show] [CASE...]
 --   --show  print each case's actual standard error instead of checking it
 --           (for writing a new .expected: review every line before saving it)
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
-local root = here .. "/.."
+local root = here .. "/../.."
 package.path = root .. "/gen/?.lua;" .. root .. "/tools/?.lua;" .. package.path
 
 local CASE_DIR = "tests/broken/desc"

@@ -1,20 +1,20 @@
 #!/usr/bin/env lua5.4
---- Reading and writing files (issue 11, item 3): the weights file is read once
+--- Reading and writing files: the weights file is read once
 -- and the manifest hashes those bytes; anything but a regular file is refused
 -- as weights or as an output; the .h/.c pair is replaced as a pair (checked
 -- first, under a lock, rolled back on failure; a mixed pair fails to compile);
 -- an interrupt or a kill leaves no temporary file behind; -o '' is a usage error.
 -- Runs that involve a signal wait for the state they test (CPU time spent,
 -- a temporary file present) instead of sleeping a fixed time.
--- Usage: lua5.4 tests/test_files.lua [-v]     (prints "N passed, N failed")
+-- Usage: lua5.4 tests/files/test_files.lua [-v]     (prints "N passed, N failed")
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
-package.path = here .. "/../gen/?.lua;" .. here .. "/../tools/?.lua;" .. package.path
+package.path = here .. "/../../gen/?.lua;" .. here .. "/../../tools/?.lua;" .. package.path
 local lfs = require("lfs")
 local shellutil = require("shellutil")
 local read_file, write_file = shellutil.read_file, shellutil.write_file
 local q, capture = shellutil.shell_quote, shellutil.capture
 
-local root = capture("cd " .. q(here .. "/..") .. " && pwd"):gsub("\n$", "")
+local root = capture("cd " .. q(here .. "/../..") .. " && pwd"):gsub("\n$", "")
 local T = require("testlib")
 local check = T.check
 T.verbose = T.verbose or arg[1] == "-v"

@@ -2,10 +2,10 @@
 --- Tests for gen/lg/safetensors.lua: round trips, exact bytes written, every
 -- error message (inline cases and the corpus in tests/broken/weights), and
 -- that no mutation of a file makes the reader raise instead of refusing.
--- Run from anywhere: lua5.4 tests/test_safetensors.lua
+-- Run from anywhere: lua5.4 tests/safetensors/test_safetensors.lua
 
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
-local root = here .. "/.."
+local root = here .. "/../.."
 package.path = here .. "/?.lua;" .. root .. "/gen/?.lua;" .. root .. "/tools/?.lua;" .. package.path
 local st = require "lg.safetensors"
 

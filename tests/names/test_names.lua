@@ -1,5 +1,5 @@
 #!/usr/bin/env lua5.4
---- Network names next to the C library (issue 11 item 4).
+--- Network names next to the C library.
 --
 -- Every identifier lenetgen derives from a name (N.h, the guard NAME_H, macros
 -- NAME_INPUT_SIZE..., functions N_infer...) must compile next to every C99
@@ -11,9 +11,9 @@
 -- of a good name renamed to "_stdio" (accepted before the fix) do not compile
 -- after <stdio.h>. Reserved names are checked to be refused, with their reason.
 --
--- Usage (from anywhere): lua5.4 tests/test_names.lua [-v]
+-- Usage (from anywhere): lua5.4 tests/names/test_names.lua [-v]
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
-local root = here .. "/.."
+local root = here .. "/../.."
 package.path = root .. "/gen/?.lua;" .. root .. "/tools/?.lua;" .. package.path
 local cli = require("lg.cli")
 local validate = require("lg.validate")

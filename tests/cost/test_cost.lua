@@ -1,5 +1,5 @@
 #!/usr/bin/env lua5.4
---- Cost that grows only with what it should (issue 11, item 5).
+--- Cost that grows only with what it should.
 --
 -- 1. Counts: plan.axis_taps and plan.layer_macs (closed forms) equal a brute-force
 --    enumeration of every in-bounds tap, here and nowhere in gen/, for thousands of
@@ -11,9 +11,9 @@
 --    child CPU time (/usr/bin/time), either generating or refused with the exact
 --    --max-code-bytes message and nothing written; the MAC totals --explain prints
 --    are checked against the brute-force count.
--- usage: lua5.4 tests/test_cost.lua [-v]      (prints "N passed, N failed")
+-- usage: lua5.4 tests/cost/test_cost.lua [-v]      (prints "N passed, N failed")
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
-package.path = here .. "/audit/?.lua;" .. package.path
+package.path = here .. "/../audit/?.lua;" .. package.path
 local A = require("auditlib")   -- check, tmpdir, finish: the audit tests' counters
 local planner = require("lg.plan")
 

@@ -14,8 +14,8 @@
 --      it shows that the tolerance admits an honest float32 implementation.
 -- 2. Hand-computed cases that anyone can check on paper.
 -- 3. Shape checks that must refuse bad models.
--- Usage: lua5.4 tests/test_reference.lua   (from the repository root)
-local root = arg[0]:match("^(.*)/tests/[^/]*$") or "."
+-- Usage: lua5.4 tests/harness/test_reference.lua   (from the repository root)
+local root = arg[0]:match("^(.*)/tests/harness/[^/]*$") or "."
 package.path = root .. "/gen/?.lua;" .. root .. "/tests/harness/?.lua;" .. root .. "/tools/?.lua;" .. package.path
 
 local reference = require("lg.reference")
