@@ -13,14 +13,15 @@ local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
 package.path = script_dir .. "/?.lua;" .. script_dir .. "/../tools/?.lua;" .. package.path
 local common = require("bench_common")
 
-local dir, net = arg[1], arg[2]
-if not dir or not net then
-  io.stderr:write("usage: check_smoke.lua RESULTS_DIR NET\n")
-  os.exit(2)
-end
 
 local T = require("testlib")
 local check = T.check
+local args = T.parse_args("bench/check_smoke.lua", "Check the benchmark's results on a tiny network.",
+  function(p)
+    p:argument("dir", "The results directory."):argname("RESULTS_DIR")
+    p:argument("net", "The network's name."):argname("NET")
+  end)
+local dir, net = args.dir, args.net
 
 local function have(cmd) return os.execute("command -v " .. cmd .. " >/dev/null 2>&1") == true end
 local function positive(v) return type(v) == "number" and v > 0 end

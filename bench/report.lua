@@ -13,15 +13,13 @@ local function fail(msg)
   os.exit(2)
 end
 
-local opts, i = { default = "kernel-fused-builtin" }, 1
-while i <= #arg do
-  if arg[i] == "--dir" then opts.dir = arg[i + 1]
-  elseif arg[i] == "--results" then opts.results = arg[i + 1]
-  elseif arg[i] == "--default" then opts.default = arg[i + 1]
-  else fail("usage: report.lua --dir BUILD_DIR --results RESULTS_DIR [--default CONFIG]") end
-  i = i + 2
-end
-if not opts.dir or not opts.results then fail("usage: report.lua --dir BUILD_DIR --results RESULTS_DIR") end
+local cliargs = require("cliargs")
+local parser = cliargs.parser("report.lua", "Write results.md and the chart from results.csv.")
+parser:option("--dir", "The benchmark's build directory (meta.txt)."):argname("BUILD_DIR"):count(1)
+parser:option("--results", "Where results.csv is and results.md goes."):argname("RESULTS_DIR"):count(1)
+parser:option("--default", "The configuration the generator uses by default.", "kernel-fused-builtin")
+  :argname("CONFIG")
+local opts = cliargs.parse(parser, arg)
 
 local rows = common.read_csv(opts.results .. "/results.csv") or fail("no " .. opts.results .. "/results.csv: run make bench")
 local meta = common.read_meta(opts.dir .. "/meta.txt")

@@ -1,5 +1,5 @@
 #!/usr/bin/env lua5.4
---- Seeded mutation fuzzer for lenetgen (issue 8).
+--- Seeded mutation fuzzer for lenetgen.
 --
 -- Each iteration takes a seed, picks a source network (models/lenet5.lua or one
 -- of tests/tiny/*.lua, with its safetensors file) and mutates its description
@@ -48,42 +48,25 @@ local CWARN = require("cflags").warn
 -- catch hangs. 8 MiB keeps every case within about 7 s.
 local FUZZ_CODE_BUDGET = 8 * 1024 * 1024
 
-local opts = { seed = 1, count = 1000, max_seconds = math.huge, cli_every = 50, compile_every = 25,
-  timeout = 20, work = "build/fuzz", verbose = false, replay = false }
+local opts
 do
-  local i = 1
-  local function value()
-    i = i + 1
-    if arg[i] == nil then
-      io.stderr:write("fuzz.lua: " .. arg[i - 1] .. " needs a value\n")
-      os.exit(2)
-    end
-    return arg[i]
-  end
-  while arg[i] do
-    local a = arg[i]
-    if a == "--seed" then opts.seed = math.tointeger(tonumber(value()))
-    elseif a == "--count" then opts.count = math.tointeger(tonumber(value()))
-    elseif a == "--max-seconds" then opts.max_seconds = tonumber(value())
-    elseif a == "--cli-every" then opts.cli_every = math.tointeger(tonumber(value()))
-    elseif a == "--compile-every" then opts.compile_every = math.tointeger(tonumber(value()))
-    elseif a == "--timeout" then opts.timeout = tonumber(value())
-    elseif a == "--work" then opts.work = value()
-    elseif a == "--replay" then opts.replay = true
-    elseif a == "--self-test" then opts.self_test = true
-    elseif a == "-v" then opts.verbose = true
-    else
-      io.stderr:write("fuzz.lua: unknown argument " .. a .. " (see the comment at the top)\n")
-      os.exit(2)
-    end
-    i = i + 1
-  end
-  for _, k in ipairs({ "seed", "count", "cli_every", "compile_every" }) do
-    if opts[k] == nil then
-      io.stderr:write("fuzz.lua: --" .. k:gsub("_", "-") .. " needs an integer\n")
-      os.exit(2)
-    end
-  end
+  local cliargs = require("cliargs")
+  local parser = cliargs.parser("fuzz.lua", "Seeded mutation fuzzer for lenetgen (see the comment at "
+    .. "the top of tools/fuzz.lua).")
+  parser:option("--seed", "The first seed.", "1"):argname("N"):convert(cliargs.integer)
+  parser:option("--count", "Iterations.", "1000"):argname("N"):convert(cliargs.integer)
+  parser:option("--max-seconds", "Stop after this long."):argname("S"):convert(cliargs.number)
+  parser:option("--cli-every", "Every K-th iteration also through the real CLI.", "50"):argname("K")
+    :convert(cliargs.integer)
+  parser:option("--compile-every", "Every K-th success compiled and compared with the reference.", "25")
+    :argname("K"):convert(cliargs.integer)
+  parser:option("--timeout", "Seconds one run may take.", "20"):argname("S"):convert(cliargs.number)
+  parser:option("--work", "Work directory.", "build/fuzz"):argname("DIR")
+  parser:flag("--replay", "Write seed N's input to DIR/replay-N, show it and run it through the CLI.")
+  parser:flag("--self-test", "Check that the checks can fail.")
+  parser:flag("-v --verbose", "Print every iteration.")
+  opts = cliargs.parse(parser, arg)
+  opts.max_seconds = opts.max_seconds or math.huge
 end
 
 ------------------------------------------------------------------------------

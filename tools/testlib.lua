@@ -34,6 +34,19 @@ function M.check_eq(got, want, what)
   return M.check(got == want, what, "got " .. show(got) .. ", want " .. show(want))
 end
 
+--- Parse the script's command line (the global `arg`) with argparse through tools/cliargs.lua:
+-- -v/--verbose is always there and sets `M.verbose`; `add(parser)` declares the script's own
+-- arguments. Returns the parsed arguments (a usage mistake exits 2).
+function M.parse_args(script, description, add)
+  local cliargs = require("cliargs")
+  local parser = cliargs.parser(script, description)
+  parser:flag("-v --verbose", "Print the passing checks too.")
+  if add then add(parser) end
+  local args = cliargs.parse(parser, arg)
+  M.verbose = M.verbose or args.verbose
+  return args
+end
+
 --- The counts so far: passed, failed.
 function M.counts()
   return passed, failed

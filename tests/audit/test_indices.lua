@@ -18,7 +18,8 @@ local A = require("auditlib")
 local S = require("cscan")
 local check, q = A.check, A.q
 local root = A.root
-local quick = arg[1] == "--quick"
+local quick = require("testlib").parse_args("tests/audit/test_indices.lua", "Constant buffer indices.",
+  function(p) p:flag("--quick", "LeNet-5 at one level and plan only.") end).quick
 
 local CC = os.getenv("CC") or "gcc"
 local CWARN = require("cflags").warn

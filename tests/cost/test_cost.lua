@@ -23,7 +23,7 @@ local CPU_SECONDS = 10
 -- A regression is stopped here instead of running for minutes (ulimit -t).
 local CPU_KILL_SECONDS = 25
 
-local verbose = arg[1] == "-v"
+local verbose = require("testlib").parse_args("tests/cost/test_cost.lua", "Cost tests.").verbose
 local check = A.check
 
 --------------------------------------------------------------------------------

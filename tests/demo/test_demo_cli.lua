@@ -4,10 +4,11 @@
 -- nothing on stdout and exit status 1; the shipped images must be classified; and the golden
 -- vectors must belong to the shipped weights. Prints "N passed, N failed"; exits 1 on failure.
 
-local demo = assert(arg[1], "usage: lua5.4 tests/demo/test_demo_cli.lua DEMO")
 package.path = "tools/?.lua;" .. package.path
 local T = require("testlib")
 local check = T.check
+local demo = T.parse_args("tests/demo/test_demo_cli.lua", "The demo's single-image mode.",
+  function(p) p:argument("demo", "The demo program, e.g. build/lenetgen-demo."):argname("DEMO") end).demo
 
 local function slurp(path)
   local f = io.open(path, "rb")

@@ -35,16 +35,16 @@ local CASE_SECONDS = 10     -- generous: CI machines are shared; the budgets are
 -- below 140 MB, lenetgen and its child together stay below 300 MB.
 local MAX_PROCESS_KB = 140 * 1024
 local MAX_CPU_SECONDS = 3   -- user + system time of the whole tree (the child is limited to 2 s)
-local verbose, show, only = false, false, {}
-for _, a in ipairs(arg) do
-  if a == "-v" then verbose = true
-  elseif a == "--show" then show = true
-  else only[a] = true end
-end
 
 local T = require("testlib")
 local check = T.check
-T.verbose = T.verbose or verbose
+local args = T.parse_args("tests/errors/test_errors.lua", "Bad input through the real command line.",
+  function(p)
+    p:flag("--show", "Print each case's actual standard error instead of checking it.")
+    p:argument("cases", "Run only these cases (names of tests/broken/desc files)."):args("*"):argname("CASE")
+  end)
+local verbose, show, only = T.verbose, args.show, {}
+for _, case in ipairs(args.cases) do only[case] = true end
 
 local shellutil = require("shellutil")
 local read_file, write_file = shellutil.read_file, shellutil.write_file

@@ -17,7 +17,7 @@ local q, capture = shellutil.shell_quote, shellutil.capture
 local root = capture("cd " .. q(here .. "/../..") .. " && pwd"):gsub("\n$", "")
 local T = require("testlib")
 local check = T.check
-T.verbose = T.verbose or arg[1] == "-v"
+T.parse_args("tests/files/test_files.lua", "Reading and writing files.")
 local SECONDS = 30     -- a run that takes longer hangs (generous: machines are shared)
 local ATTEMPTS = 40    -- runs tried to catch one mid-write before giving up
 

@@ -23,7 +23,7 @@ local write_file, shell_quote, capture = shellutil.write_file, shellutil.shell_q
 
 local T = require("testlib")
 local check = T.check
-T.verbose = T.verbose or arg[1] == "-v"
+T.parse_args("tests/names/test_names.lua", "Network names next to the C library.")
 
 local CWARN = require("cflags").warn
 local C99_HEADERS = { "assert", "complex", "ctype", "errno", "fenv", "float", "inttypes", "iso646",
