@@ -12,6 +12,8 @@ local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
 package.path = script_dir .. "/?.lua;" .. package.path
 local A = require("auditlib")
 local check, q = A.check, A.q
+require("testlib").parse_args("tests/audit/test_check_generated.lua",
+  "make check-generated fails on an empty, stale or edited out/.")
 
 -- a copy of the repository whose out/ and build/ are its own
 local sandbox = A.tmpdir()

@@ -21,6 +21,7 @@ local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
 package.path = script_dir .. "/?.lua;" .. package.path
 local A = require("auditlib")
 local check, q = A.check, A.q
+require("testlib").parse_args("tests/audit/test_diff.lua", "One-layer edits give one-layer diffs.")
 
 local MODELS = {
   lenet5 = A.root .. "/models/lenet5.lua",

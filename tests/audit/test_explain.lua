@@ -10,6 +10,7 @@ local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
 package.path = script_dir .. "/?.lua;" .. package.path
 local A = require("auditlib")
 local check, q = A.check, A.q
+require("testlib").parse_args("tests/audit/test_explain.lua", "gen/lenetgen --explain: the layer table.")
 local root = A.root
 
 -- LeNet-5 computed independently: shapes, MACs (padding taps skipped), weight bytes.

@@ -14,6 +14,8 @@ local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
 package.path = script_dir .. "/?.lua;" .. package.path
 local A = require("auditlib")
 local check, q = A.check, A.q
+require("testlib").parse_args("tests/audit/test_manifest.lua",
+  "Traceability and reproducibility of the generated files.")
 
 local root = A.root
 local LENET = root .. "/models/lenet5.lua"

@@ -22,6 +22,8 @@ local SOURCE = SUITE .. "/kernel/tiny_conv_rect/tiny_conv_rect.c"
 
 local T = require("testlib")
 local ok = T.check
+require("testlib").parse_args("tests/harness/test_broken.lua",
+  "The harness fails on wrong code (one corrupted weight).")
 
 --- Run a shell command; returns success and its combined output.
 local function run(command)

@@ -24,6 +24,8 @@ local errors = require("lg.errors")
 
 local T = require("testlib")
 local ok = T.check
+require("testlib").parse_args("tests/harness/test_reference.lua",
+  "The reference interpreter against PyTorch and by hand.")
 
 --- Run fn; count a failure (with the error) instead of stopping the suite.
 local function protected(name, fn)

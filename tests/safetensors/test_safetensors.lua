@@ -11,6 +11,8 @@ local st = require "lg.safetensors"
 
 local T = require("testlib")
 local check, check_eq = T.check, T.check_eq
+require("testlib").parse_args("tests/safetensors/test_safetensors.lua",
+  "The safetensors reader and writer.")
 
 local function show(v)
   return type(v) == "string" and string.format("%q", v) or tostring(v)
