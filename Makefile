@@ -4,7 +4,9 @@
 
 LUA      ?= lua5.4
 CC       ?= gcc
-CWARN    := -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-promotion -Werror
+# The strict warning flags, defined once in tools/cwarn.flags (Lua scripts read it through
+# tools/cflags.lua).
+CWARN    := $(strip $(file < tools/cwarn.flags))
 BUILD    := build
 GEN_SRCS := gen/lenetgen $(wildcard gen/lg/*.lua gen/lg/ops/*.lua) $(wildcard templates/*)
 MODEL    ?= models/lenet5.lua
@@ -34,6 +36,9 @@ deps:
 	$(Q)tools/ensure-deps
 
 include $(sort $(wildcard mk/*.mk))
+
+# Last, so that it checks out/ as the other targets left it (mk/audit.mk).
+TEST_TARGETS += check-generated
 
 test: deps
 	$(Q)tools/run-tests $(TEST_TARGETS)

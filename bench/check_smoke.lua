@@ -10,24 +10,18 @@
 -- speed-up against itself is 1; results.md has a table per network and the chart is a PNG
 -- (with gnuplot). Prints "N passed, N failed".
 local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
-package.path = script_dir .. "/?.lua;" .. package.path
+package.path = script_dir .. "/?.lua;" .. script_dir .. "/../tools/?.lua;" .. package.path
 local common = require("bench_common")
 
-local dir, net = arg[1], arg[2]
-if not dir or not net then
-  io.stderr:write("usage: check_smoke.lua RESULTS_DIR NET\n")
-  os.exit(2)
-end
 
-local passed, failed = 0, 0
-local function check(ok, what)
-  if ok then
-    passed = passed + 1
-  else
-    failed = failed + 1
-    print("FAIL " .. what)
-  end
-end
+local T = require("testlib")
+local check = T.check
+local args = T.parse_args("bench/check_smoke.lua", "Check the benchmark's results on a tiny network.",
+  function(p)
+    p:argument("dir", "The results directory."):argname("RESULTS_DIR")
+    p:argument("net", "The network's name."):argname("NET")
+  end)
+local dir, net = args.dir, args.net
 
 local function have(cmd) return os.execute("command -v " .. cmd .. " >/dev/null 2>&1") == true end
 local function positive(v) return type(v) == "number" and v > 0 end
@@ -105,5 +99,4 @@ if have("gnuplot") then
   check(head == "\137PNG\r\n\26\n", "speed_vs_size.png is a PNG")
 end
 
-print(string.format("%d passed, %d failed", passed, failed))
-os.exit(failed == 0 and 0 or 1)
+T.finish()

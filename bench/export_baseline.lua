@@ -14,14 +14,13 @@
 --   NAME.arch         the layer list, one layer per line, for bench/torch_bench.py
 local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
 local root = script_dir .. "/.."
-package.path = root .. "/gen/?.lua;" .. package.path
+package.path = root .. "/gen/?.lua;" .. root .. "/tools/?.lua;" .. package.path
 
 local errors = require("lg.errors")
 local files = require("lg.files")
 local model_loader = require("lg.model")
 local safetensors = require("lg.safetensors")
-
-local USAGE = "usage: export_baseline.lua MODEL.lua -o DIR [--random-weights SEED]"
+local cliargs = require("cliargs")
 
 local function fail(msg)
   io.stderr:write("export_baseline: " .. msg .. "\n")
@@ -29,27 +28,13 @@ local function fail(msg)
 end
 
 local function parse_args(args)
-  local opts = {}
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    if a == "-o" then
-      i = i + 1
-      opts.dir = args[i] or fail(USAGE)
-    elseif a == "--random-weights" then
-      i = i + 1
-      opts.seed = math.tointeger(tonumber(args[i] or "")) or fail("--random-weights needs an integer")
-    elseif a:sub(1, 1) == "-" then
-      fail("unknown option " .. a .. "\n" .. USAGE)
-    elseif not opts.model then
-      opts.model = a
-    else
-      fail(USAGE)
-    end
-    i = i + 1
-  end
-  if not opts.model or not opts.dir then fail(USAGE) end
-  return opts
+  local parser = cliargs.parser("export_baseline.lua", "Export a description for the nested-loops "
+    .. "baseline and PyTorch: NAME_net.h, NAME.safetensors, NAME.arch.")
+  parser:argument("model", "The description."):argname("MODEL.lua")
+  parser:option("-o", "The directory to write to."):argname("DIR"):count(1):target("dir")
+  parser:option("--random-weights", "Seeded random weights."):argname("SEED"):convert(cliargs.integer)
+    :target("seed")
+  return cliargs.parse(parser, args)
 end
 
 local function product(t)

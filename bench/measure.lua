@@ -18,12 +18,10 @@
 -- when /usr/bin/python3 imports torch). Writes RESULTS_DIR/results.csv and BUILD_DIR/meta.txt
 -- (machine, tools, commands); bench/report.lua turns both into results.md and the chart.
 local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
-package.path = script_dir .. "/?.lua;" .. script_dir .. "/../gen/?.lua;" .. package.path
+package.path = script_dir .. "/?.lua;" .. script_dir .. "/../gen/?.lua;" .. script_dir .. "/../tools/?.lua;" .. package.path
 local common = require("bench_common")
 local read = require("lg.files").read
 
-local USAGE = "usage: measure.lua --dir DIR --results DIR [--cpu N] [--reps N] [--min-batch-us US] "
-  .. "[--ref-reps N] [--rounds N] [--qemu-timeout S] [--torch yes|no] NET:MODEL:SEED:CFG,CFG,..."
 
 local function fail(msg)
   io.stderr:write("measure: " .. msg .. "\n")
@@ -31,35 +29,29 @@ local function fail(msg)
 end
 
 local function parse_args(args)
-  local opts = { reps = 21, rounds = 3, min_batch_us = 20000, ref_reps = 5, qemu_timeout = 300, torch = true,
-    nets = {} }
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    local function value()
-      i = i + 1
-      return args[i] or fail(a .. " needs a value")
-    end
-    if a == "--dir" then opts.dir = value()
-    elseif a == "--results" then opts.results = value()
-    elseif a == "--cpu" then opts.cpu = value()
-    elseif a == "--reps" then opts.reps = math.tointeger(tonumber(value())) or fail("--reps: integer")
-    elseif a == "--min-batch-us" then opts.min_batch_us = tonumber(value()) or fail("--min-batch-us: number")
-    elseif a == "--ref-reps" then opts.ref_reps = math.tointeger(tonumber(value())) or fail("--ref-reps: integer")
-    elseif a == "--rounds" then opts.rounds = math.tointeger(tonumber(value())) or fail("--rounds: integer")
-    elseif a == "--torch" then opts.torch = value() ~= "no"
-    elseif a == "--qemu-timeout" then opts.qemu_timeout = tonumber(value()) or fail("--qemu-timeout: number")
-    elseif a:sub(1, 1) == "-" then fail("unknown option " .. a .. "\n" .. USAGE)
-    else
-      local net, model, seed, cfgs = a:match("^([%w_]+):([^:]+):(%d*):(.+)$")
-      if not net then fail("bad plan item " .. a .. "\n" .. USAGE) end
+  local cliargs = require("cliargs")
+  local parser = cliargs.parser("measure.lua", "Measure the built benchmark configurations.")
+  parser:option("--dir", "The benchmark's build directory."):argname("DIR"):count(1)
+  parser:option("--results", "Where results.csv goes."):argname("DIR"):count(1)
+  parser:option("--cpu", "The core the measurements are pinned to."):argname("N")
+  parser:option("--reps", "Timed batches per host program.", "21"):argname("N"):convert(cliargs.integer)
+  parser:option("--min-batch-us", "Length of one batch.", "20000"):argname("US"):convert(cliargs.number)
+  parser:option("--ref-reps", "Runs of the reference interpreter.", "5"):argname("N"):convert(cliargs.integer)
+  parser:option("--rounds", "Rounds through all the programs.", "3"):argname("N"):convert(cliargs.integer)
+  parser:option("--qemu-timeout", "Seconds one QEMU run may take.", "300"):argname("S"):convert(cliargs.number)
+  parser:option("--torch", "Measure PyTorch too.", "yes"):choices({ "yes", "no" })
+  parser:argument("plan", "The networks and their configurations."):args("+"):argname("NET:MODEL:SEED:CFG,CFG,...")
+  local opts = cliargs.parse(parser, args, function(a)
+    a.nets = {}
+    for _, item in ipairs(a.plan) do
+      local net, model, seed, cfgs = item:match("^([%w_]+):([^:]+):(%d*):(.+)$")
+      if not net then return "bad plan item " .. item end
       local list = {}
       for c in cfgs:gmatch("[^,]+") do list[#list + 1] = c end
-      opts.nets[#opts.nets + 1] = { name = net, model = model, seed = seed ~= "" and seed or nil, configs = list }
+      a.nets[#a.nets + 1] = { name = net, model = model, seed = seed ~= "" and seed or nil, configs = list }
     end
-    i = i + 1
-  end
-  if not opts.dir or not opts.results or #opts.nets == 0 then fail(USAGE) end
+  end)
+  opts.torch = opts.torch ~= "no"
   if opts.reps % 2 == 0 then opts.reps = opts.reps + 1 end -- an odd count has a true median
   if opts.rounds < 1 then fail("--rounds must be at least 1") end
   return opts

@@ -10,7 +10,7 @@
 -- warm-up inference. Loading the model and weights is not timed.
 local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
 local root = script_dir .. "/.."
-package.path = root .. "/gen/?.lua;" .. package.path
+package.path = root .. "/gen/?.lua;" .. root .. "/tools/?.lua;" .. package.path
 
 local errors = require("lg.errors")
 local model_loader = require("lg.model")
@@ -21,22 +21,14 @@ local function fail(msg)
   os.exit(2)
 end
 
-local opts, i = { reps = 5 }, 1
-while i <= #arg do
-  if arg[i] == "--random-weights" then
-    i = i + 1
-    opts.seed = math.tointeger(tonumber(arg[i] or "")) or fail("--random-weights needs an integer")
-  elseif arg[i] == "--reps" then
-    i = i + 1
-    opts.reps = math.tointeger(tonumber(arg[i] or "")) or fail("--reps needs an integer")
-  elseif not opts.model then
-    opts.model = arg[i]
-  else
-    fail("usage: ref_bench.lua MODEL.lua [--random-weights SEED] [--reps N]")
-  end
-  i = i + 1
-end
-if not opts.model or opts.reps < 1 then fail("usage: ref_bench.lua MODEL.lua [--random-weights SEED] [--reps N]") end
+local cliargs = require("cliargs")
+local parser = cliargs.parser("ref_bench.lua", "Time per inference of the reference interpreter.")
+parser:argument("model", "The description."):argname("MODEL.lua")
+parser:option("--random-weights", "Seeded random weights."):argname("SEED"):convert(cliargs.integer):target("seed")
+parser:option("--reps", "Timed inferences (1 or more).", "5"):argname("N"):convert(cliargs.integer)
+local opts = cliargs.parse(parser, arg, function(a)
+  if a.reps < 1 then return "--reps must be 1 or more" end
+end)
 
 local ok, model = pcall(model_loader.load, opts.model, { random_seed = opts.seed })
 if not ok then fail(errors.is(model) and errors.format(model) or tostring(model)) end

@@ -5,7 +5,7 @@
 --
 --   lua5.4 bench/report.lua --dir BUILD_DIR --results RESULTS_DIR [--default CONFIG]
 local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
-package.path = script_dir .. "/?.lua;" .. package.path
+package.path = script_dir .. "/?.lua;" .. script_dir .. "/../tools/?.lua;" .. package.path
 local common = require("bench_common")
 
 local function fail(msg)
@@ -13,15 +13,13 @@ local function fail(msg)
   os.exit(2)
 end
 
-local opts, i = { default = "kernel-fused-builtin" }, 1
-while i <= #arg do
-  if arg[i] == "--dir" then opts.dir = arg[i + 1]
-  elseif arg[i] == "--results" then opts.results = arg[i + 1]
-  elseif arg[i] == "--default" then opts.default = arg[i + 1]
-  else fail("usage: report.lua --dir BUILD_DIR --results RESULTS_DIR [--default CONFIG]") end
-  i = i + 2
-end
-if not opts.dir or not opts.results then fail("usage: report.lua --dir BUILD_DIR --results RESULTS_DIR") end
+local cliargs = require("cliargs")
+local parser = cliargs.parser("report.lua", "Write results.md and the chart from results.csv.")
+parser:option("--dir", "The benchmark's build directory (meta.txt)."):argname("BUILD_DIR"):count(1)
+parser:option("--results", "Where results.csv is and results.md goes."):argname("RESULTS_DIR"):count(1)
+parser:option("--default", "The configuration the generator uses by default.", "kernel-fused-builtin")
+  :argname("CONFIG")
+local opts = cliargs.parse(parser, arg)
 
 local rows = common.read_csv(opts.results .. "/results.csv") or fail("no " .. opts.results .. "/results.csv: run make bench")
 local meta = common.read_meta(opts.dir .. "/meta.txt")
@@ -290,7 +288,7 @@ w("gen/lenetgen models/lenet5.lua -o DIR --unroll=kernel --plan=fused --math=lib
 w("gen/lenetgen bench/lenet5_wide.lua -o DIR --unroll=kernel --plan=fused --math=libm --random-weights 1")
 w("lua5.4 bench/export_baseline.lua models/lenet5.lua -o DIR      # baseline weights, buffers, API header")
 w("# compiles (each wrapped in /usr/bin/time -f '%e %U %S %M' and timeout)")
-w("gcc -O2 | -O3 -march=native  -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-promotion -Werror -c NAME.c")
+w("gcc -O2 | -O3 -march=native  " .. require("cflags").warn .. " -c NAME.c")
 w("arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -ffunction-sections -fdata-sections \\")
 w("    -fstack-usage -O2 | -Os (same warnings) -c NAME.c")
 w("riscv64-unknown-elf-gcc -march=rv32imac -mabi=ilp32 -ffreestanding -ffunction-sections -fdata-sections \\")

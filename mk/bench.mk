@@ -1,4 +1,4 @@
-# Benchmark (issue 6): generated code against a nested-loops baseline, the reference
+# Benchmark: generated code against a nested-loops baseline, the reference
 # interpreter and PyTorch, on LeNet-5 and a wider variant.
 #   make bench          build every configuration (in parallel, BENCH_JOBS), then measure one
 #                       at a time and write bench/results.md, bench/results.csv and

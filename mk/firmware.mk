@@ -1,4 +1,4 @@
-# Firmware (issue 5): the generated LeNet-5 built for microcontrollers.
+# Firmware: the generated LeNet-5 built for microcontrollers.
 #   make firmware        build for Cortex-M4F, Cortex-M0+ and RV32IMAC at -O2 and -Os and
 #                        print the footprint table (tools/footprint): code, weights, static
 #                        RAM, worst-case stack of the inference call
@@ -20,9 +20,6 @@
 #                        (tools/m4-profile; FW_PROFILE=m4f-O2-builtin, FW_MIX=FUNCTION for
 #                        its instruction mix)
 #   make test-footprint  make firmware as a test (the footprint table must add up)
-#   make test-math       host test of templates/math_builtin.c's error bounds
-#                        (every MATH_STRIDE-th float; make test-math MATH_STRIDE=1 for all),
-#                        also built with -Ofast and -O2 -ffast-math (MATH_FAST_STRIDE)
 # A configuration is TARGET-OPT-MATH, e.g. m4f-O2-libm; its files are in build/firmware/CONFIG/.
 
 FW_MODEL   ?= models/lenet5.lua
@@ -40,7 +37,6 @@ FW_WEIGHTS := $(wildcard $(FW_MODEL:.lua=.safetensors))
 FW_SAMPLES := models/samples/t10k-first1000-images-idx3-ubyte \
               models/samples/t10k-first1000-labels-idx1-ubyte
 FW_TIMEOUT ?= 120
-MATH_STRIDE ?= 16
 
 # Targets: compiler, architecture flags, link recipe kind.
 FW_CC_m4f      := arm-none-eabi-gcc
@@ -79,8 +75,8 @@ FW_FP_DEFS = -DFP_HEADER='"$(FW_NAME).h"' -DFP_INFER=$(FW_NAME)_infer \
              -DFP_INPUT_SIZE=$(shell echo $(FW_NAME) | tr a-z A-Z)_INPUT_SIZE \
              -DFP_OUTPUT_SIZE=$(shell echo $(FW_NAME) | tr a-z A-Z)_OUTPUT_SIZE
 
-.PHONY: firmware firmware-test test-firmware test-math test-footprint
-TEST_TARGETS += test-math test-firmware test-footprint
+.PHONY: firmware firmware-test test-firmware test-footprint
+TEST_TARGETS += test-firmware test-footprint
 
 # ---- generated sources, one directory per math option ----
 # The generator leaves unchanged files untouched, so the stamp records the run and the
@@ -188,7 +184,7 @@ firmware-test: $(foreach c,$(FW_TEST_CONFIGS) $(FW_PROFILE),$(FW_DIR)/$(c)/fw.el
 	$(MAKE) -f $(firstword $(MAKEFILE_LIST)) --no-print-directory firmware-test-rv32 || rc=1; \
 	exit $$rc
 
-# ---- RV32IMAC on QEMU virt (issue 17) ----
+# ---- RV32IMAC on QEMU virt ----
 # Freestanding (no C library): tests/firmware/harness_rv32.c prints through the UART, counts
 # with rdinstret and exits through the SiFive test device; startup_rv32.S, rv32-virt.ld.
 # The harness is built at -O2; the network's object is the configuration's.
@@ -286,55 +282,3 @@ TEST_TARGETS += test-firmware-model
 test-firmware-model:
 	$(Q)$(MAKE) -f $(firstword $(MAKEFILE_LIST)) --no-print-directory test-firmware \
 	    FW_MODEL=tests/firmware/lenet5_rgb.lua FW_GEN_ARGS="--random-weights 5"
-
-# ---- builtin math error bounds on the host ----
-# One build of tests/math/test_math_builtin.c per line below: compiler and flags, the
-# sweep's stride, and the condition for it to run (empty: skipped, with the reason).
-# Users may compile the generated code with -ffast-math or -Ofast, so the bounds must
-# hold there too; those and clang's are coarser sweeps: they check what a compiler and
-# its flags do to the code, not the method again.
-FW_HOST_FMA := $(if $(and $(filter x86_64,$(shell uname -m)),$(shell grep -qw fma /proc/cpuinfo 2>/dev/null && echo yes)),yes)
-MATH_FAST_STRIDE ?= 127
-MATH_HAVE_CLANG := $(call fw_have,clang)
-MATH_NO_CLANG   := clang not installed
-MATH_NO_FMA     := not an x86-64 host with FMA
-
-MATH_BUILDS := plain fma clang ofast fastmath ofast_fma clang_ofast clang_fastmath
-MATH_CC_plain           := $(CC) -O2
-MATH_STRIDE_plain       := $(MATH_STRIDE)
-MATH_IF_plain           := yes
-# with fused multiply-add, as on Cortex-M4F
-MATH_CC_fma             := $(CC) -O2 -mfma -ffp-contract=fast
-MATH_STRIDE_fma         := $(MATH_STRIDE)
-MATH_IF_fma             := $(FW_HOST_FMA)
-MATH_SKIP_fma           := $(MATH_NO_FMA)
-MATH_CC_clang           := clang -O2
-MATH_STRIDE_clang       := 251
-MATH_IF_clang           := $(MATH_HAVE_CLANG)
-MATH_SKIP_clang         := $(MATH_NO_CLANG)
-MATH_CC_ofast           := $(CC) -Ofast
-MATH_CC_fastmath        := $(CC) -O2 -ffast-math
-MATH_CC_ofast_fma       := $(CC) -Ofast -mfma
-MATH_IF_ofast_fma       := $(FW_HOST_FMA)
-MATH_SKIP_ofast_fma     := $(MATH_NO_FMA)
-MATH_CC_clang_ofast     := clang -Ofast
-MATH_IF_clang_ofast     := $(MATH_HAVE_CLANG)
-MATH_SKIP_clang_ofast   := $(MATH_NO_CLANG)
-MATH_CC_clang_fastmath  := clang -O2 -ffast-math
-MATH_IF_clang_fastmath  := $(MATH_HAVE_CLANG)
-MATH_SKIP_clang_fastmath := $(MATH_NO_CLANG)
-math_stride = $(or $(MATH_STRIDE_$(1)),$(MATH_FAST_STRIDE))
-math_runs   = $(if $(filter undefined,$(origin MATH_IF_$(1))),yes,$(MATH_IF_$(1)))
-MATH_RUN := $(foreach b,$(MATH_BUILDS),$(if $(call math_runs,$(b)),$(b)))
-
-$(BUILD)/math/test_math_builtin_%: tests/math/test_math_builtin.c templates/math_builtin.c
-	$(if $(Q),@echo "  CC      $@ ($(MATH_CC_$*))")
-	$(Q)mkdir -p $(@D)
-	$(Q)$(MATH_CC_$*) $(CWARN) -Itemplates -o $@ $< -lm
-
-test-math: $(foreach b,$(MATH_RUN),$(BUILD)/math/test_math_builtin_$(b))
-	$(Q)rc=0; $(foreach b,$(MATH_BUILDS),$(if $(filter $(b),$(MATH_RUN)),\
-	    echo "--- $(MATH_CC_$(b)) (stride $(call math_stride,$(b)))"; \
-	    $(BUILD)/math/test_math_builtin_$(b) $(call math_stride,$(b)) || rc=1;,\
-	    echo "SKIP $(MATH_CC_$(b)) build of the math test: $(MATH_SKIP_$(b))";)) \
-	exit $$rc

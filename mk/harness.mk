@@ -1,4 +1,4 @@
-# Checking side (issue 3): the reference interpreter against PyTorch, the CMocka
+# Harness: the reference interpreter against PyTorch, the CMocka
 # harness comparing generated C with the reference, and property tests on
 # random architectures. See tests/harness/driver.lua for how a suite is built.
 #   make test-reference          reference interpreter vs PyTorch outputs of tests/tiny/
@@ -40,7 +40,7 @@ test-check-levels:
 	$(Q)$(LUA) tests/harness/test_check_levels.lua
 
 test-reference:
-	$(Q)$(LUA) tests/test_reference.lua
+	$(Q)$(LUA) tests/harness/test_reference.lua
 
 # Both parts always run; the target fails if either does.
 test-harness:

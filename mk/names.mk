@@ -1,8 +1,8 @@
-# Network names (issue 11): every accepted name compiles next to every C99 standard header
+# Network names: every accepted name compiles next to every C99 standard header
 # (gcc and clang, strict flags, the .c before and after the headers); reserved names are refused.
 
 .PHONY: test-names
 TEST_TARGETS += test-names
 
 test-names:
-	$(Q)$(LUA) tests/test_names.lua
+	$(Q)$(LUA) tests/names/test_names.lua

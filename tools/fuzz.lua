@@ -1,5 +1,5 @@
 #!/usr/bin/env lua5.4
---- Seeded mutation fuzzer for lenetgen (issue 8).
+--- Seeded mutation fuzzer for lenetgen.
 --
 -- Each iteration takes a seed, picks a source network (models/lenet5.lua or one
 -- of tests/tiny/*.lua, with its safetensors file) and mutates its description
@@ -36,7 +36,7 @@ local errors = require("lg.errors")
 local cli = require("lg.cli")
 require("lg.render").templates_dir = root .. "/templates"
 
-local CWARN = "-std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-promotion -Werror"
+local CWARN = require("cflags").warn
 
 ------------------------------------------------------------------------------
 -- options
@@ -48,42 +48,25 @@ local CWARN = "-std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-
 -- catch hangs. 8 MiB keeps every case within about 7 s.
 local FUZZ_CODE_BUDGET = 8 * 1024 * 1024
 
-local opts = { seed = 1, count = 1000, max_seconds = math.huge, cli_every = 50, compile_every = 25,
-  timeout = 20, work = "build/fuzz", verbose = false, replay = false }
+local opts
 do
-  local i = 1
-  local function value()
-    i = i + 1
-    if arg[i] == nil then
-      io.stderr:write("fuzz.lua: " .. arg[i - 1] .. " needs a value\n")
-      os.exit(2)
-    end
-    return arg[i]
-  end
-  while arg[i] do
-    local a = arg[i]
-    if a == "--seed" then opts.seed = math.tointeger(tonumber(value()))
-    elseif a == "--count" then opts.count = math.tointeger(tonumber(value()))
-    elseif a == "--max-seconds" then opts.max_seconds = tonumber(value())
-    elseif a == "--cli-every" then opts.cli_every = math.tointeger(tonumber(value()))
-    elseif a == "--compile-every" then opts.compile_every = math.tointeger(tonumber(value()))
-    elseif a == "--timeout" then opts.timeout = tonumber(value())
-    elseif a == "--work" then opts.work = value()
-    elseif a == "--replay" then opts.replay = true
-    elseif a == "--self-test" then opts.self_test = true
-    elseif a == "-v" then opts.verbose = true
-    else
-      io.stderr:write("fuzz.lua: unknown argument " .. a .. " (see the comment at the top)\n")
-      os.exit(2)
-    end
-    i = i + 1
-  end
-  for _, k in ipairs({ "seed", "count", "cli_every", "compile_every" }) do
-    if opts[k] == nil then
-      io.stderr:write("fuzz.lua: --" .. k:gsub("_", "-") .. " needs an integer\n")
-      os.exit(2)
-    end
-  end
+  local cliargs = require("cliargs")
+  local parser = cliargs.parser("fuzz.lua", "Seeded mutation fuzzer for lenetgen (see the comment at "
+    .. "the top of tools/fuzz.lua).")
+  parser:option("--seed", "The first seed.", "1"):argname("N"):convert(cliargs.integer)
+  parser:option("--count", "Iterations.", "1000"):argname("N"):convert(cliargs.integer)
+  parser:option("--max-seconds", "Stop after this long."):argname("S"):convert(cliargs.number)
+  parser:option("--cli-every", "Every K-th iteration also through the real CLI.", "50"):argname("K")
+    :convert(cliargs.integer)
+  parser:option("--compile-every", "Every K-th success compiled and compared with the reference.", "25")
+    :argname("K"):convert(cliargs.integer)
+  parser:option("--timeout", "Seconds one run may take.", "20"):argname("S"):convert(cliargs.number)
+  parser:option("--work", "Work directory.", "build/fuzz"):argname("DIR")
+  parser:flag("--replay", "Write seed N's input to DIR/replay-N, show it and run it through the CLI.")
+  parser:flag("--self-test", "Check that the checks can fail.")
+  parser:flag("-v --verbose", "Print every iteration.")
+  opts = cliargs.parse(parser, arg)
+  opts.max_seconds = opts.max_seconds or math.huge
 end
 
 ------------------------------------------------------------------------------
@@ -721,13 +704,8 @@ if opts.replay then
 end
 
 if opts.self_test then
-  local passed, failed = 0, 0
-  local function expect(name, ok, detail)
-    if ok then passed = passed + 1 else
-      failed = failed + 1
-      print("FAIL self-test " .. name .. (detail and (": " .. tostring(detail)) or ""))
-    end
-  end
+  local T = require("testlib")
+  local function expect(ok, name, detail) T.check(ok, "self-test " .. name, detail) end
   local source = SOURCES[#SOURCES]
   local case = { seed = 1, source = source, notes = {}, text = source.text, bytes = source.weights,
     args = { unroll = "kernel", plan = "fused", math = "libm", allow_nonfinite = false,
@@ -736,44 +714,43 @@ if opts.self_test then
   os.execute("rm -rf " .. shell_quote(dir) .. " && mkdir -p " .. shell_quote(dir .. "/out"))
   local desc = write_case(case, dir)
   local kind, result = run_inprocess(case, desc, dir .. "/out")
-  expect("unchanged network generates", kind == "ok", result)
+  expect(kind == "ok", "unchanged network generates", result)
   if kind == "ok" then
     local problem = compile_and_compare(result, dir .. "/out", case)
-    expect("unchanged network matches the reference", problem == nil, problem)
+    expect(problem == nil, "unchanged network matches the reference", problem)
     if reference_ok and lgcheck_ok then
       local w = result.model.layers[1].weight.data
       w[1] = w[1] + 0.5
       problem = compile_and_compare(result, dir .. "/out", case)
-      expect("a changed weight is caught", problem and problem:match("differs from the reference"), problem)
+      expect(problem and problem:match("differs from the reference"), "a changed weight is caught", problem)
     end
   end
-  expect("a two-line message is not clean", not clean_message("a.lua:1: error: x\ny"))
-  expect("a traceback is not clean", not clean_message("a.lua:1: error: stack traceback"))
-  expect("a plain Lua error is not clean", not clean_message("gen/lg/x.lua:3: attempt to index a nil value"))
-  expect("a model error is clean", clean_message("m.lua:3: error: layer 0 (conv2d): kernel is required"))
+  expect(not clean_message("a.lua:1: error: x\ny"), "a two-line message is not clean")
+  expect(not clean_message("a.lua:1: error: stack traceback"), "a traceback is not clean")
+  expect(not clean_message("gen/lg/x.lua:3: attempt to index a nil value"), "a plain Lua error is not clean")
+  expect(clean_message("m.lua:3: error: layer 0 (conv2d): kernel is required"), "a model error is clean")
   case.text = "return { name = 'x', input = { channels = 1, height = 2, width = 2 }, layers = { { type = 'relu' } } }"
   case.args.random_weights = 3
   desc = write_case(case, dir)
   kind = run_inprocess(case, desc, dir .. "/out")
-  expect("a valid edited description generates", kind == "ok", kind)
+  expect(kind == "ok", "a valid edited description generates", kind)
   -- the escape mutation writes escapes Lua reads back as the same string
   for seed = 1, 20 do
     local text = escaped("relu_0.weight", rng(seed))
     local chunk = load("return " .. text)
-    expect("escapes read back (seed " .. seed .. ")", chunk and chunk() == "relu_0.weight", text)
+    expect(chunk and chunk() == "relu_0.weight", "escapes read back (seed " .. seed .. ")", text)
   end
   -- what the nesting and escape mutations aim at ends in one clean line
   local function clean_error(name, text, wanted)
     case.text = text
     local kind_seen, message = run_inprocess(case, write_case(case, dir), dir .. "/out")
-    expect(name, kind_seen == "error" and clean_message(message) and message:find(wanted, 1, true), message)
+    expect(kind_seen == "error" and clean_message(message) and message:find(wanted, 1, true), name, message)
   end
   clean_error("deep nesting is a clean error", "return " .. wrap_span("1", 1, 1, "(", ")", 300),
     "nesting too deep")
   clean_error("a concat bomb hidden by \\z is a clean error", "local s = 'x' for _ = 1, 22 do s = s .. s end\n"
     .. "local q = \"\\z\n  \"" .. string.rep(" .. s", 180) .. "\nreturn {}", "ran out of memory")
-  print(string.format("%d passed, %d failed", passed, failed))
-  os.exit(failed == 0 and 0 or 1)
+  T.finish()
 end
 
 local counts = { ok = 0, error = 0, fail = 0, cli = 0, non_regular = 0, compiled = 0 }

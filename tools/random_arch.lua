@@ -181,22 +181,16 @@ function M.description(seed, opts)
 end
 
 local function main(args)
-  local seed, path, max_macs
-  local i = 1
-  while i <= #args do
-    if args[i] == "-o" then
-      path, i = args[i + 1], i + 1
-    elseif args[i] == "--max-macs" then
-      max_macs, i = math.tointeger(tonumber(args[i + 1])), i + 1
-    else
-      seed = math.tointeger(tonumber(args[i]))
-    end
-    i = i + 1
-  end
-  if not seed or seed < 0 then
-    io.stderr:write("usage: lua5.4 tools/random_arch.lua SEED [--max-macs N] [-o FILE]\n")
-    os.exit(2)
-  end
+  package.path = script_dir .. "/?.lua;" .. package.path
+  local cliargs = require("cliargs")
+  local parser = cliargs.parser("tools/random_arch.lua", "Print a random LeNet-style description.")
+  parser:argument("seed", "The architecture's seed (0 or more)."):convert(cliargs.integer)
+  parser:option("--max-macs", "At most this many multiply-accumulates."):argname("N"):convert(cliargs.integer)
+  parser:option("-o", "Write the description to FILE instead of standard output."):argname("FILE")
+  local opts = cliargs.parse(parser, args, function(a)
+    if a.seed < 0 then return "SEED must be 0 or more" end
+  end)
+  local seed, path, max_macs = opts.seed, opts.o, opts.max_macs
   local text = M.description(seed, { max_macs = max_macs })
   if path then
     local f = assert(io.open(path, "w"))

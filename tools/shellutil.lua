@@ -1,4 +1,4 @@
---- Small helpers shared by tests/test_errors.lua, tests/test_files.lua and tools/fuzz.lua: files and
+--- Small helpers shared by tests/errors/test_errors.lua, tests/files/test_files.lua and tools/fuzz.lua: files and
 -- shell commands (the scripts drive gen/lenetgen, gcc and find through a shell).
 local M = {}
 

@@ -15,31 +15,21 @@ M.gen = M.root .. "/gen/lenetgen"
 ---------------------------------------------------------------------------
 -- test counting
 ---------------------------------------------------------------------------
-local passed, failed = 0, 0
+package.path = M.root .. "/gen/?.lua;" .. M.root .. "/tools/?.lua;" .. package.path
+local T = require("testlib")
 
---- Record one check; prints FAIL lines (and ok lines when AUDIT_VERBOSE is set).
-function M.check(ok, name, detail)
-  if ok then
-    passed = passed + 1
-    if os.getenv("AUDIT_VERBOSE") then io.stdout:write("ok   " .. name .. "\n") end
-  else
-    failed = failed + 1
-    io.stdout:write("FAIL " .. name .. (detail and ("\n     " .. tostring(detail):gsub("\n", "\n     ")) or "") .. "\n")
-  end
-  return ok
-end
+--- Record one check (tools/testlib.lua; TEST_VERBOSE=1 prints the passes too).
+M.check = T.check
 
---- Print the totals and exit (status 1 when anything failed).
+--- Remove the temporary directories, print the totals and exit (status 1 when anything failed).
 function M.finish()
   M.cleanup()
-  io.stdout:write(string.format("%d passed, %d failed\n", passed, failed))
-  os.exit(failed == 0 and 0 or 1)
+  T.finish()
 end
 
 ---------------------------------------------------------------------------
 -- shell and files
 ---------------------------------------------------------------------------
-package.path = M.root .. "/gen/?.lua;" .. M.root .. "/tools/?.lua;" .. package.path
 local shellutil = require("shellutil")
 M.q = shellutil.shell_quote
 

@@ -1,4 +1,4 @@
---- One-layer edits give one-layer diffs (issue 7, "minimal diffs").
+--- One-layer edits give one-layer diffs.
 -- Each case edits one layer of a copy of models/lenet5.lua, generates the original and
 -- the edited copy with the same options (random weights, which lenetgen seeds per
 -- tensor name), diffs the generated files with diff(1) and maps every changed line to
@@ -21,6 +21,7 @@ local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
 package.path = script_dir .. "/?.lua;" .. package.path
 local A = require("auditlib")
 local check, q = A.check, A.q
+require("testlib").parse_args("tests/audit/test_diff.lua", "One-layer edits give one-layer diffs.")
 
 local MODELS = {
   lenet5 = A.root .. "/models/lenet5.lua",

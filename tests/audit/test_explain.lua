@@ -1,4 +1,4 @@
---- gen/lenetgen --explain (issue 7): the layer table a reviewer reads first.
+--- gen/lenetgen --explain: the layer table a reviewer reads first.
 -- For LeNet-5 the table must give, per layer, the description line, the attributes,
 -- input and output shapes, MACs and bytes of weights (checked against values computed
 -- here from the LeNet-5 definition), the step and the buffer each step writes (checked
@@ -10,6 +10,7 @@ local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
 package.path = script_dir .. "/?.lua;" .. package.path
 local A = require("auditlib")
 local check, q = A.check, A.q
+require("testlib").parse_args("tests/audit/test_explain.lua", "gen/lenetgen --explain: the layer table.")
 local root = A.root
 
 -- LeNet-5 computed independently: shapes, MACs (padding taps skipped), weight bytes.

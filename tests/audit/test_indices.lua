@@ -1,4 +1,4 @@
---- Every buffer index of the generated code is a compile-time constant (issue 7).
+--- Every buffer index of the generated code is a compile-time constant.
 -- Three kinds of evidence, over LeNet-5 at every unroll level and plan, every
 -- tests/tiny network at every level, tests/audit/models/lenet5_mini.lua and random
 -- architectures from tools/random_arch.lua (which mix levels per layer):
@@ -18,10 +18,11 @@ local A = require("auditlib")
 local S = require("cscan")
 local check, q = A.check, A.q
 local root = A.root
-local quick = arg[1] == "--quick"
+local quick = require("testlib").parse_args("tests/audit/test_indices.lua", "Constant buffer indices.",
+  function(p) p:flag("--quick", "LeNet-5 at one level and plan only.") end).quick
 
 local CC = os.getenv("CC") or "gcc"
-local CWARN = "-std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-promotion -Werror"
+local CWARN = require("cflags").warn
 
 ---------------------------------------------------------------------------
 -- the scanner can fail

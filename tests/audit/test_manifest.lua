@@ -1,4 +1,4 @@
---- Traceability and reproducibility of the generated files (issue 7):
+--- Traceability and reproducibility of the generated files:
 --   a. banner and manifest in both files, hashes that match the inputs, no timestamp,
 --      no absolute path (also when the description is given by absolute path);
 --   b. the manifest changes when the weights change and only then: one changed weight
@@ -14,6 +14,8 @@ local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
 package.path = script_dir .. "/?.lua;" .. package.path
 local A = require("auditlib")
 local check, q = A.check, A.q
+require("testlib").parse_args("tests/audit/test_manifest.lua",
+  "Traceability and reproducibility of the generated files.")
 
 local root = A.root
 local LENET = root .. "/models/lenet5.lua"

@@ -4,18 +4,11 @@
 -- nothing on stdout and exit status 1; the shipped images must be classified; and the golden
 -- vectors must belong to the shipped weights. Prints "N passed, N failed"; exits 1 on failure.
 
-local demo = assert(arg[1], "usage: lua5.4 tests/demo/test_demo_cli.lua DEMO")
-local passed, failed = 0, 0
-
-local function check(ok, what, detail)
-  print((ok and "ok - " or "FAIL - ") .. what)
-  if ok then
-    passed = passed + 1
-  else
-    failed = failed + 1
-    if detail then print("    " .. detail:gsub("\n", "\n    ")) end
-  end
-end
+package.path = "tools/?.lua;" .. package.path
+local T = require("testlib")
+local check = T.check
+local demo = T.parse_args("tests/demo/test_demo_cli.lua", "The demo's single-image mode.",
+  function(p) p:argument("demo", "The demo program, e.g. build/lenetgen-demo."):argname("DEMO") end).demo
 
 local function slurp(path)
   local f = io.open(path, "rb")
@@ -111,5 +104,4 @@ check(golden_sha ~= nil and golden_sha == shipped_sha,
       string.format("golden %s, shipped %s: rerun tools/train_lenet5.py --export-only",
                     golden_sha, shipped_sha))
 
-print(string.format("%d passed, %d failed", passed, failed))
-os.exit(failed == 0 and 0 or 1)
+T.finish()

@@ -24,11 +24,12 @@
 -- are written as C99 hexadecimal float literals, so they are exact.
 local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
 local root = script_dir .. "/../.."
-package.path = root .. "/gen/?.lua;" .. root .. "/tests/harness/?.lua;" .. package.path
+package.path = root .. "/gen/?.lua;" .. root .. "/tests/harness/?.lua;" .. root .. "/tools/?.lua;" .. package.path
 
 local errors = require("lg.errors")
 local reference = require("lg.reference")
 local lgcheck = require("lgcheck")
+local cliargs = require("cliargs")
 
 local FASHION = { "t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
                   "sneaker", "bag", "ankle boot" }
@@ -40,44 +41,19 @@ local function fail(msg)
 end
 
 local function parse_args(args)
-  local opts = { count = 8 }
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    local function value()
-      i = i + 1
-      if args[i] == nil then fail(a .. " needs a value") end
-      return args[i]
-    end
-    if a == "--random-weights" then
-      opts.random_seed = math.tointeger(tonumber(value())) or fail("--random-weights needs an integer")
-    elseif a == "--images" then
-      opts.images = value()
-    elseif a == "--labels" then
-      opts.labels = value()
-    elseif a == "--count" then
-      opts.count = math.tointeger(tonumber(value())) or fail("--count needs an integer")
-    elseif a == "--random-count" then
-      opts.random_count = math.tointeger(tonumber(value())) or fail("--random-count needs an integer")
-    elseif a == "--gen-args" then
-      opts.gen_args = value()
-    elseif a == "--perturb" then
-      opts.perturb = true
-    elseif a:sub(1, 1) == "-" then
-      fail("unknown option " .. a)
-    elseif not opts.model then
-      opts.model = a
-    elseif not opts.out then
-      opts.out = a
-    else
-      fail("too many arguments")
-    end
-    i = i + 1
-  end
-  if not opts.out then
-    fail("usage: make_golden.lua MODEL.lua OUT.h [--random-weights SEED] [--gen-args ARGS] "
-      .. "[--images IDX3 --labels IDX1 --count N] [--random-count N] [--perturb]")
-  end
+  local parser = cliargs.parser("make_golden.lua", "Write the golden inputs and expected outputs the "
+    .. "firmware harness embeds, as a C header (see the comment at the top of the script).")
+  parser:argument("model", "The description."):argname("MODEL.lua")
+  parser:argument("out", "The header to write."):argname("OUT.h")
+  parser:option("--random-weights", "Seeded random weights."):argname("SEED"):convert(cliargs.integer)
+    :target("random_seed")
+  parser:option("--gen-args", "The options the firmware's C was generated with."):argname("ARGS")
+  parser:option("--images", "An IDX3 file of images."):argname("IDX3")
+  parser:option("--labels", "Their IDX1 labels."):argname("IDX1")
+  parser:option("--count", "Images to take.", "8"):argname("N"):convert(cliargs.integer)
+  parser:option("--random-count", "Random inputs in [0, 1] to add."):argname("N"):convert(cliargs.integer)
+  parser:flag("--perturb", "Move the first expected output by 100 times the tolerance.")
+  local opts = cliargs.parse(parser, cliargs.join_values(args, { ["--gen-args"] = true }))
   if opts.gen_args then
     local words = {}
     for w in opts.gen_args:gmatch("%S+") do words[#words + 1] = w end

@@ -9,20 +9,16 @@
 -- functions (NAME_* and the builtin math lenetgen_*) must agree with the
 -- harness's mean within 1 %: the profile also counts the harness's extra
 -- stack-painting inference on its own input, and SysTick reads are +-40.
-local image, name = arg[1], arg[2]
-if not image or not name then
-  io.stderr:write("usage: lua5.4 tests/firmware/test_profile.lua IMAGE.elf NAME\n")
-  os.exit(2)
-end
-local passed, failed = 0, 0
-local function check(ok, what, detail)
-  if ok then passed = passed + 1 else
-    failed = failed + 1
-    print("FAIL " .. what .. (detail and ("\n     " .. detail) or ""))
-  end
-end
 local root = (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/../.."
 package.path = root .. "/tools/?.lua;" .. root .. "/gen/?.lua;" .. package.path
+local T = require("testlib")
+local check = T.check
+local args = T.parse_args("tests/firmware/test_profile.lua", "tools/m4-profile against the harness's count.",
+  function(p)
+    p:argument("image", "The firmware image."):argname("IMAGE.elf")
+    p:argument("name", "The network's name."):argname("NAME")
+  end)
+local image, name = args.image, args.name
 local shellutil = require("shellutil")
 local q = shellutil.shell_quote
 local function run(cmd)
@@ -50,5 +46,4 @@ if mean and network > 0 then
   print(string.format("m4-profile: %d instructions per inference in %s's functions, harness mean %d (ratio %.4f)",
     network, name, mean, ratio))
 end
-print(string.format("%d passed, %d failed", passed, failed))
-os.exit(failed == 0 and 0 or 1)
+T.finish()

@@ -106,19 +106,7 @@ local function write_data(model, cases, out_path)
 end
 
 local function cmd_data(args)
-  local path, seed, out
-  local i = 1
-  while i <= #args do
-    if args[i] == "--random-weights" then
-      seed, i = math.tointeger(tonumber(args[i + 1])), i + 1
-    elseif args[i] == "-o" then
-      out, i = args[i + 1], i + 1
-    else
-      path = args[i]
-    end
-    i = i + 1
-  end
-  if not path or not out then die("data needs FILE and -o OUT") end
+  local path, seed, out = args.file, args.random_weights, args.o
   local ok, model = pcall(lgcheck.load_model, path, seed)
   if not ok then die(errors.is(model) and errors.format(model) or tostring(model)) end
   local cases = lgcheck.input_cases(model, seed or 1)
@@ -217,7 +205,7 @@ local MAKEFILE_HEAD = [[
 S := %s
 LUA ?= lua5.4
 CC ?= gcc
-CWARN ?= -std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-promotion -Werror
+CWARN ?= $(strip $(file < tools/cwarn.flags))
 HARNESS_SAN ?= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 HARNESS_OPT_FLAGS ?= -O2
 HARNESS_SAN_FLAGS ?= -O1 -g $(HARNESS_SAN)
@@ -240,25 +228,15 @@ $(S)/harness.o: tests/harness/harness.c tests/harness/harness.h
 ]]
 
 local function cmd_plan(args)
-  local suite, levels, builds = nil, { "full", "kernel", "none" }, { opt = true, san = true }
-  local models, seeds, max_macs = {}, {}, nil
-  local i = 1
-  while i <= #args do
-    local a, v = args[i], args[i + 1]
-    if a == "--suite" then suite = v
-    elseif a == "--levels" then levels = split(v)
-    elseif a == "--builds" then
-      builds = {}
-      for _, b in ipairs(split(v)) do builds[b] = true end
-    elseif a == "--model" then models[#models + 1] = v
-    elseif a == "--seeds" then
-      local from, to = v:match("^(%d+)%-(%d+)$")
-      if not from then from = v:match("^(%d+)$"); to = from end
-      if not from then die("--seeds wants FROM-TO") end
-      for s = tonumber(from), tonumber(to) do seeds[#seeds + 1] = s end
-    elseif a == "--max-macs" then max_macs = math.tointeger(tonumber(v))
-    else die("unknown plan argument " .. a) end
-    i = i + 2
+  local suite, levels, models, max_macs = args.suite, split(args.levels), args.model, args.max_macs
+  local builds = {}
+  for _, b in ipairs(split(args.builds)) do builds[b] = true end
+  local seeds = {}
+  for _, range in ipairs(args.seeds) do
+    local from, to = range:match("^(%d+)%-(%d+)$")
+    if not from then from = range:match("^(%d+)$"); to = from end
+    if not from then die("--seeds wants FROM-TO") end
+    for seed = tonumber(from), tonumber(to) do seeds[#seeds + 1] = seed end
   end
   if not suite or not suite:match("^[%w_%-/]+$") then die("plan needs --suite NAME (letters, digits, _-/)") end
   for _, l in ipairs(levels) do if not LEVELS[l] then die("unknown level " .. l) end end
@@ -327,7 +305,21 @@ local function cmd_plan(args)
   print(dir .. "/suite.mk")
 end
 
-local commands = { plan = cmd_plan, data = cmd_data }
-local command = commands[arg[1] or ""]
-if not command then die("usage: driver.lua plan|data ... (see the comment at the top)") end
-command({ table.unpack(arg, 2) })
+local cliargs = require("cliargs")
+local parser = cliargs.parser("driver.lua", "Harness driver (see the comment at the top of "
+  .. "tests/harness/driver.lua).")
+parser:command_target("command")
+local plan = parser:command("plan", "Write build/harness/NAME/suite.mk, the registries, shims and "
+  .. "random descriptions.")
+plan:option("--suite", "The suite's name (letters, digits, _-/)."):argname("NAME"):count(1)
+plan:option("--levels", "Unroll levels.", "full,kernel,none")
+plan:option("--builds", "opt (optimised) and/or san (traced, sanitized).", "opt,san")
+plan:option("--model", "A description (repeatable)."):argname("FILE"):count("*")
+plan:option("--seeds", "Random architectures FROM-TO (repeatable)."):argname("FROM-TO"):count("*")
+plan:option("--max-macs", "MAC budget of the random architectures."):argname("N"):convert(cliargs.integer)
+local data = parser:command("data", "Write the reference data of one description for harness.c.")
+data:argument("file", "The description."):argname("FILE")
+data:option("--random-weights", "Seeded random weights."):argname("SEED"):convert(cliargs.integer)
+data:option("-o", "The data file to write."):argname("OUT"):count(1)
+local args = cliargs.parse(parser, arg)
+if args.command == "plan" then cmd_plan(args) else cmd_data(args) end

@@ -2,7 +2,7 @@
 -- does (description + weights), make the standard input cases, and compare
 -- two outputs with the project's tolerance.
 --
--- Used by tests/test_reference.lua, tests/harness/driver.lua and
+-- Used by tests/harness/test_reference.lua, tests/harness/driver.lua and
 -- tools/lenetgen-ref. Nothing here computes a layer: that is lg.reference.
 local M = {}
 
@@ -102,27 +102,6 @@ function M.compare(got, want, abs_tol, rel_tol)
     end
   end
   return nil
-end
-
---- A minimal test counter for the Lua test scripts.
--- t.ok(cond, name, detail) counts a check (printing "FAIL name: detail" when it
--- fails); t.finish() prints "N passed, N failed" and exits 0 only if none failed.
-function M.counter()
-  local t = { passed = 0, failed = 0 }
-  function t.ok(cond, name, detail)
-    if cond then
-      t.passed = t.passed + 1
-    else
-      t.failed = t.failed + 1
-      print("FAIL " .. name .. (detail and (": " .. tostring(detail)) or ""))
-    end
-    return cond
-  end
-  function t.finish()
-    print(string.format("%d passed, %d failed", t.passed, t.failed))
-    os.exit(t.failed == 0 and 0 or 1)
-  end
-  return t
 end
 
 return M

@@ -12,7 +12,7 @@
 --   5. regenerated code passes again.
 -- Usage: lua5.4 tests/harness/test_broken.lua (from the repository root)
 local root = arg[0]:match("^(.*)/tests/harness/[^/]*$") or "."
-package.path = root .. "/gen/?.lua;" .. root .. "/tests/harness/?.lua;" .. package.path
+package.path = root .. "/gen/?.lua;" .. root .. "/tests/harness/?.lua;" .. root .. "/tools/?.lua;" .. package.path
 local lgcheck = require("lgcheck")
 local reference = require("lg.reference")
 
@@ -20,8 +20,10 @@ local MODEL = "tests/tiny/tiny_conv_rect.lua"
 local SUITE = "build/harness/broken"
 local SOURCE = SUITE .. "/kernel/tiny_conv_rect/tiny_conv_rect.c"
 
-local t = lgcheck.counter()
-local ok = t.ok
+local T = require("testlib")
+local ok = T.check
+require("testlib").parse_args("tests/harness/test_broken.lua",
+  "The harness fails on wrong code (one corrupted weight).")
 
 --- Run a shell command; returns success and its combined output.
 local function run(command)
@@ -144,4 +146,4 @@ end
 good, out = run_suite(false)
 ok(good and read(SOURCE) == original, "regenerated code passes again", out)
 
-t.finish()
+T.finish()

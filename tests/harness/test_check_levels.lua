@@ -6,6 +6,8 @@ package.path = "gen/?.lua;tools/?.lua;" .. package.path
 local sh = require("shellutil")
 
 local check = require("testlib").check
+require("testlib").parse_args("tests/harness/test_check_levels.lua",
+  "make check runs only the levels asked for.")
 
 local model = "tests/tiny/tiny_linear.lua"
 local function make_check(levels)

@@ -9,6 +9,8 @@ local sh = require("shellutil")
 local q = sh.shell_quote
 
 local check = require("testlib").check
+require("testlib").parse_args("tests/install/test_install.lua",
+  "make install and uninstall into a temporary prefix.")
 
 local tmp = sh.capture("mktemp -d"):gsub("\n$", "")
 local prefix = tmp .. "/prefix"

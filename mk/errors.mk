@@ -1,10 +1,8 @@
-# Robustness (issue 8): bad input never crashes the generator, never loses files.
-#   make test-errors   the corpus of broken inputs (tests/broken/desc, and every file of
-#                      tests/broken/weights) through the real CLI: exact message, exit status,
-#                      no stack trace, output directory unchanged; regeneration rewrites nothing
-#   make test-files    reading and writing files (tests/test_files.lua): weights read once,
-#                      FIFOs/devices/directories refused as weights or outputs, the .h/.c pair
-#                      replaced as a pair (lock, rollback, generation id), SIGINT and kill -9
+# Errors: bad input never crashes the generator, never loses files.
+#   make test-errors   tests/errors/test_errors.lua: the corpus of broken inputs
+#                      (tests/broken/desc, and every file of tests/broken/weights) through the
+#                      real CLI: exact message, exit status, no stack trace, output directory
+#                      unchanged, time and memory bounds; regeneration rewrites nothing
 #   make test-fuzz     the fuzzer's self-test, then the mutation fuzzer with a short budget
 #                      (seeds 1..FUZZ_COUNT, at most FUZZ_MAX_SECONDS)
 #   make soak-fuzz     the mutation fuzzer, long budget (SOAK_FUZZ_COUNT cases from SOAK_FUZZ_SEED)
@@ -15,14 +13,11 @@ FUZZ_MAX_SECONDS    ?= 50
 SOAK_FUZZ_SEED      ?= 1000001
 SOAK_FUZZ_COUNT     ?= 100000
 
-.PHONY: test-errors test-files test-fuzz soak soak-fuzz
-TEST_TARGETS += test-errors test-files test-fuzz
+.PHONY: test-errors test-fuzz soak soak-fuzz
+TEST_TARGETS += test-errors test-fuzz
 
 test-errors:
-	$(Q)$(LUA) tests/test_errors.lua
-
-test-files:
-	$(Q)$(LUA) tests/test_files.lua
+	$(Q)$(LUA) tests/errors/test_errors.lua
 
 # the self-test first shows that the fuzzer's checks can fail
 test-fuzz:

@@ -8,10 +8,10 @@
 # it with gcc: one compile of it takes minutes.) A compiler that is not
 # installed is reported, never silently skipped. Prints "N passed, N failed".
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 out=${BUILD:-build}/compile-matrix
 rm -rf "$out" && mkdir -p "$out"
-CWARN="-std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-promotion -Werror"
+CWARN=$(cat tools/cwarn.flags)
 pass=0
 fail=0
 compilers="gcc clang arm-none-eabi-gcc"

@@ -1,35 +1,26 @@
 #!/usr/bin/env lua5.4
---- Reading and writing files (issue 11, item 3): the weights file is read once
+--- Reading and writing files: the weights file is read once
 -- and the manifest hashes those bytes; anything but a regular file is refused
 -- as weights or as an output; the .h/.c pair is replaced as a pair (checked
 -- first, under a lock, rolled back on failure; a mixed pair fails to compile);
 -- an interrupt or a kill leaves no temporary file behind; -o '' is a usage error.
 -- Runs that involve a signal wait for the state they test (CPU time spent,
 -- a temporary file present) instead of sleeping a fixed time.
--- Usage: lua5.4 tests/test_files.lua [-v]     (prints "N passed, N failed")
+-- Usage: lua5.4 tests/files/test_files.lua [-v]     (prints "N passed, N failed")
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
-package.path = here .. "/../gen/?.lua;" .. here .. "/../tools/?.lua;" .. package.path
+package.path = here .. "/../../gen/?.lua;" .. here .. "/../../tools/?.lua;" .. package.path
 local lfs = require("lfs")
 local shellutil = require("shellutil")
 local read_file, write_file = shellutil.read_file, shellutil.write_file
 local q, capture = shellutil.shell_quote, shellutil.capture
 
-local root = capture("cd " .. q(here .. "/..") .. " && pwd"):gsub("\n$", "")
-local verbose = arg[1] == "-v"
+local root = capture("cd " .. q(here .. "/../..") .. " && pwd"):gsub("\n$", "")
+local T = require("testlib")
+local check = T.check
+T.parse_args("tests/files/test_files.lua", "Reading and writing files.")
 local SECONDS = 30     -- a run that takes longer hangs (generous: machines are shared)
 local ATTEMPTS = 40    -- runs tried to catch one mid-write before giving up
 
-local passed, failed = 0, 0
-local function check(name, ok, detail)
-  if ok then
-    passed = passed + 1
-    if verbose then print("ok   " .. name) end
-  else
-    failed = failed + 1
-    print("FAIL " .. name .. (detail and (": " .. tostring(detail)) or ""))
-  end
-  return ok
-end
 
 local work = capture("mktemp -d -t lenetgen-test-files.XXXXXX"):gsub("%s+$", "")
 local serial = 0
@@ -72,7 +63,7 @@ local function description(dir, weights)
 end
 
 local WEIGHTS = read_file(root .. "/models/lenet5.safetensors")
-local CWARN = "-std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-promotion -Werror"
+local CWARN = require("cflags").warn
 
 --- Compile dir/lenet5.c against dir/lenet5.h; returns ok, compiler output.
 local function compiles(dir)
@@ -108,13 +99,14 @@ do
   end
   local ok, result = pcall(cli.generate, args)
   io.open = real_open
-  check("weights: generation succeeds", ok, result)
-  check("weights: the file is opened exactly once", opens == 1, opens .. " opens")
+  check(ok, "weights: generation succeeds", result)
+  check(opens == 1, "weights: the file is opened exactly once", opens .. " opens")
   local source = ok and result.files[2].text or ""
   local sha = require("lg.hash").sha256_hex
-  check("weights: manifest hash is of the bytes embedded", source:find("w.safetensors sha256 " .. sha(WEIGHTS), 1, true)
-    and not source:find(sha(other), 1, true), source:match("[^\n]*weights      [^\n]*"))
-  check("weights: the code is that of the file as opened", source == expected)
+  check(source:find("w.safetensors sha256 " .. sha(WEIGHTS), 1, true)
+    and not source:find(sha(other), 1, true), "weights: manifest hash is of the bytes embedded",
+    source:match("[^\n]*weights      [^\n]*"))
+  check(source == expected, "weights: the code is that of the file as opened")
 end
 
 ------------------------------------------------------------------------------
@@ -139,9 +131,9 @@ do
     local status, _, err = run(q(desc) .. " -o " .. q(out))
     local want = string.format('%s:%d: error: weights "w.safetensors": is %s, not a regular file; give the path '
       .. "of a safetensors file\n", desc, line, c[3])
-    check("weights " .. c[1] .. ": message", err == want, "got:\n" .. err .. "expected:\n" .. want)
-    check("weights " .. c[1] .. ": exit status 1", status == 1, status)
-    check("weights " .. c[1] .. ": nothing changed", same(before, snapshot(dir)))
+    check(err == want, "weights " .. c[1] .. ": message", "got:\n" .. err .. "expected:\n" .. want)
+    check(status == 1, "weights " .. c[1] .. ": exit status 1", status)
+    check(same(before, snapshot(dir)), "weights " .. c[1] .. ": nothing changed")
   end
 end
 
@@ -168,12 +160,12 @@ do
         .. "remove it or choose another directory with -o\n", target, k[3])
       local before = snapshot(dir)
       local status, _, err = run(LENET .. " -o " .. q(dir))
-      check(name .. ": message", err == want, "got:\n" .. err .. "expected:\n" .. want)
-      check(name .. ": exit status 1", status == 1, status)
-      check(name .. ": directory unchanged (lenet5." .. other .. " too)", same(before, snapshot(dir)))
+      check(err == want, name .. ": message", "got:\n" .. err .. "expected:\n" .. want)
+      check(status == 1, name .. ": exit status 1", status)
+      check(same(before, snapshot(dir)), name .. ": directory unchanged (lenet5." .. other .. " too)")
       status, _, err = run(LENET .. " --check -o " .. q(dir))
-      check(name .. ": --check names it, exit 1", status == 1 and err:find(want, 1, true) ~= nil, err)
-      check(name .. ": --check changes nothing", same(before, snapshot(dir)))
+      check(status == 1 and err:find(want, 1, true) ~= nil, name .. ": --check names it, exit 1", err)
+      check(same(before, snapshot(dir)), name .. ": --check changes nothing")
     end
   end
 end
@@ -183,8 +175,8 @@ end
 ------------------------------------------------------------------------------
 do
   local status, _, err = run(LENET .. " -o ''")
-  check("-o '': usage error, exit 2", status == 2 and err == "lenetgen: error: option '-o' needs a directory, "
-    .. "got an empty string (use -o . for the current directory)\nRun 'gen/lenetgen --help' for usage.\n",
+  check(status == 2 and err == "lenetgen: error: option '-o' needs a directory, "
+    .. "got an empty string (use -o . for the current directory)\nRun 'gen/lenetgen --help' for usage.\n", "-o '': usage error, exit 2",
     status .. " " .. err)
 end
 
@@ -193,16 +185,16 @@ end
 ------------------------------------------------------------------------------
 local KERNEL, NONE = fresh_dir(), fresh_dir()
 do
-  check("pair: generation --unroll=kernel", run(LENET .. " -o " .. q(KERNEL)) == 0)
-  check("pair: generation --unroll=none", run(LENET .. " --unroll=none --plan=layered -o " .. q(NONE)) == 0)
-  check("pair: a generated pair compiles", compiles(KERNEL))
+  check(run(LENET .. " -o " .. q(KERNEL)) == 0, "pair: generation --unroll=kernel")
+  check(run(LENET .. " --unroll=none --plan=layered -o " .. q(NONE)) == 0, "pair: generation --unroll=none")
+  check(compiles(KERNEL), "pair: a generated pair compiles")
   local mixed = fresh_dir()
   write_file(mixed .. "/lenet5.h", read_file(NONE .. "/lenet5.h"))
   write_file(mixed .. "/lenet5.c", read_file(KERNEL .. "/lenet5.c"))
   local ok, out = compiles(mixed)
-  check("pair: a mixed pair fails to compile, saying to regenerate both", not ok and out:find(
+  check(not ok and out:find(
     '#error "lenet5.h and lenet5.c are from different lenetgen runs: regenerate both with gen/lenetgen"',
-    1, true), out)
+    1, true), "pair: a mixed pair fails to compile, saying to regenerate both", out)
 end
 
 --- Is dir's pair one of the two generated ones (both files of one run)?
@@ -240,14 +232,14 @@ do
       { path = dir .. "/lenet5.c", text = read_file(NONE .. "/lenet5.c") } })
     os.rename = real_rename
     if how == "fails" then
-      check("rename fails: message", ok and not wrote and message == dir .. "/lenet5.c: error: cannot replace "
-        .. "the output: Operation not permitted", tostring(message))
+      check(ok and not wrote and message == dir .. "/lenet5.c: error: cannot replace "
+        .. "the output: Operation not permitted", "rename fails: message", tostring(message))
     else
-      check("rename interrupted: the interrupt is raised again", not ok and tostring(wrote):match("interrupted!$"))
+      check(not ok and tostring(wrote):match("interrupted!$"), "rename interrupted: the interrupt is raised again")
     end
     local after = snapshot(dir)
     after.listing = after.listing:gsub("[^\n]*%.lenet5%.lock[^\n]*\n", "")
-    check("rename " .. how .. ": both files as they were, no temporary file", same(before, after))
+    check(same(before, after), "rename " .. how .. ": both files as they were, no temporary file")
   end
 end
 
@@ -268,10 +260,10 @@ do
     p:close()
     all_ok = all_ok and text == "status=0\n"
   end
-  check("concurrent runs: all succeed", all_ok)
-  check("concurrent runs: the pair is one run's", pair_of_one_run(dir))
-  check("concurrent runs: it compiles", compiles(dir))
-  check("concurrent runs: no temporary file", #temps_in(dir) == 0)
+  check(all_ok, "concurrent runs: all succeed")
+  check(pair_of_one_run(dir), "concurrent runs: the pair is one run's")
+  check(compiles(dir), "concurrent runs: it compiles")
+  check(#temps_in(dir) == 0, "concurrent runs: no temporary file")
 end
 
 ------------------------------------------------------------------------------
@@ -323,9 +315,9 @@ do
   while (cpu_ticks(r.pid) or math.huge) < 30 do end
   signal(r, "INT")
   local status, err = finish(r)
-  check("SIGINT generating: exit status 130", status == 130, status)
-  check("SIGINT generating: one line", err == INTERRUPTED, err)
-  check("SIGINT generating: directory unchanged", same(before, snapshot(dir)))
+  check(status == 130, "SIGINT generating: exit status 130", status)
+  check(err == INTERRUPTED, "SIGINT generating: one line", err)
+  check(same(before, snapshot(dir)), "SIGINT generating: directory unchanged")
 end
 
 --- Start runs replacing KERNEL's pair by NONE's until `sig` reaches one while a
@@ -345,7 +337,7 @@ local function signal_mid_write(sig)
     if seen then signal(r, sig) end
     local status, err = finish(r)
     if seen and status ~= 0 then
-      if verbose then print(string.format("(%s reached mid-write on attempt %d)", sig, attempt)) end
+      if T.verbose then print(string.format("(%s reached mid-write on attempt %d)", sig, attempt)) end
       return dir, status, err
     end
   end
@@ -354,31 +346,30 @@ end
 
 do
   local dir, status, err = signal_mid_write("INT")
-  if check("SIGINT writing: reached while a temporary file existed", dir ~= nil, ATTEMPTS .. " attempts") then
-    check("SIGINT writing: exit status 130", status == 130, status)
-    check("SIGINT writing: one line", err == INTERRUPTED, err)
-    check("SIGINT writing: no temporary file", #temps_in(dir) == 0, table.concat(temps_in(dir), " "))
-    check("SIGINT writing: the pair is one run's", pair_of_one_run(dir))
+  if check(dir ~= nil, "SIGINT writing: reached while a temporary file existed", ATTEMPTS .. " attempts") then
+    check(status == 130, "SIGINT writing: exit status 130", status)
+    check(err == INTERRUPTED, "SIGINT writing: one line", err)
+    check(#temps_in(dir) == 0, "SIGINT writing: no temporary file", table.concat(temps_in(dir), " "))
+    check(pair_of_one_run(dir), "SIGINT writing: the pair is one run's")
   end
 end
 
 -- kill -9 while writing: the next run removes what was left
 do
   local dir, status = signal_mid_write("KILL")
-  if check("kill -9 writing: reached while a temporary file existed", dir ~= nil, ATTEMPTS .. " attempts") then
-    check("kill -9 writing: killed", status == 137, status)
+  if check(dir ~= nil, "kill -9 writing: reached while a temporary file existed", ATTEMPTS .. " attempts") then
+    check(status == 137, "kill -9 writing: killed", status)
     -- leftovers of runs killed earlier, as they would be named
     write_file(dir .. "/.lenet5.c.0badc0de.tmp", "half")
     write_file(dir .. "/.lenet5.h.00000001.tmp", "")
     local s = run(LENET .. " -o " .. q(dir))
-    check("kill -9 writing: next run succeeds", s == 0)
-    check("kill -9 writing: next run removes the temporary files", #temps_in(dir) == 0,
+    check(s == 0, "kill -9 writing: next run succeeds")
+    check(#temps_in(dir) == 0, "kill -9 writing: next run removes the temporary files",
       table.concat(temps_in(dir), " "))
-    check("kill -9 writing: the pair is the new run's", pair_of_one_run(dir) and
-      read_file(dir .. "/lenet5.c") == read_file(KERNEL .. "/lenet5.c"))
+    check(pair_of_one_run(dir) and
+      read_file(dir .. "/lenet5.c") == read_file(KERNEL .. "/lenet5.c"), "kill -9 writing: the pair is the new run's")
   end
 end
 
 os.execute("rm -rf " .. q(work))
-print(string.format("%d passed, %d failed", passed, failed))
-os.exit(failed == 0 and 0 or 1)
+T.finish()

@@ -14,16 +14,18 @@
 --      it shows that the tolerance admits an honest float32 implementation.
 -- 2. Hand-computed cases that anyone can check on paper.
 -- 3. Shape checks that must refuse bad models.
--- Usage: lua5.4 tests/test_reference.lua   (from the repository root)
-local root = arg[0]:match("^(.*)/tests/[^/]*$") or "."
-package.path = root .. "/gen/?.lua;" .. root .. "/tests/harness/?.lua;" .. package.path
+-- Usage: lua5.4 tests/harness/test_reference.lua   (from the repository root)
+local root = arg[0]:match("^(.*)/tests/harness/[^/]*$") or "."
+package.path = root .. "/gen/?.lua;" .. root .. "/tests/harness/?.lua;" .. root .. "/tools/?.lua;" .. package.path
 
 local reference = require("lg.reference")
 local lgcheck = require("lgcheck")
 local errors = require("lg.errors")
 
-local t = lgcheck.counter()
-local ok = t.ok
+local T = require("testlib")
+local ok = T.check
+require("testlib").parse_args("tests/harness/test_reference.lua",
+  "The reference interpreter against PyTorch and by hand.")
 
 --- Run fn; count a failure (with the error) instead of stopping the suite.
 local function protected(name, fn)
@@ -240,4 +242,4 @@ refuses("refuses a wrong input size", model_of(image_shape, { { type = "relu" } 
 refuses("refuses an unknown layer", model_of(image_shape, { { type = "softmax" } }), image,
   "layer 0 (softmax): unknown layer type")
 
-t.finish()
+T.finish()

@@ -1,5 +1,5 @@
 #!/usr/bin/env lua5.4
---- Bad input through the real command line (issues 2 and 8).
+--- Bad input through the real command line.
 --
 -- Every case of tests/broken/desc is X.expected (the exact standard error) with
 -- X.lua (the description) and optionally X.args (the arguments after
@@ -22,11 +22,11 @@
 -- rewriting, an unwritable output directory, and a FIFO, a device and
 -- symbolic links to them as the description.
 --
--- Usage (from anywhere): lua5.4 tests/test_errors.lua [-v] [--show] [CASE...]
+-- Usage (from anywhere): lua5.4 tests/errors/test_errors.lua [-v] [--show] [CASE...]
 --   --show  print each case's actual standard error instead of checking it
 --           (for writing a new .expected: review every line before saving it)
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
-local root = here .. "/.."
+local root = here .. "/../.."
 package.path = root .. "/gen/?.lua;" .. root .. "/tools/?.lua;" .. package.path
 
 local CASE_DIR = "tests/broken/desc"
@@ -35,24 +35,16 @@ local CASE_SECONDS = 10     -- generous: CI machines are shared; the budgets are
 -- below 140 MB, lenetgen and its child together stay below 300 MB.
 local MAX_PROCESS_KB = 140 * 1024
 local MAX_CPU_SECONDS = 3   -- user + system time of the whole tree (the child is limited to 2 s)
-local verbose, show, only = false, false, {}
-for _, a in ipairs(arg) do
-  if a == "-v" then verbose = true
-  elseif a == "--show" then show = true
-  else only[a] = true end
-end
 
-local passed, failed = 0, 0
-local function check(name, ok, detail)
-  if ok then
-    passed = passed + 1
-    if verbose then print("ok   " .. name) end
-  else
-    failed = failed + 1
-    print("FAIL " .. name .. (detail and (": " .. detail) or ""))
-  end
-  return ok
-end
+local T = require("testlib")
+local check = T.check
+local args = T.parse_args("tests/errors/test_errors.lua", "Bad input through the real command line.",
+  function(p)
+    p:flag("--show", "Print each case's actual standard error instead of checking it.")
+    p:argument("cases", "Run only these cases (names of tests/broken/desc files)."):args("*"):argname("CASE")
+  end)
+local verbose, show, only = T.verbose, args.show, {}
+for _, case in ipairs(args.cases) do only[case] = true end
 
 local shellutil = require("shellutil")
 local read_file, write_file = shellutil.read_file, shellutil.write_file
@@ -133,7 +125,7 @@ local function expected_status(expected)
 end
 
 local function clean_stderr(name, err, status)
-  check(name .. ": no stack trace", not err:find("stack traceback", 1, true) and status ~= 3,
+  check(not err:find("stack traceback", 1, true) and status ~= 3, name .. ": no stack trace",
     "stderr:\n" .. err)
 end
 
@@ -159,7 +151,7 @@ for _, name in ipairs(names) do
   local base = CASE_DIR .. "/" .. name
   local expected = read_file(root .. "/" .. base .. ".expected")
   if not expected and not show then
-    check(name .. ": has " .. base .. ".expected", false)
+    check(false, name .. ": has " .. base .. ".expected")
     expected = "(missing)"
   end
   local args_line = read_file(root .. "/" .. base .. ".args")
@@ -183,13 +175,13 @@ for _, name in ipairs(names) do
         io.write(string.format("== %s (status %d, %.2f s)\n%s", name, status, seconds, err))
         return
       end
-      check(name .. ": message", matches(err, expected), "got:\n" .. err .. "expected:\n" .. expected)
-      check(name .. ": exit status", status == expected_status(expected),
+      check(matches(err, expected), name .. ": message", "got:\n" .. err .. "expected:\n" .. expected)
+      check(status == expected_status(expected), name .. ": exit status",
         string.format("got %d, expected %d", status, expected_status(expected)))
-      check(name .. ": nothing on stdout", out == "", "stdout:\n" .. out)
-      check(name .. ": time", seconds < CASE_SECONDS, string.format("%.1f s", seconds))
-      check(name .. ": memory", usage.kb < MAX_PROCESS_KB, string.format("largest process %d KB", usage.kb))
-      check(name .. ": CPU", usage.cpu < MAX_CPU_SECONDS, string.format("%.2f s", usage.cpu))
+      check(out == "", name .. ": nothing on stdout", "stdout:\n" .. out)
+      check(seconds < CASE_SECONDS, name .. ": time", string.format("%.1f s", seconds))
+      check(usage.kb < MAX_PROCESS_KB, name .. ": memory", string.format("largest process %d KB", usage.kb))
+      check(usage.cpu < MAX_CPU_SECONDS, name .. ": CPU", string.format("%.2f s", usage.cpu))
       clean_stderr(name, err, status)
       local after = snapshot_of(out_dir, listing_after)
       if expected == "" then
@@ -198,14 +190,14 @@ for _, name in ipairs(names) do
         for file in pairs(after.files) do
           if file:match("%.[ch]$") and after.files[file] ~= before.files[file] then produced = produced + 1 end
         end
-        check(name .. ": outputs written", produced == 2, after.listing)
-        check(name .. ": no temporary files", not after.listing:find("%.tmp\t"), after.listing)
+        check(produced == 2, name .. ": outputs written", after.listing)
+        check(not after.listing:find("%.tmp\t"), name .. ": no temporary files", after.listing)
       else
         local same, why = same_snapshot(before, after)
-        check(name .. ": output directory unchanged", same, why)
+        check(same, name .. ": output directory unchanged", why)
       end
       if model_snapshot then
-        check(name .. ": description unchanged", read_file(root .. "/" .. base .. ".lua") == model_snapshot)
+        check(read_file(root .. "/" .. base .. ".lua") == model_snapshot, name .. ": description unchanged")
       end
     end }
 end
@@ -214,10 +206,10 @@ if show then
   os.execute("rm -rf " .. shell_quote(work))
   os.exit(0)
 end
-check("corpus has at least 40 cases", #names >= 40 or next(only) ~= nil, #names .. " cases")
+check(#names >= 40 or next(only) ~= nil, "corpus has at least 40 cases", #names .. " cases")
 -- the output path of output_dir_missing must not have been created
-check("no directory created for a missing -o", not read_file(root .. "/" .. CASE_DIR .. "/no_such_directory/broken.h")
-  and os.execute("test ! -e " .. shell_quote(root .. "/" .. CASE_DIR .. "/no_such_directory")) == true)
+check(not read_file(root .. "/" .. CASE_DIR .. "/no_such_directory/broken.h")
+  and os.execute("test ! -e " .. shell_quote(root .. "/" .. CASE_DIR .. "/no_such_directory")) == true, "no directory created for a missing -o")
 
 if next(only) == nil then
   --------------------------------------------------------------------------
@@ -248,16 +240,16 @@ if next(only) == nil then
             hint = "; fix the training or the export, or pass --allow-nonfinite to accept it"
           end
           local want = string.format('%s:4: error: weights "%s": %s%s\n', desc, weights, reader_msg, hint)
-          check("weights corpus " .. case .. ": message", err == want, "got:\n" .. err .. "expected:\n" .. want)
-          check("weights corpus " .. case .. ": exit status 1", status == 1, "status " .. status)
+          check(err == want, "weights corpus " .. case .. ": message", "got:\n" .. err .. "expected:\n" .. want)
+          check(status == 1, "weights corpus " .. case .. ": exit status 1", "status " .. status)
           clean_stderr("weights corpus " .. case, err, status)
-          check("weights corpus " .. case .. ": output unchanged",
-            same_snapshot(before, snapshot_of(out_dir, listing_after)))
+          check(same_snapshot(before, snapshot_of(out_dir, listing_after)),
+            "weights corpus " .. case .. ": output unchanged")
         end }
     end
   end
   run_all(jobs)
-  check("weights corpus has its 69 files", count >= 69, count .. " files")
+  check(count >= 69, "weights corpus has its 69 files", count .. " files")
 
   --------------------------------------------------------------------------
   -- a failed run after a successful one leaves the generated files intact;
@@ -267,30 +259,30 @@ if next(only) == nil then
   os.execute("mkdir " .. shell_quote(out_dir))
   local good = CASE_DIR .. "/weights_custom_names_ok.lua"
   local status, _, err = run_cli(shell_quote(good) .. " -o " .. shell_quote(out_dir))
-  check("good model generates", status == 0 and err == "", err)
+  check(status == 0 and err == "", "good model generates", err)
   local generated = snapshot(out_dir)
   -- the two files, and the lock that serialises runs writing them
   local function entries(listing) return select(2, listing:gsub("\n", "")) end
-  check("good model wrote two files", generated.files["broken.c"] and generated.files["broken.h"]
-    and generated.files[".broken.lock"] and entries(generated.listing) == 3, generated.listing)
+  check(generated.files["broken.c"] and generated.files["broken.h"]
+    and generated.files[".broken.lock"] and entries(generated.listing) == 3, "good model wrote two files", generated.listing)
   os.execute("sleep 0.05")
   for _, bad in ipairs({ "weights_nan", "conv_after_flatten", "infinite_loop", "max_code_bytes" }) do
     local args = shell_quote(CASE_DIR .. "/" .. bad .. ".lua") .. " -o " .. shell_quote(out_dir)
     if bad == "max_code_bytes" then args = args .. " --max-code-bytes 1000" end
     status, _, err = run_cli(args)
-    check("after success, " .. bad .. " fails", status == 1, err)
-    check("after success, " .. bad .. " leaves the files", same_snapshot(generated, snapshot(out_dir)))
+    check(status == 1, "after success, " .. bad .. " fails", err)
+    check(same_snapshot(generated, snapshot(out_dir)), "after success, " .. bad .. " leaves the files")
   end
   status, _, err = run_cli(shell_quote(good) .. " -o " .. shell_quote(out_dir))
-  check("regeneration succeeds", status == 0 and err == "", err)
+  check(status == 0 and err == "", "regeneration succeeds", err)
   local again = snapshot(out_dir)
   local same, why = same_snapshot(generated, again)
-  check("unchanged regeneration rewrites nothing (same bytes and mtimes)", same, why)
+  check(same, "unchanged regeneration rewrites nothing (same bytes and mtimes)", why)
   status, _, err = run_cli(shell_quote(good) .. " -o " .. shell_quote(out_dir) .. " --unroll=none --plan=layered")
   local changed = snapshot(out_dir)
-  check("changed regeneration succeeds", status == 0 and err == "", err)
-  check("changed regeneration replaces the source", changed.files["broken.c"] ~= generated.files["broken.c"])
-  check("changed regeneration leaves no temporary files", entries(changed.listing) == 3,
+  check(status == 0 and err == "", "changed regeneration succeeds", err)
+  check(changed.files["broken.c"] ~= generated.files["broken.c"], "changed regeneration replaces the source")
+  check(entries(changed.listing) == 3, "changed regeneration leaves no temporary files",
     changed.listing)
 
   --------------------------------------------------------------------------
@@ -309,11 +301,11 @@ if next(only) == nil then
     status, _, err = run_cli(shell_quote(good) .. " -o " .. shell_quote(unwritable))
     local pattern = "^" .. unwritable:gsub("%p", "%%%0") .. ": error: cannot write to the output directory "
       .. "%([%w %-]+%); make it writable or choose another with %-o\n$"
-    check("unwritable output directory: message", err:match(pattern) ~= nil, err)
-    check("unwritable output directory: exit status 1", status == 1, "status " .. status)
+    check(err:match(pattern) ~= nil, "unwritable output directory: message", err)
+    check(status == 1, "unwritable output directory: exit status 1", "status " .. status)
     clean_stderr("unwritable output directory", err, status)
     if unwritable ~= "/sys" then
-      check("unwritable output directory: unchanged", same_snapshot(before, snapshot(unwritable)))
+      check(same_snapshot(before, snapshot(unwritable)), "unwritable output directory: unchanged")
       os.execute("chmod 755 " .. shell_quote(unwritable))
     end
   else
@@ -339,12 +331,12 @@ if next(only) == nil then
     status, _, err, seconds, listing_before, listing_after = run_cli(shell_quote(desc) .. " -o "
       .. shell_quote(out_dir), out_dir)
     local want = desc .. ": error: cannot read the description: it is " .. case[2] .. ", not a regular file\n"
-    check(case[1] .. ": message", err == want, "got:\n" .. err .. "expected:\n" .. want)
-    check(case[1] .. ": exit status 1", status == 1, "status " .. status)
-    check(case[1] .. ": time", seconds < CASE_SECONDS, string.format("%.1f s", seconds))
+    check(err == want, case[1] .. ": message", "got:\n" .. err .. "expected:\n" .. want)
+    check(status == 1, case[1] .. ": exit status 1", "status " .. status)
+    check(seconds < CASE_SECONDS, case[1] .. ": time", string.format("%.1f s", seconds))
     clean_stderr(case[1], err, status)
-    check(case[1] .. ": output directory unchanged", same_snapshot({ listing = listing_before,
-      files = files_before }, snapshot_of(out_dir, listing_after)))
+    check(same_snapshot({ listing = listing_before,
+      files = files_before }, snapshot_of(out_dir, listing_after)), case[1] .. ": output directory unchanged")
   end
 end
 os.execute("rm -rf " .. shell_quote(work))
@@ -354,5 +346,4 @@ if verbose and slowest_name then
   print(string.format("largest process: %s, %d KB; most CPU: %s, %.2f s", largest_name, largest,
     busiest_name, busiest))
 end
-print(string.format("%d passed, %d failed", passed, failed))
-os.exit(failed == 0 and 0 or 1)
+T.finish()

@@ -1,5 +1,5 @@
 #!/usr/bin/env lua5.4
---- Cost that grows only with what it should (issue 11, item 5).
+--- Cost that grows only with what it should.
 --
 -- 1. Counts: geometry.axis_taps and ops.macs (closed forms) equal a brute-force
 --    enumeration of every in-bounds tap, here and nowhere in gen/, for thousands of
@@ -11,9 +11,9 @@
 --    child CPU time (/usr/bin/time), either generating or refused with the exact
 --    --max-code-bytes message and nothing written; the MAC totals --explain prints
 --    are checked against the brute-force count.
--- usage: lua5.4 tests/test_cost.lua [-v]      (prints "N passed, N failed")
+-- usage: lua5.4 tests/cost/test_cost.lua [-v]      (prints "N passed, N failed")
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
-package.path = here .. "/audit/?.lua;" .. package.path
+package.path = here .. "/../audit/?.lua;" .. package.path
 local A = require("auditlib")   -- check, tmpdir, finish: the audit tests' counters
 local geometry = require("lg.geometry")
 local ops = require("lg.ops")
@@ -24,8 +24,8 @@ local CPU_SECONDS = 10
 -- A regression is stopped here instead of running for minutes (ulimit -t).
 local CPU_KILL_SECONDS = 25
 
-local verbose = arg[1] == "-v"
-local function check(name, ok, detail) return A.check(ok, name, detail) end
+local verbose = require("testlib").parse_args("tests/cost/test_cost.lua", "Cost tests.").verbose
+local check = A.check
 
 --------------------------------------------------------------------------------
 -- 1. closed forms against brute force
@@ -100,9 +100,9 @@ for _ = 1, 4000 do
     end
   end
 end
-check(string.format("axis_taps equals brute force (%d random geometries, conv and pool)", cases),
-  axis_bad == nil, axis_bad)
-check("layer_macs of conv2d equals brute force (random geometries)", conv_bad == nil, conv_bad)
+check(axis_bad == nil,
+  string.format("axis_taps equals brute force (%d random geometries, conv and pool)", cases), axis_bad)
+check(conv_bad == nil, "layer_macs of conv2d equals brute force (random geometries)", conv_bad)
 
 -- every corner of the padding rule at one small size, exhaustively
 local corner_bad
@@ -122,13 +122,13 @@ for size = 1, 9 do
     end
   end
 end
-check("axis_taps equals brute force for every size, kernel, stride, padding up to 9", corner_bad == nil,
+check(corner_bad == nil, "axis_taps equals brute force for every size, kernel, stride, padding up to 9",
   corner_bad)
 
 -- the closed form does not visit the positions: a million calls at 4096 are instant
 local t0 = os.clock()
 for _ = 1, 20000 do geometry.axis_taps(4096, 4096, 3, 1, 1) end
-check("axis_taps cost does not depend on the size (20000 calls at 4096 under 1 s)", os.clock() - t0 < 1,
+check(os.clock() - t0 < 1, "axis_taps cost does not depend on the size (20000 calls at 4096 under 1 s)",
   string.format("%.2f s", os.clock() - t0))
 
 --------------------------------------------------------------------------------
@@ -223,10 +223,10 @@ for _, case in ipairs(CASES) do
   local status, out, err, cpu = run(tmp, "--explain --random-weights 1 " .. qdesc)
   measured[#measured + 1] = string.format("%-16s explain        %5.2f s", case.name, cpu)
   local total = out:match("(%d+) MACs, %d+ bytes of activation memory")
-  check(case.name .. ": --explain succeeds", status == 0 and err == "", string.format("status %s: %s", status, err))
-  check(string.format("%s: --explain within %d s of CPU", case.name, CPU_SECONDS), cpu < CPU_SECONDS,
+  check(status == 0 and err == "", case.name .. ": --explain succeeds", string.format("status %s: %s", status, err))
+  check(cpu < CPU_SECONDS, string.format("%s: --explain within %d s of CPU", case.name, CPU_SECONDS),
     string.format("%.2f s", cpu))
-  check(case.name .. ": --explain MACs equal brute force", tonumber(total) == math.tointeger(case.macs),
+  check(tonumber(total) == math.tointeger(case.macs), case.name .. ": --explain MACs equal brute force",
     string.format("explain says %s, brute force %s", tostring(total), tostring(math.tointeger(case.macs))))
 
   for _, level in ipairs(case.levels or { "kernel", "none" }) do
@@ -238,17 +238,17 @@ for _, case in ipairs(CASES) do
     measured[#measured + 1] = string.format("%-16s unroll=%-7s %5.2f s  %s", case.name, level, cpu,
       status == 0 and "generated" or "refused")
     if case.refused and case.refused[level] then
-      check(what .. " is refused with the exact budget message", status == 1 and err == BUDGET_MESSAGE:format(desc)
-        .. "\n", string.format("status %s: %s", status, err))
-      check(what .. " refused: nothing written", listing(outdir) == "", listing(outdir))
+      check(status == 1 and err == BUDGET_MESSAGE:format(desc)
+        .. "\n", what .. " is refused with the exact budget message", string.format("status %s: %s", status, err))
+      check(listing(outdir) == "", what .. " refused: nothing written", listing(outdir))
     else
       -- notes (an unfusable pool at --unroll=none) are allowed; nothing else on stderr
-      check(what .. " generates", status == 0 and err:gsub("[^\n]*: note: [^\n]*\n", "") == "",
+      check(status == 0 and err:gsub("[^\n]*: note: [^\n]*\n", "") == "", what .. " generates",
         string.format("status %s: %s", status, err))
-      check(what .. " wrote the .c and .h", listing(outdir) == case.name .. ".c\n" .. case.name .. ".h\n",
+      check(listing(outdir) == case.name .. ".c\n" .. case.name .. ".h\n", what .. " wrote the .c and .h",
         listing(outdir))
     end
-    check(string.format("%s within %d s of CPU", what, CPU_SECONDS), cpu < CPU_SECONDS, string.format("%.2f s", cpu))
+    check(cpu < CPU_SECONDS, string.format("%s within %d s of CPU", what, CPU_SECONDS), string.format("%.2f s", cpu))
   end
 end
 if verbose then

@@ -1,5 +1,5 @@
 #!/usr/bin/env lua5.4
---- Network names next to the C library (issue 11 item 4).
+--- Network names next to the C library.
 --
 -- Every identifier lenetgen derives from a name (N.h, the guard NAME_H, macros
 -- NAME_INPUT_SIZE..., functions N_infer...) must compile next to every C99
@@ -11,9 +11,9 @@
 -- of a good name renamed to "_stdio" (accepted before the fix) do not compile
 -- after <stdio.h>. Reserved names are checked to be refused, with their reason.
 --
--- Usage (from anywhere): lua5.4 tests/test_names.lua [-v]
+-- Usage (from anywhere): lua5.4 tests/names/test_names.lua [-v]
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
-local root = here .. "/.."
+local root = here .. "/../.."
 package.path = root .. "/gen/?.lua;" .. root .. "/tools/?.lua;" .. package.path
 local cli = require("lg.cli")
 local validate = require("lg.validate")
@@ -21,20 +21,11 @@ local shellutil = require("shellutil")
 require("lg.render").templates_dir = root .. "/templates"
 local write_file, shell_quote, capture = shellutil.write_file, shellutil.shell_quote, shellutil.capture
 
-local verbose = arg[1] == "-v"
-local passed, failed = 0, 0
-local function check(name, ok, detail)
-  if ok then
-    passed = passed + 1
-    if verbose then print("ok   " .. name) end
-  else
-    failed = failed + 1
-    print("FAIL " .. name .. (detail and (": " .. detail) or ""))
-  end
-  return ok
-end
+local T = require("testlib")
+local check = T.check
+T.parse_args("tests/names/test_names.lua", "Network names next to the C library.")
 
-local CWARN = "-std=c99 -Wall -Wextra -Wpedantic -Wconversion -Wshadow -Wdouble-promotion -Werror"
+local CWARN = require("cflags").warn
 local C99_HEADERS = { "assert", "complex", "ctype", "errno", "fenv", "float", "inttypes", "iso646",
   "limits", "locale", "math", "setjmp", "signal", "stdarg", "stdbool", "stddef", "stdint", "stdio",
   "stdlib", "string", "tgmath", "time", "wchar", "wctype" }
@@ -77,10 +68,10 @@ local REFUSED = {
 
 for _, r in ipairs(REFUSED) do
   local reason = validate.reserved_name_reason(r[1]) or ""
-  check("refused: " .. r[1], reason:sub(1, #r[2]) == r[2], "reason: " .. reason)
+  check(reason:sub(1, #r[2]) == r[2], "refused: " .. r[1], "reason: " .. reason)
 end
 for _, name in ipairs(TRICKY) do
-  check("accepted: " .. name, validate.reserved_name_reason(name) == nil,
+  check(validate.reserved_name_reason(name) == nil, "accepted: " .. name,
     validate.reserved_name_reason(name))
 end
 
@@ -142,7 +133,7 @@ do
   local dir = work .. "/selftest"
   os.execute("mkdir -p " .. shell_quote(dir))
   local ok = generate("xx", dir, "libm")
-  check("self-test: generation", ok == true, tostring(ok))
+  check(ok == true, "self-test: generation", tostring(ok))
   for _, ext in ipairs({ "h", "c" }) do
     local text = shellutil.read_file(dir .. "/xx." .. ext)
     text = text:gsub("xx", "_stdio"):gsub("XX", "_STDIO")
@@ -150,7 +141,7 @@ do
   end
   local clash = units("_stdio", dir, "stdio")
   compile_all({ { cc = "gcc", dir = dir, path = clash[1][2], label = "self-test" } }, function(_, good)
-    check("self-test: _stdio.c after <stdio.h> fails to compile (the check can fail)", not good)
+    check(not good, "self-test: _stdio.c after <stdio.h> fails to compile (the check can fail)")
   end)
 end
 
@@ -160,7 +151,7 @@ for _, name in ipairs(TRICKY) do
     local dir = work .. "/" .. name .. "-" .. math_opt
     os.execute("mkdir -p " .. shell_quote(dir))
     local ok = generate(name, dir, math_opt)
-    if check(name .. " --math=" .. math_opt .. ": generates", ok == true, tostring(ok)) then
+    if check(ok == true, name .. " --math=" .. math_opt .. ": generates", tostring(ok)) then
       for _, u in ipairs(units(name, dir, math_opt)) do
         for _, cc in ipairs(COMPILERS) do
           jobs[#jobs + 1] = { cc = cc, dir = dir, path = u[2],
@@ -170,8 +161,7 @@ for _, name in ipairs(TRICKY) do
     end
   end
 end
-compile_all(jobs, function(label, ok, out) check(label, ok, out) end)
+compile_all(jobs, function(label, ok, out) check(ok, label, out) end)
 
 os.execute("rm -rf " .. shell_quote(work))
-print(string.format("%d passed, %d failed", passed, failed))
-os.exit(failed == 0 and 0 or 1)
+T.finish()
