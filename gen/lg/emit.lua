@@ -99,7 +99,8 @@ local function weight_sections(e, model)
 end
 
 local function buffer_arg(ref)
-  if ref.kind == "arena" then return string.format("scratch + %d", ref.offset) end
+  -- array indexing rather than scratch + n (MISRA C:2012 Rules 2.2, 18.4)
+  if ref.kind == "arena" then return string.format("&scratch[%d]", ref.offset) end
   return ref.kind
 end
 

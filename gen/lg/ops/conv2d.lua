@@ -147,7 +147,7 @@ local function kernel_row(w, b, acc, c, ky, row_loop)
     local a, kx = m.a, m.kx
     local iy
     if row_loop then
-      iy = ckernel.affine(b.py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h) .. " + ky"
+      iy = ckernel.affine(b.py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h, "ky")
     else
       iy = ckernel.affine(b.py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h + ky)
     end

@@ -54,7 +54,7 @@ end
 local function linear_block(e, w, step, first, count, chunked)
   local layer = step.layer
   local n_in = layer.in_shape[1]
-  w.line("const float (*w)[%d] = %s + %s;", n_in, e.weight_name(layer), first)
+  w.line("const float (*w)[%d] = &%s[%s];", n_in, e.weight_name(layer), first)
   for j = 0, count - 1 do
     local init = layer.bias and string.format("%s[%s]", e.bias_name(layer), ckernel.affine(first, 1, j)) or "0.0f"
     w.line("float a%d = %s; /* output [%s] */", j, init, ckernel.affine(first, 1, j))

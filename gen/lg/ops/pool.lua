@@ -114,12 +114,13 @@ local function emit_none(e, step, fname)
   local vars = ckernel.none_vars(step, fname, g)
   vars.channels = tostring(g.c)
   vars.value = ckernel.activation_expr(step.acts, is_avg and ckernel.divide_by_count("s", g.k.h * g.k.w) or "m")
-  local tap = string.format("x[c][%s + ky][%s + kx]", vars.iy, vars.ix)
+  local tap = string.format("x[c][%s][%s]", vars.iy, vars.ix)
   if is_avg then
     vars.init, vars.accumulate = "float s = 0.0f;", string.format("s += %s;", tap)
   else
     -- max-pool starts from the window's first tap: never empty, as padding <= kernel / 2
-    vars.init = string.format("float m = x[c][%s + ky_begin[oy]][%s + kx_begin[ox]];", vars.iy, vars.ix)
+    vars.init = string.format("float m = x[c][%s][%s];", ckernel.affine("oy", g.s.h, -g.p.h, "ky_begin[oy]"),
+      ckernel.affine("ox", g.s.w, -g.p.w, "kx_begin[ox]"))
     vars.accumulate = string.format("const float v = %s;\nm = (v > m) ? v : m;", tap)
   end
   vars.iy, vars.ix = nil, nil  -- used above: the template has no holes for them
