@@ -3,7 +3,8 @@
  * Freestanding: no library call, no header, single-precision arithmetic only
  * (no double anywhere, so a Cortex-M4F keeps everything in its FPU and an
  * FPU-less core needs only libgcc's float routines). Needs round-to-nearest,
- * FLT_EVAL_METHOD 0 and 32-bit unsigned int (checked below).
+ * FLT_EVAL_METHOD 0 or 1 and a 32-bit unsigned int (the last two checked
+ * below; the including file includes <float.h>, which freestanding C has).
  *
  * -ffast-math and -Ofast (gcc, clang, arm-none-eabi-gcc) keep every bound
  * below: the steps those flags would rewrite (the 1.5 * 2^23 rounding, the
@@ -102,9 +103,22 @@
 #define LENETGEN_OPAQUE_UNFUSED(v) LENETGEN_OPAQUE(v)
 #endif
 
-/* 32-bit views of a float; this line fails to compile where unsigned int
- * is not 32 bits wide. */
-typedef char lenetgen_unsigned_int_must_be_32_bits[(sizeof(unsigned int) == 4) ? 1 : -1];
+/* The bit operations below read and write a float through an unsigned int
+ * of the same 32 bits (lenetgen_bits). If this fails, unsigned int is not
+ * 32 bits wide on this target (a 16-bit int, as on MSP430 or AVR): generate
+ * with --math=libm, which calls the C library's expf and tanhf instead. */
+typedef char lenetgen_unsigned_int_must_be_32_bits[((sizeof(unsigned int) == 4) && (sizeof(float) == 4)) ? 1 : -1];
+
+/* The reduction rounds y / ln2 to an integer by storing y / ln2 + 1.5 * 2^23
+ * in a float variable, and the error bounds above count one rounding per
+ * float operation. Both hold when float expressions are evaluated in float
+ * (FLT_EVAL_METHOD 0) or in double (1: every intermediate is exact or more
+ * accurate, and each assignment rounds to float). -1 (indeterminable) is what
+ * a compiler may report under fast-math options, whose rewrites
+ * LENETGEN_OPAQUE holds off. If this fails (2: x87 extended precision, e.g.
+ * gcc -m32 without SSE, where GNU modes keep assignments unrounded): compile
+ * with SSE arithmetic (-msse2 -mfpmath=sse), or generate with --math=libm. */
+typedef char lenetgen_float_eval_method_must_be_0_or_1[((FLT_EVAL_METHOD >= -1) && (FLT_EVAL_METHOD <= 1)) ? 1 : -1];
 typedef union {
     float f;
     unsigned int u;

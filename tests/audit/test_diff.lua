@@ -117,9 +117,6 @@ local function run_case(spec)
       -- a new helper function and the blank line that separates it
       if r.helper == true or text == "" then return true end
     end
-    if r.kind == "other" and (text or ""):match("^typedef char " .. model .. "_scratch_size_check") then
-      return spec.arena
-    end
     return false
   end
 
