@@ -78,6 +78,16 @@ function M.step_function(e, step, fname, body)
   e.add_function(w.text())
 end
 
+--- A kernel-level step function: body(w) inside a loop of `var` over the
+-- `count` channels.
+function M.channel_loop_function(e, step, fname, var, count, body)
+  M.step_function(e, step, fname, function(w)
+    w.line("for (int %s = 0; %s < %d; ++%s) {", var, var, count, var)
+    body(w)
+    w.line("}")
+  end)
+end
+
 --- --unroll=full: one function per part, then the step function calling
 -- each in order. each_part(part) calls part(suffix, body) for every part in
 -- order, so parts are written as they come (the byte budget stops a huge

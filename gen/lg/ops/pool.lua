@@ -81,13 +81,11 @@ end
 
 local function emit_kernel(e, step, fname)
   local g = pool_geometry(step)
-  ckernel.step_function(e, step, fname, function(w)
-    w.line("for (int c = 0; c < %d; ++c) {", g.c)
+  ckernel.channel_loop_function(e, step, fname, "c", g.c, function(w)
     ckernel.regions(w, ckernel.axis_runs(g.oh, g.s.h, g.p.h, g.k.h, g.h),
       ckernel.axis_runs(g.ow, g.s.w, g.p.w, g.k.w, g.w), "oy", "ox", "output", 1, function(oy, ox, row, col)
         pool_body(w, step, g, "c", oy, ox, row, col)
       end)
-    w.line("}")
   end)
 end
 
