@@ -3,7 +3,8 @@
  * Freestanding: no library call, no header, single-precision arithmetic only
  * (no double anywhere, so a Cortex-M4F keeps everything in its FPU and an
  * FPU-less core needs only libgcc's float routines). Needs round-to-nearest,
- * FLT_EVAL_METHOD 0 and 32-bit unsigned int (checked below).
+ * FLT_EVAL_METHOD 0 or 1 and a 32-bit unsigned int (the last two checked
+ * below; the including file includes <float.h>, which freestanding C has).
  *
  * -ffast-math and -Ofast (gcc, clang, arm-none-eabi-gcc) keep every bound
  * below: the steps those flags would rewrite (the 1.5 * 2^23 rounding, the
@@ -67,7 +68,7 @@
 #if defined(__GNUC__) && defined(__FP_FAST_FMAF)
 #define LENETGEN_FMA(a, b, c) __builtin_fmaf((a), (b), (c))
 #else
-#define LENETGEN_FMA(a, b, c) ((a) * (b) + (c))
+#define LENETGEN_FMA(a, b, c) (((a) * (b)) + (c))
 #endif
 
 /* LENETGEN_OPAQUE(v) hides the value of the float variable v from the
@@ -102,9 +103,22 @@
 #define LENETGEN_OPAQUE_UNFUSED(v) LENETGEN_OPAQUE(v)
 #endif
 
-/* 32-bit views of a float; this line fails to compile where unsigned int
- * is not 32 bits wide. */
-typedef char lenetgen_unsigned_int_must_be_32_bits[(sizeof(unsigned int) == 4) ? 1 : -1];
+/* The bit operations below read and write a float through an unsigned int
+ * of the same 32 bits (lenetgen_bits). If this fails, unsigned int is not
+ * 32 bits wide on this target (a 16-bit int, as on MSP430 or AVR): generate
+ * with --math=libm, which calls the C library's expf and tanhf instead. */
+typedef char lenetgen_unsigned_int_must_be_32_bits[((sizeof(unsigned int) == 4) && (sizeof(float) == 4)) ? 1 : -1];
+
+/* The reduction rounds y / ln2 to an integer by storing y / ln2 + 1.5 * 2^23
+ * in a float variable, and the error bounds above count one rounding per
+ * float operation. Both hold when float expressions are evaluated in float
+ * (FLT_EVAL_METHOD 0) or in double (1: every intermediate is exact or more
+ * accurate, and each assignment rounds to float). -1 (indeterminable) is what
+ * a compiler may report under fast-math options, whose rewrites
+ * LENETGEN_OPAQUE holds off. If this fails (2: x87 extended precision, e.g.
+ * gcc -m32 without SSE, where GNU modes keep assignments unrounded): compile
+ * with SSE arithmetic (-msse2 -mfpmath=sse), or generate with --math=libm. */
+typedef char lenetgen_float_eval_method_must_be_0_or_1[((FLT_EVAL_METHOD >= -1) && (FLT_EVAL_METHOD <= 1)) ? 1 : -1];
 typedef union {
     float f;
     unsigned int u;
@@ -151,8 +165,7 @@ static inline float lenetgen_exp_poly(float r)
  * of the float range, where 2^n is applied in two exact halves. */
 static float lenetgen_expf_edge(float x)
 {
-    lenetgen_bits k, lo, hi;
-    float p;
+    lenetgen_bits k;
     k.f = x;
     /* NaN, tested on the bits (-ffinite-math-only deletes x != x), or x >= 88.72284 */
     if (((k.u & 0x7fffffffu) > 0x7f800000u) || (x > 0x1.62e42ep+6f)) {
@@ -161,10 +174,12 @@ static float lenetgen_expf_edge(float x)
     if (x < -0x1.9fe368p+6f) {  /* x < -103.97208: e^x < 2^-150 rounds to 0 */
         return 0.0f;
     }
-    p = lenetgen_exp_poly(lenetgen_reduce(x, &k));
+    float p = lenetgen_exp_poly(lenetgen_reduce(x, &k));
     const unsigned int u = k.u - 0x4b3fff02u; /* n + 254 (k.u is 0x4b400000 + n, -150 <= n <= 128): 104..382 */
-    lo.u = (u >> 1) << 23;       /* 2^(floor(u/2) - 127) */
-    hi.u = (u - (u >> 1)) << 23; /* 2^(ceil(u/2) - 127): both normal, lo * hi = 2^n */
+    lenetgen_bits lo;
+    lo.u = (u >> 1u) << 23u;       /* 2^(floor(u/2) - 127) */
+    lenetgen_bits hi;
+    hi.u = (u - (u >> 1u)) << 23u; /* 2^(ceil(u/2) - 127): both normal, lo * hi = 2^n */
     p *= lo.f; /* exact */
     LENETGEN_OPAQUE(p); /* (p * lo) * hi must not become p * (lo * hi), which overflows */
     return p * hi.f; /* one rounding */
@@ -172,14 +187,16 @@ static float lenetgen_expf_edge(float x)
 
 static inline float lenetgen_expf(float x)
 {
-    lenetgen_bits v, k;
-    v.f = x;
-    if ((v.u & 0x7fffffffu) > 0x42ae0000u) { /* |x| > 87, or NaN */
+    lenetgen_bits in;
+    in.f = x;
+    if ((in.u & 0x7fffffffu) > 0x42ae0000u) { /* |x| > 87, or NaN */
         return lenetgen_expf_edge(x);
     }
-    v.f = lenetgen_exp_poly(lenetgen_reduce(x, &k)); /* e^r in [0.707, 1.415] */
-    v.u += k.u << 23;                                 /* times 2^n, -126 <= n <= 126 */
-    return v.f;
+    lenetgen_bits k;
+    lenetgen_bits out;
+    out.f = lenetgen_exp_poly(lenetgen_reduce(x, &k)); /* e^r in [0.707, 1.415] */
+    out.u += k.u << 23u;                                /* times 2^n, -126 <= n <= 126 */
+    return out.f;
 }
 
 #endif /* LENETGEN_MATH_EXPF */
@@ -187,9 +204,9 @@ static inline float lenetgen_expf(float x)
 #if defined(LENETGEN_MATH_TANHF)
 static inline float lenetgen_tanhf(float x)
 {
-    lenetgen_bits v, a, k, s;
-    float r, q, m;
+    lenetgen_bits v;
     v.f = x;
+    lenetgen_bits a;
     a.u = v.u & 0x7fffffffu; /* |x| */
     if (a.u > 0x41180000u) {     /* |x| > 9.5: tanh(x) rounds to +-1 beyond 9.0109; or NaN */
         if (a.u > 0x7f800000u) {
@@ -197,9 +214,11 @@ static inline float lenetgen_tanhf(float x)
         }
         a.f = 1.0f;
     } else {
-        r = lenetgen_reduce(a.f + a.f, &k); /* 0 <= n <= 28 */
-        s.u = (k.u << 23) + 0x3f800000u;     /* 2^n */
-        q = LENETGEN_FMA(0x1.a032cp-13f, r, 0x1.6d71f8p-10f); /* e^r - 1 */
+        lenetgen_bits k;
+        const float r = lenetgen_reduce(a.f + a.f, &k); /* 0 <= n <= 28 */
+        lenetgen_bits s;
+        s.u = (k.u << 23u) + 0x3f800000u;     /* 2^n */
+        float q = LENETGEN_FMA(0x1.a032cp-13f, r, 0x1.6d71f8p-10f); /* e^r - 1 */
         q = LENETGEN_FMA(q, r, 0x1.11118ap-7f);
         q = LENETGEN_FMA(q, r, 0x1.5554b2p-5f);
         q = LENETGEN_FMA(q, r, 0x1.555554p-3f);
@@ -207,7 +226,7 @@ static inline float lenetgen_tanhf(float x)
         q = LENETGEN_FMA(r * r, q, r);
         float s_minus_1 = s.f - 1.0f; /* exact */
         LENETGEN_OPAQUE_UNFUSED(s_minus_1); /* s*q + (s - 1) must not become s*(q + 1) - 1 */
-        m = LENETGEN_FMA(s.f, q, s_minus_1); /* e^(2|x|) - 1 */
+        const float m = LENETGEN_FMA(s.f, q, s_minus_1); /* e^(2|x|) - 1 */
         a.f = m / (m + 2.0f);
     }
     a.u |= v.u & 0x80000000u; /* tanh is odd */

@@ -11,13 +11,22 @@ local M = {}
 -- linearly with function size (see the README's compile-time table).
 M.FULL_FUNCTION_MACS = 600
 
---- An index expression coef*var + offset; var is a loop variable name or a number.
-function M.affine(var, coef, offset)
-  if type(var) == "number" then return tostring(var * coef + offset) end
-  local term = (coef == 1) and var or string.format("%d * %s", coef, var)
-  if offset > 0 then return string.format("%s + %d", term, offset) end
-  if offset < 0 then return string.format("%s - %d", term, -offset) end
-  return term
+--- An index expression coef*var + offset (+ extra); var is a loop variable
+-- name or a number, extra an optional further term (a loop variable). The
+-- product is parenthesised when a sum follows it, (2 * py) - 1 + ky, so that
+-- no index mixes * with + or - unparenthesised (MISRA C:2012 Rule 12.1).
+function M.affine(var, coef, offset, extra)
+  local text
+  if type(var) == "number" then
+    text = tostring(var * coef + offset)
+  else
+    text = (coef == 1) and var or string.format("%d * %s", coef, var)
+    if coef ~= 1 and (offset ~= 0 or extra) then text = "(" .. text .. ")" end
+    if offset > 0 then text = string.format("%s + %d", text, offset) end
+    if offset < 0 then text = string.format("%s - %d", text, -offset) end
+  end
+  if extra then text = string.format("%s + %s", text, extra) end
+  return text
 end
 
 --- expr with the step's activations applied, innermost first.
@@ -67,6 +76,16 @@ function M.step_function(e, step, fname, body)
   body(w)
   w.line("}")
   e.add_function(w.text())
+end
+
+--- A kernel-level step function: body(w) inside a loop of `var` over the
+-- `count` channels.
+function M.channel_loop_function(e, step, fname, var, count, body)
+  M.step_function(e, step, fname, function(w)
+    w.line("for (int %s = 0; %s < %d; ++%s) {", var, var, count, var)
+    body(w)
+    w.line("}")
+  end)
 end
 
 --- --unroll=full: one function per part, then the step function calling
@@ -151,8 +170,8 @@ function M.axis_runs(count, stride, pad, kernel, size)
 end
 
 --- The holes every --unroll=none template shares: fname, tables (the
--- window bounds of both axes), views, iy and ix (the window origin of output
--- position oy, ox). Pieces are bounded in size (a few lines), so they are
+-- window bounds of both axes), views, iy and ix (the input row and column of
+-- tap ky, kx of output position oy, ox). Pieces are bounded in size (a few lines), so they are
 -- written without the budget; the filled template is counted by emit_none.
 function M.none_vars(step, fname, g)
   local t = render.writer()
@@ -161,7 +180,7 @@ function M.none_vars(step, fname, g)
   local v = render.writer()
   M.views(v, step.in_shape, "input", step.out_shape, "output")
   return { fname = fname, tables = t.text(), views = v.text(), oh = tostring(g.oh), ow = tostring(g.ow),
-           iy = M.affine("oy", g.s.h, -g.p.h), ix = M.affine("ox", g.s.w, -g.p.w) }
+           iy = M.affine("oy", g.s.h, -g.p.h, "ky"), ix = M.affine("ox", g.s.w, -g.p.w, "kx") }
 end
 
 --- An --unroll=none step function from its template.

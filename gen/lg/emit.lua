@@ -100,7 +100,8 @@ local function weight_sections(e, model)
 end
 
 local function buffer_arg(ref)
-  if ref.kind == "arena" then return string.format("scratch + %d", ref.offset) end
+  -- array indexing rather than scratch + n (MISRA C:2012 Rules 2.2, 18.4)
+  if ref.kind == "arena" then return string.format("&scratch[%d]", ref.offset) end
   return ref.kind
 end
 
@@ -153,10 +154,11 @@ end
 local function source_text(e, model, plan, opts)
   local weight_parts = weight_sections(e, model)
   local step_parts, calls = step_sections(e, model, plan)
-  -- libm is the only header: --math=builtin code needs no library at all
+  -- <math.h> only with libm: --math=builtin code needs no library at all (the
+  -- template's <float.h> is one of the headers freestanding C provides)
   local includes = (opts.math == "builtin") and "" or "#include <math.h>\n\n"
   local sections = { render.render(render.template("source_head.c"), {
-    banner = opts.manifest, name = e.name, NAME = e.NAME, arena_floats = tostring(plan.scratch_floats),
+    banner = opts.manifest, name = e.name, NAME = e.NAME,
     includes = includes, generation = GENERATION_SLOT }) }
   sections[#sections + 1] = interface.source_text(model, e.NAME)
   if model.nonfinite then sections[#sections + 1] = render.fill("nonfinite.h") end

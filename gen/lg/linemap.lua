@@ -18,26 +18,47 @@ local B_NL, B_CR, B_DASH, B_QUOTE, B_APOS, B_BSL, B_LBRACKET, B_DOT = 10, 13, 45
 local SINGLE = {}
 for ch in ("{}(),;+*%^#&|[]"):gmatch(".") do SINGLE[ch:byte()] = ch end
 
+-- Line breaks as Lua's lexer counts them: \n, \r, \r\n and \n\r are one each.
+-- Returns the position after the break at i.
+local function skip_break(src, i)
+  local c, d = string.byte(src, i), string.byte(src, i + 1)
+  if (d == B_NL or d == B_CR) and d ~= c then return i + 2 end
+  return i + 1
+end
+
+local function count_newlines(src, a, b)
+  local k, i = 0, string.find(src, "[\n\r]", a)
+  while i and i <= b do
+    k = k + 1
+    i = string.find(src, "[\n\r]", skip_break(src, i))
+  end
+  return k
+end
+
+-- A quoted string opened at start by the quote c: the position of its
+-- closing quote (#src + 1 when unterminated) and the line breaks escaped inside.
+local function quoted_end(src, start, c)
+  local i, breaks = start + 1, 0
+  local stop_set = c == B_QUOTE and '[\\"\n\r]' or "[\\'\n\r]"
+  while true do
+    i = string.find(src, stop_set, i)
+    if not i then return #src + 1, breaks end
+    if string.byte(src, i) ~= B_BSL then return i, breaks end
+    local e = string.byte(src, i + 1)
+    if e == B_NL or e == B_CR then
+      breaks = breaks + 1
+      i = skip_break(src, i + 1)
+    else
+      i = i + 2
+    end
+  end
+end
+
 local function tokenize(src)
   local tokens, pos, line, n = {}, 1, 1, #src
   local byte, find, sub, match = string.byte, string.find, string.sub, string.match
   local function push(kind, text, at_line)
     tokens[#tokens + 1] = { kind = kind, text = text, line = at_line }
-  end
-  -- Line breaks as Lua's lexer counts them: \n, \r, \r\n and \n\r are one each.
-  -- Returns the position after the break at i.
-  local function skip_break(i)
-    local c, d = byte(src, i), byte(src, i + 1)
-    if (d == B_NL or d == B_CR) and d ~= c then return i + 2 end
-    return i + 1
-  end
-  local function count_newlines(a, b)
-    local k, i = 0, find(src, "[\n\r]", a)
-    while i and i <= b do
-      k = k + 1
-      i = find(src, "[\n\r]", skip_break(i))
-    end
-    return k
   end
   local function skip_long_bracket(start)
     -- start points at the first '['; returns the position after the closing bracket
@@ -46,13 +67,13 @@ local function tokenize(src)
     local close = "]" .. eq .. "]"
     local stop = find(src, close, start + #eq + 2, true)
     local finish = stop and (stop + #close) or (n + 1)
-    line = line + count_newlines(start, finish - 1)
+    line = line + count_newlines(src, start, finish - 1)
     return finish
   end
   while pos <= n do
     local c = byte(src, pos)
     if c == B_NL or c == B_CR then
-      line, pos = line + 1, skip_break(pos)
+      line, pos = line + 1, skip_break(src, pos)
     elseif c == 32 or c == 9 or c == 11 or c == 12 then
       pos = (find(src, "[^ \t\v\f]", pos + 1)) or (n + 1)
     elseif c == B_DASH and byte(src, pos + 1) == B_DASH then
@@ -74,24 +95,8 @@ local function tokenize(src)
       pos = pos + math.max(#num, 1)
     elseif c == B_QUOTE or c == B_APOS then
       local start_line = line
-      local i = pos + 1
-      local stop_set = c == B_QUOTE and '[\\"\n\r]' or "[\\'\n\r]"
-      while true do
-        i = find(src, stop_set, i)
-        if not i then i = n + 1 break end
-        local d = byte(src, i)
-        if d == B_BSL then
-          local e = byte(src, i + 1)
-          if e == B_NL or e == B_CR then
-            line = line + 1
-            i = skip_break(i + 1)
-          else
-            i = i + 2
-          end
-        else
-          break
-        end
-      end
+      local i, breaks = quoted_end(src, pos, c)
+      line = line + breaks
       push("string", sub(src, pos, i), start_line)
       pos = i + 1
     elseif c == B_LBRACKET and find(src, "^%[=*%[", pos) then

@@ -106,6 +106,34 @@ end
 
 local run_layer = {}
 
+--- The output of a windowed layer: value(channel, out_y, out_x) at every
+-- output position, in (C, H, W) order; returns it and its shape.
+local function output_map(channels, g, value)
+  local output = {}
+  for channel = 0, channels - 1 do
+    for out_y = 0, g.out_height - 1 do
+      for out_x = 0, g.out_width - 1 do
+        output[chw_index(channel, out_y, out_x, g.out_height, g.out_width)] = value(channel, out_y, out_x)
+      end
+    end
+  end
+  return output, { channels = channels, height = g.out_height, width = g.out_width }
+end
+
+--- Calls visit(in_y, in_x, filter_y, filter_x) for every tap of the window of
+-- output position (out_y, out_x) that lies inside the image, row by row.
+local function each_tap_inside(g, out_y, out_x, in_height, in_width, visit)
+  local in_y_origin = out_y * g.stride_height - g.pad_height
+  local in_x_origin = out_x * g.stride_width - g.pad_width
+  for filter_y = 0, g.kernel_height - 1 do
+    local in_y = in_y_origin + filter_y
+    for filter_x = 0, g.kernel_width - 1 do
+      local in_x = in_x_origin + filter_x
+      if is_inside_image(in_y, in_x, in_height, in_width) then visit(in_y, in_x, filter_y, filter_x) end
+    end
+  end
+end
+
 --- out[oc][oy][ox] = bias[oc] + sum over ic, fy, fx of
 --   weight[oc][ic][fy][fx] * in[ic][oy*sh - ph + fy][ox*sw - pw + fx]
 -- where taps outside the image contribute zero.
@@ -116,35 +144,21 @@ function run_layer.conv2d(layer, input, in_shape)
   check_tensor(layer, "weight", layer.weight, { out_channels, in_channels, g.kernel_height, g.kernel_width })
   check_bias(layer, out_channels)
   local weight = layer.weight.data
-  local output = {}
-  for out_channel = 0, out_channels - 1 do
-    for out_y = 0, g.out_height - 1 do
-      local in_y_origin = out_y * g.stride_height - g.pad_height
-      for out_x = 0, g.out_width - 1 do
-        local in_x_origin = out_x * g.stride_width - g.pad_width
-        local total = 0.0
-        for in_channel = 0, in_channels - 1 do
-          for filter_y = 0, g.kernel_height - 1 do
-            local in_y = in_y_origin + filter_y
-            for filter_x = 0, g.kernel_width - 1 do
-              local in_x = in_x_origin + filter_x
-              if is_inside_image(in_y, in_x, in_height, in_width) then
-                local input_value = input[chw_index(in_channel, in_y, in_x, in_height, in_width)]
-                local weight_value = weight[((out_channel * in_channels + in_channel)
-                  * g.kernel_height + filter_y) * g.kernel_width + filter_x + 1]
-                total = total + input_value * weight_value
-              end
-            end
-          end
-        end
-        if layer.bias then
-          total = total + layer.bias_values.data[out_channel + 1]
-        end
-        output[chw_index(out_channel, out_y, out_x, g.out_height, g.out_width)] = total
-      end
+  return output_map(out_channels, g, function(out_channel, out_y, out_x)
+    local total = 0.0
+    for in_channel = 0, in_channels - 1 do
+      each_tap_inside(g, out_y, out_x, in_height, in_width, function(in_y, in_x, filter_y, filter_x)
+        local input_value = input[chw_index(in_channel, in_y, in_x, in_height, in_width)]
+        local weight_value = weight[((out_channel * in_channels + in_channel)
+          * g.kernel_height + filter_y) * g.kernel_width + filter_x + 1]
+        total = total + input_value * weight_value
+      end)
     end
-  end
-  return output, { channels = out_channels, height = g.out_height, width = g.out_width }
+    if layer.bias then
+      total = total + layer.bias_values.data[out_channel + 1]
+    end
+    return total
+  end)
 end
 
 --- out[o] = bias[o] + sum over i of weight[o][i] * in[i]
@@ -174,28 +188,13 @@ end
 local function pool(layer, input, in_shape, reduce_window)
   local g = window_geometry(layer, in_shape)
   local channels, in_height, in_width = in_shape.channels, in_shape.height, in_shape.width
-  local output = {}
-  for channel = 0, channels - 1 do
-    for out_y = 0, g.out_height - 1 do
-      local in_y_origin = out_y * g.stride_height - g.pad_height
-      for out_x = 0, g.out_width - 1 do
-        local in_x_origin = out_x * g.stride_width - g.pad_width
-        local taps = {}  -- values of the window taps that are inside the image
-        for filter_y = 0, g.kernel_height - 1 do
-          local in_y = in_y_origin + filter_y
-          for filter_x = 0, g.kernel_width - 1 do
-            local in_x = in_x_origin + filter_x
-            if is_inside_image(in_y, in_x, in_height, in_width) then
-              taps[#taps + 1] = input[chw_index(channel, in_y, in_x, in_height, in_width)]
-            end
-          end
-        end
-        output[chw_index(channel, out_y, out_x, g.out_height, g.out_width)] =
-          reduce_window(taps, g, out_y, out_x)
-      end
-    end
-  end
-  return output, { channels = channels, height = g.out_height, width = g.out_width }
+  return output_map(channels, g, function(channel, out_y, out_x)
+    local taps = {}  -- values of the window taps that are inside the image
+    each_tap_inside(g, out_y, out_x, in_height, in_width, function(in_y, in_x)
+      taps[#taps + 1] = input[chw_index(channel, in_y, in_x, in_height, in_width)]
+    end)
+    return reduce_window(taps, g, out_y, out_x)
+  end)
 end
 
 --- Average of the window, padded zeros included (count_include_pad = true):

@@ -1,4 +1,5 @@
---- Reader and writer for safetensors weight files (F32 only).
+--- Reader for safetensors weight files (F32 only); the writer is
+-- lg.safetensors_write.
 --
 -- A safetensors file is an 8-byte little-endian header length N, N bytes of
 -- JSON header, then the raw little-endian tensor data; each header entry gives
@@ -57,77 +58,11 @@ local F32_BYTES = 4
 -- counting stops there so a hostile shape cannot overflow the arithmetic.
 local MAX_COUNT = 2 ^ 53
 
-local function hex_escape(c) return string.format("\\x%02x", c:byte()) end
-
--- Text from the file as it may appear in a message: control characters are
--- escaped so a message never carries terminal escape sequences or line
--- breaks, and so are the high bytes of text that is not valid UTF-8.
-local function printable(text)
-  text = text:gsub("%c", hex_escape)
-  if not utf8.len(text) then text = text:gsub("[\128-\255]", hex_escape) end
-  return text
-end
-
-local function quote(name) return "'" .. printable(name) .. "'" end
-
-local function fmt_number(v)
-  if math.type(v) == "integer" then return string.format("%d", v) end
-  return string.format("%.14g", v)
-end
-
--- What a decoded JSON value is, for "must be X, not Y" messages. cjson decodes
--- [] and {} to the same empty table, so an empty table is called an array.
-local function describe(v)
-  if v == cjson.null then return "null" end
-  local t = type(v)
-  if t == "table" then
-    return type(next(v)) == "string" and "an object" or "an array"
-  elseif t == "number" then
-    return "the number " .. fmt_number(v)
-  elseif t == "string" then
-    return "a string"
-  end
-  return "a " .. t
-end
-
--- The elements of a JSON array, or nil when v is not one (an object, or an
--- array that cjson would have had to fill with holes).
-local function array_items(v)
-  if type(v) ~= "table" then return nil end
-  local n = 0
-  for k in pairs(v) do
-    if math.type(k) ~= "integer" then return nil end
-    n = n + 1
-  end
-  if n ~= #v then return nil end
-  return v
-end
-
--- A JSON number that is a mathematical integer >= 0, as a Lua integer.
--- cjson decodes every number as a float; 8.0 and 8 are both accepted, 7.5,
--- -1 and numbers beyond the 64-bit range are not.
-local function non_negative_integer(v)
-  if type(v) ~= "number" then return nil end
-  local i = math.tointeger(v)
-  if i and i >= 0 then return i end
-  return nil
-end
-
-local function fmt_list(items)
-  local parts = {}
-  for k, v in ipairs(items) do parts[k] = fmt_number(v) end
-  return "[" .. table.concat(parts, ", ") .. "]"
-end
-
--- "[1, "a", null]" style rendering of an arbitrary decoded array.
-local function fmt_list_any(items)
-  local parts = {}
-  for k, v in ipairs(items) do
-    parts[k] = type(v) == "number" and fmt_number(v)
-      or type(v) == "string" and '"' .. printable(v) .. '"' or describe(v)
-  end
-  return "[" .. table.concat(parts, ", ") .. "]"
-end
+local jsontext = require "lg.jsontext"
+local printable, quote, fmt_number, describe = jsontext.printable, jsontext.quote, jsontext.fmt_number,
+  jsontext.describe
+local array_items, non_negative_integer = jsontext.array_items, jsontext.non_negative_integer
+local fmt_list, fmt_list_any = jsontext.fmt_list, jsontext.fmt_list_any
 
 -- The name of a key token (quotes included), JSON escapes decoded.
 local function key_name(token)
@@ -216,6 +151,39 @@ local function scan_header(text)
   return nil, duplicate
 end
 
+-- An entry's shape: the dimensions as integers, their product, and whether
+-- that product is beyond any file (counting stops there); or nil, message.
+local function check_shape(who, raw)
+  local shape = array_items(raw)
+  if not shape then
+    return nil, who .. " shape must be an array of non-negative integers, not "
+      .. describe(raw)
+  end
+  if #shape > M.MAX_RANK then
+    return nil, string.format("%s has %d dimensions; lenetgen's tensors have at most %d", who, #shape,
+      M.MAX_RANK)
+  end
+  local count, too_many = 1, false
+  for k, d in ipairs(shape) do
+    local dim = non_negative_integer(d)
+    if not dim then
+      local shown = type(d) == "number" and fmt_number(d) or describe(d)
+      return nil, string.format("%s shape dimension %d is %s; dimensions must be "
+        .. "non-negative integers", who, k, shown)
+    end
+    shape[k] = dim
+    if dim == 0 then
+      count = 0
+    elseif count ~= 0 and count > MAX_COUNT / dim then
+      too_many = true
+    else
+      count = count * dim
+    end
+  end
+  if count == 0 then too_many = false end
+  return shape, count, too_many
+end
+
 -- Checks one header entry; returns { name, shape, first, last } (byte range
 -- [first, last) within the data region) or nil, message.
 local function check_entry(name, entry, data_len)
@@ -249,33 +217,8 @@ local function check_entry(name, entry, data_len)
       .. " (convert it, e.g. tensor.float() in PyTorch)"
   end
 
-  local shape = array_items(entry.shape)
-  if not shape then
-    return nil, who .. " shape must be an array of non-negative integers, not "
-      .. describe(entry.shape)
-  end
-  if #shape > M.MAX_RANK then
-    return nil, string.format("%s has %d dimensions; lenetgen's tensors have at most %d", who, #shape,
-      M.MAX_RANK)
-  end
-  local count, too_many = 1, false
-  for k, d in ipairs(shape) do
-    local dim = non_negative_integer(d)
-    if not dim then
-      local shown = type(d) == "number" and fmt_number(d) or describe(d)
-      return nil, string.format("%s shape dimension %d is %s; dimensions must be "
-        .. "non-negative integers", who, k, shown)
-    end
-    shape[k] = dim
-    if dim == 0 then
-      count = 0
-    elseif count ~= 0 and count > MAX_COUNT / dim then
-      too_many = true
-    else
-      count = count * dim
-    end
-  end
-  if count == 0 then too_many = false end
+  local shape, count, too_many = check_shape(who, entry.shape)
+  if not shape then return nil, count end
 
   local offsets = array_items(entry.data_offsets)
   local first = offsets and #offsets == 2 and non_negative_integer(offsets[1])
@@ -490,101 +433,9 @@ function M.read(path, opts)
   return M.decode(bytes, opts)
 end
 
--- A JSON string literal. cjson escapes every "/" as "\/"; since it escapes
--- them all, each "\/" in its output is such an escape and can be undone,
--- which keeps paths in metadata readable.
-local function json_string(s)
-  return (cjson.encode(s):gsub("\\/", "/"))
-end
-
-local function element_count(shape, what)
-  if type(shape) ~= "table" then error(what .. ": shape must be a table", 3) end
-  local count = 1
-  for _, d in ipairs(shape) do
-    if math.type(d) ~= "integer" or d < 0 then
-      error(what .. ": shape dimensions must be non-negative integers", 3)
-    end
-    count = count * d
-  end
-  return count
-end
-
---- Builds the bytes of an F32 safetensors file, deterministically.
--- The header lists `__metadata__` first, then the tensors in sorted name
--- order with fields in the order dtype, shape, data_offsets, and the data
--- follows in the same order. The header is padded with spaces to a multiple
--- of 8 bytes, as upstream does, so the data starts aligned.
--- @param tensors `{ [name] = { shape = {...}, data = {...} } }`; instead of `data` a
---   tensor may give `raw`, its little-endian bytes (to write exact bit patterns)
--- @param metadata optional `{ [string] = string }`
--- @return the file's bytes
-function M.encode(tensors, metadata)
-  assert(type(tensors) == "table", "safetensors.encode: tensors must be a table")
-  local names = {}
-  for name in pairs(tensors) do
-    if type(name) ~= "string" or name == "__metadata__" then
-      error("safetensors.encode: bad tensor name " .. tostring(name), 2)
-    end
-    names[#names + 1] = name
-  end
-  table.sort(names)
-
-  local parts, data = {}, {}
-  if metadata and next(metadata) ~= nil then
-    local keys = {}
-    for k, v in pairs(metadata) do
-      if type(k) ~= "string" or type(v) ~= "string" then
-        error("safetensors.encode: metadata must map strings to strings", 2)
-      end
-      keys[#keys + 1] = k
-    end
-    table.sort(keys)
-    local items = {}
-    for i, k in ipairs(keys) do
-      items[i] = json_string(k) .. ":" .. json_string(metadata[k])
-    end
-    parts[#parts + 1] = '"__metadata__":{' .. table.concat(items, ",") .. "}"
-  end
-
-  local offset = 0
-  for _, name in ipairs(names) do
-    local t = tensors[name]
-    local what = "safetensors.encode: tensor " .. name
-    local count = element_count(t.shape, what)
-    local raw = t.raw
-    if raw == nil then
-      if type(t.data) ~= "table" or #t.data ~= count then
-        error(what .. ": data must hold " .. count .. " numbers", 2)
-      end
-      local packed = {}
-      for i = 1, count do packed[i] = string.pack("<f", t.data[i]) end
-      raw = table.concat(packed)
-    elseif type(raw) ~= "string" or #raw ~= count * F32_BYTES then
-      error(what .. ": raw must be a string of " .. count * F32_BYTES .. " bytes", 2)
-    end
-    local dims = {}
-    for i, d in ipairs(t.shape) do dims[i] = string.format("%d", d) end
-    parts[#parts + 1] = string.format('%s:{"dtype":"F32","shape":[%s],"data_offsets":[%d,%d]}',
-      json_string(name), table.concat(dims, ","), offset, offset + #raw)
-    offset = offset + #raw
-    data[#data + 1] = raw
-  end
-
-  local header = "{" .. table.concat(parts, ",") .. "}"
-  header = header .. string.rep(" ", (8 - #header % 8) % 8)
-  return string.pack("<I8", #header) .. header .. table.concat(data)
-end
-
---- Writes an F32 safetensors file (for tests and tools); see `encode`.
--- @return true, or nil and a message
-function M.write(path, tensors, metadata)
-  local bytes = M.encode(tensors, metadata)
-  local f, err = io.open(path, "wb")
-  if not f then return nil, "cannot write: " .. err end
-  local ok, werr = f:write(bytes)
-  local closed, cerr = f:close()
-  if not ok or not closed then return nil, "cannot write: " .. tostring(werr or cerr) end
-  return true
-end
+-- The writer is its own module; these keep safetensors.encode and
+-- safetensors.write where the tests and tools look for them.
+local writer = require "lg.safetensors_write"
+M.encode, M.write = writer.encode, writer.write
 
 return M

@@ -234,16 +234,16 @@ function M.reserved_name_reason(name)
   if lower == "lg" or lower:match("^lg_") or lower:match("^lenetgen") then
     return "starts like the generator's own helpers (lenetgen_expf, LG_MAC)"
   end
-  for _, r in ipairs(RESERVED_MACRO_PREFIXES) do
-    if (upper .. "_X"):match(r[1]) then
-      return string.format("would define the macro %s_INPUT_SIZE, and C reserves macros that begin "
-        .. "with %s for %s", upper, r[2], r[3])
-    end
-  end
-  for _, r in ipairs(RESERVED_FUNCTION_PREFIXES) do
-    if (name .. "_infer"):match(r[1]) then
-      return string.format("would define the function %s_infer, and C reserves external names that "
-        .. "begin with %s for %s", name, r[2], r[3])
+  -- { prefixes, a generated name, what it is, what C reserves }
+  local generated = {
+    { RESERVED_MACRO_PREFIXES, upper .. "_X", "the macro " .. upper .. "_INPUT_SIZE", "macros" },
+    { RESERVED_FUNCTION_PREFIXES, name .. "_infer", "the function " .. name .. "_infer", "external names" },
+  }
+  for _, g in ipairs(generated) do
+    for _, r in ipairs(g[1]) do
+      if g[2]:match(r[1]) then
+        return string.format("would define %s, and C reserves %s that begin with %s for %s", g[3], g[4], r[2], r[3])
+      end
     end
   end
   return nil
@@ -265,6 +265,19 @@ local function check_name(ctx, name)
   local reason = M.reserved_name_reason(name)
   if reason then
     ctx.fail("name", string.format("name %s %s; choose another name", describe(name), reason))
+  end
+end
+
+--- A table field of the description, raw[name]: present (else the message
+-- missing), a table (else not_table .. what it is) and every key accepted by
+-- key_ok (else bad_key(key)).
+local function check_table_field(ctx, raw, lines, name, key_ok, texts)
+  if raw[name] == nil then ctx.fail("", texts.missing) end
+  if type(raw[name]) ~= "table" then ctx.fail(name, texts.not_table .. describe(raw[name])) end
+  local bad = first_bad_key(raw[name], key_ok, lines, name .. ".")
+  if bad ~= nil then
+    ctx.fail((type(bad) == "string" or math.type(bad) == "integer") and (name .. "." .. bad) or name,
+      texts.bad_key(bad))
   end
 end
 
@@ -302,21 +315,15 @@ end
 
 --- The layers field: a list of 1 to max_layers entries; returns the count.
 local function check_layer_list(ctx, raw, lines)
-  if raw.layers == nil then
-    ctx.fail("", "layers is missing; add layers = { { type = \"conv2d\", out_channels = 6, kernel = 5 }, "
-      .. "... }")
-  end
-  if type(raw.layers) ~= "table" then
-    ctx.fail("layers", "layers must be a list of layer tables, got " .. describe(raw.layers))
-  end
+  check_table_field(ctx, raw, lines, "layers", function(key)
+    return math.type(key) ~= "integer" or key < 1 or key > #raw.layers
+  end, {
+    missing = "layers is missing; add layers = { { type = \"conv2d\", out_channels = 6, kernel = 5 }, ... }",
+    not_table = "layers must be a list of layer tables, got ",
+    bad_key = function(bad)
+      return "layers must be a list { {...}, {...} } (no named entries or holes), found the key " .. describe(bad)
+    end })
   local count = #raw.layers
-  local bad = first_bad_key(raw.layers, function(key)
-    return math.type(key) ~= "integer" or key < 1 or key > count
-  end, lines, "layers.")
-  if bad ~= nil then
-    ctx.fail((type(bad) == "string" or math.type(bad) == "integer") and ("layers." .. bad) or "layers",
-      "layers must be a list { {...}, {...} } (no named entries or holes), found the key " .. describe(bad))
-  end
   if count == 0 then ctx.fail("layers", "layers is empty; a network needs at least one layer") end
   if count > M.LIMITS.max_layers then
     ctx.fail("layers", string.format("%d layers is more than the limit of %d", count, M.LIMITS.max_layers))

@@ -10,7 +10,7 @@
 --                 literals, +, -, *, parentheses; no product of two variables) of the
 --                 loop variables of the for loops that enclose it
 --   declarations: array dimensions are integer literals, upper-case macros or the C99
---                 static-assertion form (X == Y) ? 1 : -1
+--                 static-assertion form (C) ? 1 : -1
 local M = {}
 
 --- Blank out comments, keeping line structure; drop preprocessor lines.
@@ -149,8 +149,9 @@ local function text_of(toks, a, b)
   return table.concat(parts, " ")
 end
 
---- Is tokens[a..b] a constant array dimension (literal, MACRO, or (X == Y) ? 1 : -1
--- built from literals, upper-case macros and sizeof(type))?
+--- Is tokens[a..b] a constant array dimension (literal, MACRO, or the static
+-- assertion form (C) ? 1 : -1, C comparisons joined by && of literals,
+-- upper-case macros and sizeof(type))?
 local function dimension(toks, a, b)
   for k = a, b do
     local t = toks[k]
@@ -159,7 +160,9 @@ local function dimension(toks, a, b)
         t.v == "float" or t.v == "char"
       if not ok then return false end
     elseif t.t == "op" then
-      if not (t.v == "(" or t.v == ")" or t.v == "==" or t.v == "?" or t.v == ":" or t.v == "-") then return false end
+      local ops = { ["("] = true, [")"] = true, ["=="] = true, ["<="] = true, [">="] = true, ["&&"] = true,
+        ["?"] = true, [":"] = true, ["-"] = true }
+      if not ops[t.v] then return false end
     elseif t.t ~= "int" then
       return false
     end

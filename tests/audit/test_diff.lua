@@ -123,9 +123,6 @@ local function run_case(spec)
       or (text or ""):match('^ %*   %d+ "[^"]*"$')) then
       return true
     end
-    if r.kind == "other" and (text or ""):match("^typedef char " .. model .. "_scratch_size_check") then
-      return spec.arena
-    end
     return false
   end
 

@@ -6,6 +6,7 @@
  * calling an identity function is subtracted, so a figure is the function's
  * own instructions. Instructions, not cycles. Prints only; never fails.
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -147,7 +147,7 @@ local function kernel_row(w, b, acc, c, ky, row_loop)
     local a, kx = m.a, m.kx
     local iy
     if row_loop then
-      iy = ckernel.affine(b.py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h) .. " + ky"
+      iy = ckernel.affine(b.py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h, "ky")
     else
       iy = ckernel.affine(b.py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h + ky)
     end
@@ -240,15 +240,13 @@ end
 
 local function emit_kernel(e, step, fname)
   local g = conv_geometry(step)
-  ckernel.step_function(e, step, fname, function(w)
-    w.line("for (int oc = 0; oc < %d; ++oc) {", step.layer.out_channels)
+  ckernel.channel_loop_function(e, step, fname, "oc", step.layer.out_channels, function(w)
     channel_prologue(e, w, step, "oc")
     ckernel.regions(w, g.row_runs(), g.col_runs(), "py", "px", step.pool and "pooled" or "output",
       block_width(g), function(py, px, row, col, width)
         conv_body(w, step, { g = g, oc = "oc", py = py, px = px, row = row, col = col, width = width,
                              loops = true })
       end)
-    w.line("}")
   end)
 end
 

@@ -81,13 +81,11 @@ end
 
 local function emit_kernel(e, step, fname)
   local g = pool_geometry(step)
-  ckernel.step_function(e, step, fname, function(w)
-    w.line("for (int c = 0; c < %d; ++c) {", g.c)
+  ckernel.channel_loop_function(e, step, fname, "c", g.c, function(w)
     ckernel.regions(w, ckernel.axis_runs(g.oh, g.s.h, g.p.h, g.k.h, g.h),
       ckernel.axis_runs(g.ow, g.s.w, g.p.w, g.k.w, g.w), "oy", "ox", "output", 1, function(oy, ox, row, col)
         pool_body(w, step, g, "c", oy, ox, row, col)
       end)
-    w.line("}")
   end)
 end
 
@@ -114,12 +112,13 @@ local function emit_none(e, step, fname)
   local vars = ckernel.none_vars(step, fname, g)
   vars.channels = tostring(g.c)
   vars.value = ckernel.activation_expr(step.acts, is_avg and ckernel.divide_by_count("s", g.k.h * g.k.w) or "m")
-  local tap = string.format("x[c][%s + ky][%s + kx]", vars.iy, vars.ix)
+  local tap = string.format("x[c][%s][%s]", vars.iy, vars.ix)
   if is_avg then
     vars.init, vars.accumulate = "float s = 0.0f;", string.format("s += %s;", tap)
   else
     -- max-pool starts from the window's first tap: never empty, as padding <= kernel / 2
-    vars.init = string.format("float m = x[c][%s + ky_begin[oy]][%s + kx_begin[ox]];", vars.iy, vars.ix)
+    vars.init = string.format("float m = x[c][%s][%s];", ckernel.affine("oy", g.s.h, -g.p.h, "ky_begin[oy]"),
+      ckernel.affine("ox", g.s.w, -g.p.w, "kx_begin[ox]"))
     vars.accumulate = string.format("const float v = %s;\nm = (v > m) ? v : m;", tap)
   end
   vars.iy, vars.ix = nil, nil  -- used above: the template has no holes for them
