@@ -22,7 +22,7 @@ local M = {}
 local fileformat = require "lg.fileformat"
 
 -- Bounds that keep any weights file within about 100 MB of memory and a
--- second of decoding (tests/test_safetensors.lua measures the worst case).
+-- second of decoding (tests/safetensors/test_safetensors.lua measures the worst case).
 -- lenetgen uses at most 256 layers with a weight and a bias each, of at most
 -- 4 dimensions; a header of those is about 100 bytes per tensor, so 8 MiB
 -- leaves room for long names and metadata. Upstream allows 100 MB, where a

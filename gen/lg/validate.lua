@@ -185,31 +185,31 @@ end
 -- (NAME, "_" and an upper-case letter), functions with external linkage
 -- N_infer, N_infer_scratch and N_trace, and file-scope N_arena, N_layer<i>_...
 -- Names whose derived identifiers C reserves are refused, so every accepted
--- name compiles next to every standard header (tests/test_names.lua).
+-- name compiles next to every standard header (tests/names/test_names.lua).
 -- C99 7.26 (future library directions) reserves these prefixes; C11's are
 -- included because the header may be compiled as C11 or C++ too.
-local RESERVED_MACRO_PREFIXES = {   -- matched against NAME .. "_X"
-  { "^E[%d%u]", "E and a digit or an upper-case letter", "<errno.h>" },
-  { "^SIG_?%u", "SIG or SIG_ and an upper-case letter", "<signal.h>" },
-  { "^LC_%u", "LC_ and an upper-case letter", "<locale.h>" },
-  { "^FE_%u", "FE_ and an upper-case letter", "<fenv.h>" },
-  { "^PRIX", "PRIX", "<inttypes.h>" },
-  { "^SCNX", "SCNX", "<inttypes.h>" },
-  { "^ATOMIC_%u", "ATOMIC_ and an upper-case letter", "<stdatomic.h>" },
-  { "^TIME_%u", "TIME_ and an upper-case letter", "<time.h>" },
-}
-local RESERVED_FUNCTION_PREFIXES = { -- matched against N .. "_infer"
-  { "^is%l", "is and a lower-case letter", "<ctype.h>" },
-  { "^to%l", "to and a lower-case letter", "<ctype.h>" },
-  { "^str%l", "str and a lower-case letter", "<stdlib.h> and <string.h>" },
-  { "^mem%l", "mem and a lower-case letter", "<string.h>" },
-  { "^wcs%l", "wcs and a lower-case letter", "<string.h> and <wchar.h>" },
-  { "^atomic_%l", "atomic_ and a lower-case letter", "<stdatomic.h>" },
-  { "^memory_order_%l", "memory_order_ and a lower-case letter", "<stdatomic.h>" },
-  { "^cnd_%l", "cnd_ and a lower-case letter", "<threads.h>" },
-  { "^mtx_%l", "mtx_ and a lower-case letter", "<threads.h>" },
-  { "^thrd_%l", "thrd_ and a lower-case letter", "<threads.h>" },
-  { "^tss_%l", "tss_ and a lower-case letter", "<threads.h>" },
+-- Each row: what the prefix applies to ("macro": matched against NAME .. "_X";
+-- "function": against N .. "_infer"), the pattern, how to say it, the header.
+local RESERVED_PREFIXES = {
+  { "macro", "^E[%d%u]", "E and a digit or an upper-case letter", "<errno.h>" },
+  { "macro", "^SIG_?%u", "SIG or SIG_ and an upper-case letter", "<signal.h>" },
+  { "macro", "^LC_%u", "LC_ and an upper-case letter", "<locale.h>" },
+  { "macro", "^FE_%u", "FE_ and an upper-case letter", "<fenv.h>" },
+  { "macro", "^PRIX", "PRIX", "<inttypes.h>" },
+  { "macro", "^SCNX", "SCNX", "<inttypes.h>" },
+  { "macro", "^ATOMIC_%u", "ATOMIC_ and an upper-case letter", "<stdatomic.h>" },
+  { "macro", "^TIME_%u", "TIME_ and an upper-case letter", "<time.h>" },
+  { "function", "^is%l", "is and a lower-case letter", "<ctype.h>" },
+  { "function", "^to%l", "to and a lower-case letter", "<ctype.h>" },
+  { "function", "^str%l", "str and a lower-case letter", "<stdlib.h> and <string.h>" },
+  { "function", "^mem%l", "mem and a lower-case letter", "<string.h>" },
+  { "function", "^wcs%l", "wcs and a lower-case letter", "<string.h> and <wchar.h>" },
+  { "function", "^atomic_%l", "atomic_ and a lower-case letter", "<stdatomic.h>" },
+  { "function", "^memory_order_%l", "memory_order_ and a lower-case letter", "<stdatomic.h>" },
+  { "function", "^cnd_%l", "cnd_ and a lower-case letter", "<threads.h>" },
+  { "function", "^mtx_%l", "mtx_ and a lower-case letter", "<threads.h>" },
+  { "function", "^thrd_%l", "thrd_ and a lower-case letter", "<threads.h>" },
+  { "function", "^tss_%l", "tss_ and a lower-case letter", "<threads.h>" },
 }
 
 --- Why a C identifier cannot be a network name (a phrase completing
@@ -236,13 +236,13 @@ function M.reserved_name_reason(name)
   end
   -- { prefixes, a generated name, what it is, what C reserves }
   local generated = {
-    { RESERVED_MACRO_PREFIXES, upper .. "_X", "the macro " .. upper .. "_INPUT_SIZE", "macros" },
-    { RESERVED_FUNCTION_PREFIXES, name .. "_infer", "the function " .. name .. "_infer", "external names" },
+    { "macro", upper .. "_X", "the macro " .. upper .. "_INPUT_SIZE", "macros" },
+    { "function", name .. "_infer", "the function " .. name .. "_infer", "external names" },
   }
   for _, g in ipairs(generated) do
-    for _, r in ipairs(g[1]) do
-      if g[2]:match(r[1]) then
-        return string.format("would define %s, and C reserves %s that begin with %s for %s", g[3], g[4], r[2], r[3])
+    for _, r in ipairs(RESERVED_PREFIXES) do
+      if r[1] == g[1] and g[2]:match(r[2]) then
+        return string.format("would define %s, and C reserves %s that begin with %s for %s", g[3], g[4], r[3], r[4])
       end
     end
   end
