@@ -222,7 +222,8 @@ bench-deps: deps
 	$(Q)tools/ensure-deps time:/usr/bin/time valgrind:valgrind gnuplot-nox:gnuplot \
 	    gcc-arm-none-eabi:arm-none-eabi-gcc libnewlib-arm-none-eabi:/usr/lib/arm-none-eabi/newlib \
 	    qemu-system-arm:qemu-system-arm gcc-riscv64-unknown-elf:riscv64-unknown-elf-gcc \
-	    qemu-system-misc:qemu-system-riscv32
+	    qemu-system-misc:qemu-system-riscv32 \
+	    $(if $(filter yes,$(BENCH_TORCH)),python3-torch:/usr/lib/python3/dist-packages/torch)
 
 # Building runs in parallel; a configuration that fails to build (or times out) is
 # reported in the results, after the others are measured.
