@@ -833,7 +833,7 @@ for i = 0, opts.count - 1 do
       fail(case, "CLI printed a stack trace", err)
     elseif status == 1 and not clean_message((err:gsub("\n$", ""))) then
       fail(case, "CLI error is not one clean line", err)
-    elseif status == 0 and err:gsub("[^\n]*: note: [^\n]*\n", "") ~= "" then
+    elseif status == 0 and shellutil.without_notes(err) ~= "" then
       fail(case, "CLI succeeded but printed to stderr (other than notes)", err)
     elseif (status == 0) ~= (kind == "ok") or (kind == "error" and err ~= detail .. "\n") then
       fail(case, "CLI and in-process runs disagree", "in-process: " .. tostring(kind == "error" and detail or kind)

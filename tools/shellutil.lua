@@ -12,6 +12,12 @@ function M.write_file(path, text)
   f:close()
 end
 
+--- Standard error of a lenetgen run less its "file:line: note: ..." lines (a
+-- note explains a choice and is allowed on success; anything else is not).
+function M.without_notes(err)
+  return (err:gsub("[^\n]*: note: [^\n]*\n", ""))
+end
+
 --- A word quoted for sh.
 function M.shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 

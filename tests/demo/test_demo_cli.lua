@@ -4,19 +4,13 @@
 -- nothing on stdout and exit status 1; the shipped images must be classified; and the golden
 -- vectors must belong to the shipped weights. Prints "N passed, N failed"; exits 1 on failure.
 
-package.path = "tools/?.lua;" .. package.path
+package.path = "tools/?.lua;gen/?.lua;" .. package.path
 local T = require("testlib")
 local check = T.check
 local demo = T.parse_args("tests/demo/test_demo_cli.lua", "The demo's single-image mode.",
   function(p) p:argument("demo", "The demo program, e.g. build/lenetgen-demo."):argname("DEMO") end).demo
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local slurp = require("shellutil").read_file
 
 -- Runs demo with args; returns exit code, stdout, stderr.
 local function run(args)

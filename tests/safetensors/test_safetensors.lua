@@ -34,13 +34,7 @@ local function frame(header, data)
   return string.pack("<I8", #header) .. header .. (data or "")
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_file = require("shellutil").read_file
 
 local function tmpname()
   local p = os.tmpname()
