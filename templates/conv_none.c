@@ -10,7 +10,7 @@ ${prologue}
                 for (int c = 0; c < ${c_in}; ++c) {
                     for (int ky = ky_begin[oy]; ky < ky_end[oy]; ++ky) {
                         for (int kx = kx_begin[ox]; kx < kx_end[ox]; ++kx) {
-                            LG_MAC(acc, w[c][ky][kx], x[c][${iy}][${ix}]);
+                            LG_MAC(acc, w[c][ky][kx], x[${channel}][${iy}][${ix}]);
                         }
                     }
                 }

@@ -29,6 +29,13 @@ function M.affine(var, coef, offset, extra)
   return text
 end
 
+--- A loop variable times a dilation, as the extra term of affine: "ky", or
+-- "(2 * ky)" (parenthesised for the same MISRA rule).
+function M.scaled(var, factor)
+  if factor == 1 then return var end
+  return string.format("(%d * %s)", factor, var)
+end
+
 --- expr with the step's activations applied, innermost first.
 function M.activation_expr(acts, expr)
   for _, act in ipairs(acts) do expr = string.format("act_%s(%s)", act, expr) end
@@ -162,25 +169,28 @@ function M.regions(w, row_runs, col_runs, yvar, xvar, label, width, body)
   end
 end
 
---- Runs of output positions along one axis that share one tap range.
-function M.axis_runs(count, stride, pad, kernel, size)
+--- Runs of output positions along one axis that share one tap range (and
+-- extra(o), when given: another per-position quantity the body depends on).
+function M.axis_runs(count, stride, pad, kernel, size, dilation, extra)
   return M.runs(count, function(o)
-    return table.concat({ geometry.tap_range(o, stride, pad, kernel, size) }, ":")
+    local key = table.concat({ geometry.tap_range(o, stride, pad, kernel, size, dilation) }, ":")
+    return extra and (key .. ":" .. extra(o)) or key
   end)
 end
 
 --- The holes every --unroll=none template shares: fname, tables (the
 -- window bounds of both axes), views, iy and ix (the input row and column of
--- tap ky, kx of output position oy, ox). Pieces are bounded in size (a few lines), so they are
+-- tap ky, kx of output position oy, ox; g.d is the dilation). Pieces are bounded in size (a few lines), so they are
 -- written without the budget; the filled template is counted by emit_none.
 function M.none_vars(step, fname, g)
   local t = render.writer()
-  M.range_tables(t, "ky", g.oh, g.s.h, g.p.h, g.k.h, g.h)
-  M.range_tables(t, "kx", g.ow, g.s.w, g.p.w, g.k.w, g.w)
+  M.range_tables(t, "ky", g.oh, g.s.h, g.p.h, g.k.h, g.h, g.d.h)
+  M.range_tables(t, "kx", g.ow, g.s.w, g.p.w, g.k.w, g.w, g.d.w)
   local v = render.writer()
   M.views(v, step.in_shape, "input", step.out_shape, "output")
   return { fname = fname, tables = t.text(), views = v.text(), oh = tostring(g.oh), ow = tostring(g.ow),
-           iy = M.affine("oy", g.s.h, -g.p.h, "ky"), ix = M.affine("ox", g.s.w, -g.p.w, "kx") }
+           iy = M.affine("oy", g.s.h, -g.p.h, M.scaled("ky", g.d.h)),
+           ix = M.affine("ox", g.s.w, -g.p.w, M.scaled("kx", g.d.w)) }
 end
 
 --- An --unroll=none step function from its template.
@@ -192,10 +202,10 @@ end
 
 --- Constant tables of the first and one-past-last valid tap on one axis for
 -- every output position (the --unroll=none window bounds).
-function M.range_tables(w, prefix, count, stride, pad, kernel, size)
+function M.range_tables(w, prefix, count, stride, pad, kernel, size, dilation)
   local first, last = {}, {}
   for o = 0, count - 1 do
-    local a, b = geometry.tap_range(o, stride, pad, kernel, size)
+    local a, b = geometry.tap_range(o, stride, pad, kernel, size, dilation)
     first[#first + 1], last[#last + 1] = tostring(a), tostring(b + 1)
   end
   w.line("static const int %s_begin[%d] = { %s };", prefix, count, table.concat(first, ", "))

@@ -41,7 +41,7 @@ function M.table(model, plan)
     local s = step_of[layer.index]
     rows[#rows + 1] = {
       tostring(layer.index), layer.type, tostring(layer.line or "?"), pair(layer.kernel), pair(layer.stride),
-      pair(layer.padding), geometry.shape_text(layer.in_shape), geometry.shape_text(layer.out_shape),
+      layer.padding and geometry.padding_text(layer.padding) or "", geometry.shape_text(layer.in_shape), geometry.shape_text(layer.out_shape),
       tostring(ops.macs(layer)), tostring(4 * ops.params(layer)),
       s and tostring(s.k) or "-", s and s.step.unroll or "-", writes_text(s, layer),
     }

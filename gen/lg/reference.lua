@@ -16,9 +16,25 @@
 -- vector of `features` values.
 local M = {}
 
---- Output size of a convolution or pooling along one axis (PyTorch's formula).
-local function output_size(in_size, kernel, stride, padding)
-  return (in_size + 2 * padding - kernel) // stride + 1
+--- Output size of a convolution or pooling along one axis (PyTorch's formula):
+-- a window spanning (kernel - 1) * dilation + 1 input values moved by stride
+-- over the input padded by pad_before and pad_after. With ceil_mode a last
+-- partial window counts too, unless it would start past the input and its
+-- leading padding. dilation, pad_after and ceil_mode are optional.
+local function output_size(in_size, kernel, stride, pad_before, pad_after, dilation, ceil_mode)
+  pad_after = pad_after or pad_before
+  dilation = dilation or 1
+  local span = (kernel - 1) * dilation + 1
+  local room = in_size + pad_before + pad_after - span
+  if not ceil_mode then
+    return room // stride + 1
+  end
+  local size = math.ceil(room / stride) + 1
+  local last_start = (size - 1) * stride   -- in padded coordinates
+  if last_start >= in_size + pad_before then
+    size = size - 1
+  end
+  return size
 end
 
 --- Is the input point (y, x), counted from 0, inside an image of height x width?
@@ -79,22 +95,25 @@ local function check_bias(layer, count)
 end
 
 --- Window geometry of a conv/pool layer applied to a map: kernel, stride,
--- padding and output size, checked up front.
+-- dilation (1 when absent), padding of each side and output size, checked up front.
 local function window_geometry(layer, in_shape)
   check(in_shape.channels ~= nil, layer, "needs a C x H x W input, got a vector of %d",
     element_count(in_shape))
   local k, s, p = layer.kernel, layer.stride, layer.padding
-  check(k and s and p, layer, "kernel, stride and padding must be given as {h=, w=}")
-  check(k.h >= 1 and k.w >= 1 and s.h >= 1 and s.w >= 1 and p.h >= 0 and p.w >= 0, layer,
-    "kernel %dx%d, stride %dx%d, padding %dx%d out of range", k.h, k.w, s.h, s.w, p.h, p.w)
-  local out_height = output_size(in_shape.height, k.h, s.h, p.h)
-  local out_width = output_size(in_shape.width, k.w, s.w, p.w)
+  local d = layer.dilation or { h = 1, w = 1 }
+  check(k and s and p, layer, "kernel and stride must be given as {h=, w=}, padding as {top=, left=, bottom=, right=}")
+  check(k.h >= 1 and k.w >= 1 and s.h >= 1 and s.w >= 1 and d.h >= 1 and d.w >= 1, layer,
+    "kernel %dx%d, stride %dx%d, dilation %dx%d out of range", k.h, k.w, s.h, s.w, d.h, d.w)
+  check(p.top >= 0 and p.left >= 0 and p.bottom >= 0 and p.right >= 0, layer, "negative padding")
+  local out_height = output_size(in_shape.height, k.h, s.h, p.top, p.bottom, d.h, layer.ceil_mode)
+  local out_width = output_size(in_shape.width, k.w, s.w, p.left, p.right, d.w, layer.ceil_mode)
   check(out_height >= 1 and out_width >= 1, layer, "output of a %s input would be %dx%d",
     shape_string(in_shape), out_height, out_width)
   return {
     kernel_height = k.h, kernel_width = k.w,
     stride_height = s.h, stride_width = s.w,
-    pad_height = p.h, pad_width = p.w,
+    dilation_height = d.h, dilation_width = d.w,
+    pad_top = p.top, pad_left = p.left, pad_bottom = p.bottom, pad_right = p.right,
     out_height = out_height, out_width = out_width,
   }
 end
@@ -122,34 +141,45 @@ end
 
 --- Calls visit(in_y, in_x, filter_y, filter_x) for every tap of the window of
 -- output position (out_y, out_x) that lies inside the image, row by row.
+-- Taps are dilation apart.
 local function each_tap_inside(g, out_y, out_x, in_height, in_width, visit)
-  local in_y_origin = out_y * g.stride_height - g.pad_height
-  local in_x_origin = out_x * g.stride_width - g.pad_width
+  local in_y_origin = out_y * g.stride_height - g.pad_top
+  local in_x_origin = out_x * g.stride_width - g.pad_left
   for filter_y = 0, g.kernel_height - 1 do
-    local in_y = in_y_origin + filter_y
+    local in_y = in_y_origin + filter_y * g.dilation_height
     for filter_x = 0, g.kernel_width - 1 do
-      local in_x = in_x_origin + filter_x
+      local in_x = in_x_origin + filter_x * g.dilation_width
       if is_inside_image(in_y, in_x, in_height, in_width) then visit(in_y, in_x, filter_y, filter_x) end
     end
   end
 end
 
---- out[oc][oy][ox] = bias[oc] + sum over ic, fy, fx of
---   weight[oc][ic][fy][fx] * in[ic][oy*sh - ph + fy][ox*sw - pw + fx]
--- where taps outside the image contribute zero.
+--- out[oc][oy][ox] = bias[oc] + sum over j, fy, fx of
+--   weight[oc][j][fy][fx] * in[ic][oy*sh - top + fy*dh][ox*sw - left + fx*dw]
+-- where taps outside the image contribute zero. With groups, the channels
+-- are split into `groups` consecutive blocks: output channel oc belongs to
+-- block oc // (out_channels / groups) and reads only the group_size input
+-- channels of the same block, ic = block * group_size + j.
 function run_layer.conv2d(layer, input, in_shape)
   local g = window_geometry(layer, in_shape)
   local in_channels, in_height, in_width = in_shape.channels, in_shape.height, in_shape.width
   local out_channels = layer.out_channels
-  check_tensor(layer, "weight", layer.weight, { out_channels, in_channels, g.kernel_height, g.kernel_width })
+  local groups = layer.groups or 1
+  check(in_channels % groups == 0 and out_channels % groups == 0, layer,
+    "groups %d does not divide %d input and %d output channels", groups, in_channels, out_channels)
+  local group_size = in_channels // groups            -- input channels per group
+  local outputs_per_group = out_channels // groups
+  check_tensor(layer, "weight", layer.weight, { out_channels, group_size, g.kernel_height, g.kernel_width })
   check_bias(layer, out_channels)
   local weight = layer.weight.data
   return output_map(out_channels, g, function(out_channel, out_y, out_x)
     local total = 0.0
-    for in_channel = 0, in_channels - 1 do
+    local block = out_channel // outputs_per_group
+    for j = 0, group_size - 1 do
+      local in_channel = block * group_size + j
       each_tap_inside(g, out_y, out_x, in_height, in_width, function(in_y, in_x, filter_y, filter_x)
         local input_value = input[chw_index(in_channel, in_y, in_x, in_height, in_width)]
-        local weight_value = weight[((out_channel * in_channels + in_channel)
+        local weight_value = weight[((out_channel * group_size + j)
           * g.kernel_height + filter_y) * g.kernel_width + filter_x + 1]
         total = total + input_value * weight_value
       end)
@@ -197,13 +227,33 @@ local function pool(layer, input, in_shape, reduce_window)
   end)
 end
 
---- Average of the window, padded zeros included (count_include_pad = true):
--- the sum of the taps inside the image divided by kernel_height * kernel_width.
+--- Number of window positions along one axis that lie inside the padded
+-- input [-pad_before, size + pad_after): PyTorch's avg-pool divisor on that
+-- axis with count_include_pad. The window starts at origin and never before
+-- the padding; only a ceil_mode window can hang past its end.
+local function positions_in_padded_input(origin, kernel, size, pad_after)
+  local window_end = math.min(origin + kernel, size + pad_after)
+  return window_end - origin
+end
+
+--- Average of the window. count_include_pad = true (the default): the sum of
+-- the taps inside the image divided by the window's size clipped to the padded
+-- input (kernel_height * kernel_width unless a ceil_mode window hangs past the
+-- padding); false: divided by the number of taps inside the image.
 function run_layer.avgpool2d(layer, input, in_shape)
-  return pool(layer, input, in_shape, function(taps, g)
+  local include_pad = layer.count_include_pad
+  if include_pad == nil then include_pad = true end
+  return pool(layer, input, in_shape, function(taps, g, out_y, out_x)
     local total = 0.0
     for _, value in ipairs(taps) do total = total + value end
-    return total / (g.kernel_height * g.kernel_width)
+    local divisor = #taps
+    if include_pad then
+      divisor = positions_in_padded_input(out_y * g.stride_height - g.pad_top, g.kernel_height, in_shape.height,
+        g.pad_bottom) * positions_in_padded_input(out_x * g.stride_width - g.pad_left, g.kernel_width,
+        in_shape.width, g.pad_right)
+    end
+    check(divisor > 0, layer, "window at output (%d, %d) lies entirely in the padding", out_y, out_x)
+    return total / divisor
   end)
 end
 

@@ -24,6 +24,7 @@ M.LIMITS = {
   max_kernel = 64,
   max_stride = 64,
   max_padding = 64,
+  max_dilation = 64,
   max_layers = 256,
   -- 16 Mi float32 values = 64 MB: no layer output (activation) may be larger.
   max_values = 16 * 1024 * 1024,

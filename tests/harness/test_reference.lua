@@ -82,6 +82,8 @@ end
 -- 2. Hand-computed cases
 ------------------------------------------------------------------------------
 local function pair(h, w) return { h = h, w = w } end
+--- Symmetric padding {top, left, bottom, right} of h rows and w columns.
+local function sides(h, w) return { top = h, left = w, bottom = h, right = w } end
 
 --- A model table as the loader would give it, built by hand.
 local function model_of(input, layers)
@@ -106,7 +108,7 @@ protected("hand conv2d padding 1 stride 2", function()
   -- 2x2 kernel of ones, bias 0.5, padding 1, stride 2: output 2x2,
   -- each output = 0.5 + sum of the window's pixels inside the image.
   local m = model_of(image_shape, { {
-    type = "conv2d", out_channels = 1, kernel = pair(2, 2), stride = pair(2, 2), padding = pair(1, 1),
+    type = "conv2d", out_channels = 1, kernel = pair(2, 2), stride = pair(2, 2), padding = sides(1, 1),
     bias = true, weight = { shape = { 1, 1, 2, 2 }, data = { 1, 1, 1, 1 } },
     bias_values = { shape = { 1 }, data = { 0.5 } } } })
   expect_values("hand conv2d padding 1 stride 2", reference.run(m, image),
@@ -117,7 +119,7 @@ protected("hand conv2d rectangular two channels", function()
   -- input 2x2x3: channel 0 rows {1,2,3},{4,5,6}; channel 1 rows {1,1,1},{0,1,0}
   -- kernel 1x3, no bias: weights channel 0 {1,0,-1}, channel 1 {2,2,2}
   local m = model_of({ channels = 2, height = 2, width = 3 }, { {
-    type = "conv2d", out_channels = 1, kernel = pair(1, 3), stride = pair(1, 1), padding = pair(0, 0),
+    type = "conv2d", out_channels = 1, kernel = pair(1, 3), stride = pair(1, 1), padding = sides(0, 0),
     bias = false, weight = { shape = { 1, 2, 1, 3 }, data = { 1, 0, -1, 2, 2, 2 } } } })
   expect_values("hand conv2d rectangular two channels", reference.run(m, { 1, 2, 3, 4, 5, 6, 1, 1, 1, 0, 1, 0 }),
     { (1 - 3) + 2 * 3, (4 - 6) + 2 * 1 })
@@ -127,7 +129,7 @@ protected("hand conv2d padding beyond kernel", function()
   -- 1x1 kernel (weight 2, bias -1) with padding 1 on a 1x1 image of 5: a 3x3
   -- output whose border taps are all padding, so the border is the bias alone.
   local m = model_of({ channels = 1, height = 1, width = 1 }, { {
-    type = "conv2d", out_channels = 1, kernel = pair(1, 1), stride = pair(1, 1), padding = pair(1, 1),
+    type = "conv2d", out_channels = 1, kernel = pair(1, 1), stride = pair(1, 1), padding = sides(1, 1),
     bias = true, weight = { shape = { 1, 1, 1, 1 }, data = { 2 } }, bias_values = { shape = { 1 }, data = { -1 } } } })
   expect_values("hand conv2d padding beyond kernel", reference.run(m, { 5 }),
     { -1, -1, -1, -1, 9, -1, -1, -1, -1 })
@@ -135,25 +137,25 @@ end)
 
 protected("hand avgpool2d counts padding", function()
   -- 2x2 windows, stride 2, padding 1: every sum is divided by 4
-  local m = model_of(image_shape, { { type = "avgpool2d", kernel = pair(2, 2), stride = pair(2, 2), padding = pair(1, 1) } })
+  local m = model_of(image_shape, { { type = "avgpool2d", kernel = pair(2, 2), stride = pair(2, 2), padding = sides(1, 1) } })
   expect_values("hand avgpool2d counts padding", reference.run(m, image),
     { 1 / 4, (2 + 3) / 4, (4 + 7) / 4, (5 + 6 + 8 + 9) / 4 })
 end)
 
 protected("hand maxpool2d ignores padding", function()
   -- on negative values a padded zero would win; it must not
-  local m = model_of(image_shape, { { type = "maxpool2d", kernel = pair(2, 2), stride = pair(2, 2), padding = pair(1, 1) } })
+  local m = model_of(image_shape, { { type = "maxpool2d", kernel = pair(2, 2), stride = pair(2, 2), padding = sides(1, 1) } })
   expect_values("hand maxpool2d ignores padding", reference.run(m, negated), { -1, -2, -4, -5 })
 end)
 
 protected("hand maxpool2d overlapping windows", function()
-  local m = model_of(image_shape, { { type = "maxpool2d", kernel = pair(2, 2), stride = pair(1, 1), padding = pair(0, 0) } })
+  local m = model_of(image_shape, { { type = "maxpool2d", kernel = pair(2, 2), stride = pair(1, 1), padding = sides(0, 0) } })
   expect_values("hand maxpool2d overlapping windows", reference.run(m, image), { 5, 6, 8, 9 })
 end)
 
 protected("hand avgpool2d rectangular stride", function()
   -- 3x1 windows (whole columns), stride 1 across: column means
-  local m = model_of(image_shape, { { type = "avgpool2d", kernel = pair(3, 1), stride = pair(1, 1), padding = pair(0, 0) } })
+  local m = model_of(image_shape, { { type = "avgpool2d", kernel = pair(3, 1), stride = pair(1, 1), padding = sides(0, 0) } })
   expect_values("hand avgpool2d rectangular stride", reference.run(m, image), { 4, 5, 6 })
 end)
 
@@ -231,11 +233,11 @@ refuses("refuses linear without flatten",
   model_of(image_shape, { { type = "linear", out_features = 1, bias = false,
     weight = { shape = { 1, 9 }, data = image } } }), image, "layer 0 (linear): input is a 1x3x3 map")
 refuses("refuses a kernel larger than the input",
-  model_of(image_shape, { { type = "maxpool2d", kernel = pair(4, 1), stride = pair(1, 1), padding = pair(0, 0) } }),
+  model_of(image_shape, { { type = "maxpool2d", kernel = pair(4, 1), stride = pair(1, 1), padding = sides(0, 0) } }),
   image, "layer 0 (maxpool2d): output of a 1x3x3 input would be 0x3")
 refuses("refuses a misshaped weight",
   model_of(image_shape, { { type = "conv2d", out_channels = 1, kernel = pair(2, 2), stride = pair(1, 1),
-    padding = pair(0, 0), bias = false, weight = { shape = { 1, 2, 2, 2 }, data = image } } }),
+    padding = sides(0, 0), bias = false, weight = { shape = { 1, 2, 2, 2 }, data = image } } }),
   image, "layer 0 (conv2d): weight shape [1,2,2,2], expected [1,1,2,2]")
 refuses("refuses a wrong input size", model_of(image_shape, { { type = "relu" } }), { 1, 2 },
   "input has 2 values")

@@ -11,7 +11,7 @@ local M = {}
 M.types = { "conv2d" }
 M.role = "compute"
 M.fields = { type = true, out_channels = true, kernel = true, stride = true, padding = true,
-             bias = true, weight = true, unroll = true }
+             bias = true, weight = true, unroll = true, groups = true, dilation = true }
 
 -- conv outputs one body keeps in registers, with the row's weights and one
 -- input at a time beside them in a 32-register FPU. LeNet-5 on Cortex-M4F, QEMU
@@ -23,10 +23,39 @@ M.MAX_ACCUMULATORS = 12
 function M.check(v, raw, layer, fpath)
   shared.check_tensors(v, raw, layer, fpath, "out_channels", "channels", v.limits.max_channels)
   shared.check_window(v, raw, layer, fpath, false)
+  layer.groups = 1
+  if raw.groups ~= nil then
+    layer.groups = v.int(raw.groups, fpath .. ".groups", "groups", 1, v.limits.max_channels, layer)
+  end
+end
+
+--- The divisors of n, for a message.
+local function divisors(n)
+  local list = {}
+  for d = 1, n do
+    if n % d == 0 then list[#list + 1] = tostring(d) end
+    if #list == 8 then list[#list + 1] = "..."; break end
+  end
+  return table.concat(list, ", ")
 end
 
 function M.infer(v, layer, shape, prev)
-  return shared.infer_window(v, layer, shape, prev, layer.out_channels)
+  local out = shared.infer_window(v, layer, shape, prev, layer.out_channels)
+  local g, where = layer.groups, "layers." .. (layer.index + 1) .. ".groups"
+  if shape[1] % g ~= 0 then
+    v.fail(where, string.format("groups %d does not divide the %d input channels (input %s); use one of %s",
+      g, shape[1], geometry.shape_text(shape), divisors(shape[1])), layer)
+  end
+  if layer.out_channels % g ~= 0 then
+    v.fail(where, string.format("groups %d does not divide out_channels %d; make out_channels a multiple of %d "
+      .. "(such as %d)", g, layer.out_channels, g, g * math.max(1, layer.out_channels // g)), layer)
+  end
+  return out
+end
+
+--- Input channels each output channel reads: in_channels / groups.
+local function group_channels(layer)
+  return layer.in_shape[1] // layer.groups
 end
 
 --- Only taps that fall inside the image are real work; padding taps are
@@ -35,23 +64,27 @@ end
 function M.macs(layer)
   local _, oh, ow = table.unpack(layer.out_shape)
   local c, h, w = table.unpack(layer.in_shape)
-  local rows = geometry.axis_taps(oh, h, layer.kernel.h, layer.stride.h, layer.padding.h)
-  local cols = geometry.axis_taps(ow, w, layer.kernel.w, layer.stride.w, layer.padding.w)
-  return rows * cols * c * layer.out_channels
+  local rows = geometry.axis_taps(oh, h, layer.kernel.h, layer.stride.h, layer.padding.top, layer.dilation.h)
+  local cols = geometry.axis_taps(ow, w, layer.kernel.w, layer.stride.w, layer.padding.left, layer.dilation.w)
+  return rows * cols * (c // layer.groups) * layer.out_channels
 end
 
 function M.params(layer)
-  local n = layer.out_channels * layer.in_shape[1] * layer.kernel.h * layer.kernel.w
+  local n = layer.out_channels * group_channels(layer) * layer.kernel.h * layer.kernel.w
   return n + (layer.bias and layer.out_channels or 0)
 end
 
 function M.tensors(layer)
-  return { layer.out_channels, layer.in_shape[1], layer.kernel.h, layer.kernel.w }, { layer.out_channels }
+  return { layer.out_channels, group_channels(layer), layer.kernel.h, layer.kernel.w }, { layer.out_channels }
 end
 
 function M.attributes(layer)
-  return string.format("out_channels %d, kernel %s, stride %s, padding %s, %s", layer.out_channels,
-    geometry.pair_text(layer.kernel), geometry.pair_text(layer.stride), geometry.pair_text(layer.padding),
+  local extra = shared.dilation_text(layer)
+  if layer.groups ~= 1 then
+    extra = extra .. string.format(", groups %d (%d input channels each)", layer.groups, group_channels(layer))
+  end
+  return string.format("out_channels %d, kernel %s, stride %s, padding %s%s, %s", layer.out_channels,
+    geometry.pair_text(layer.kernel), geometry.pair_text(layer.stride), shared.padding_text(layer), extra,
     shared.bias_text(layer))
 end
 
@@ -63,8 +96,9 @@ end
 local function conv_geometry(step)
   local conv, pool = step.layer, step.pool
   local g = {
-    c_in = conv.in_shape[1], h = conv.in_shape[2], w = conv.in_shape[3],
-    k = conv.kernel, s = conv.stride, p = conv.padding,
+    c_in = group_channels(conv), h = conv.in_shape[2], w = conv.in_shape[3],
+    groups = conv.groups, per_group = conv.out_channels // conv.groups,
+    k = conv.kernel, s = conv.stride, p = geometry.leading(conv.padding), d = conv.dilation,
     oh = conv.out_shape[2], ow = conv.out_shape[3],
     pk = pool and pool.kernel or { h = 1, w = 1 },
     ps = pool and pool.stride or { h = 1, w = 1 },
@@ -75,7 +109,7 @@ local function conv_geometry(step)
   local function key(pos, axis, size)
     local parts = {}
     for d = 0, g.pk[axis] - 1 do
-      local a, b = geometry.tap_range(pos * g.ps[axis] + d, g.s[axis], g.p[axis], g.k[axis], size)
+      local a, b = geometry.tap_range(pos * g.ps[axis] + d, g.s[axis], g.p[axis], g.k[axis], size, g.d[axis])
       parts[#parts + 1] = a .. ":" .. b
     end
     return table.concat(parts, ",")
@@ -107,8 +141,8 @@ local function accumulators(w, b, pooled)
         else
           name = (b.width > 1) and string.format("acc%d", k) or "acc"
         end
-        local y_first, y_last = geometry.tap_range(b.row * g.ps.h + dy, g.s.h, g.p.h, g.k.h, g.h)
-        local x_first, x_last = geometry.tap_range((b.col + k) * g.ps.w + dx, g.s.w, g.p.w, g.k.w, g.w)
+        local y_first, y_last = geometry.tap_range(b.row * g.ps.h + dy, g.s.h, g.p.h, g.k.h, g.h, g.d.h)
+        local x_first, x_last = geometry.tap_range((b.col + k) * g.ps.w + dx, g.s.w, g.p.w, g.k.w, g.w, g.d.w)
         acc[#acc + 1] = { k = k, dy = dy, dx = dx, name = name,
                           y_first = y_first, y_last = y_last, x_first = x_first, x_last = x_last }
         w.line("float %s = b; /* conv output [%s][%s][%s] */", name, b.oc, ckernel.affine(b.py, g.ps.h, dy),
@@ -117,6 +151,19 @@ local function accumulators(w, b, pooled)
     end
   end
   return acc
+end
+
+--- The input channel that channel c of output channel oc's group reads:
+-- c itself without groups; else the group's first channel, (oc / (out_channels
+-- / groups)) * (in_channels / groups), plus c. oc and c are numbers at
+-- --unroll=full (the index is then a literal) or loop variable names.
+local function input_channel(g, oc, c)
+  if g.groups == 1 then return c end
+  if type(oc) == "number" and type(c) == "number" then return (oc // g.per_group) * g.c_in + c end
+  local first = (g.per_group == 1) and oc or string.format("(%s / %d)", oc, g.per_group)
+  if g.c_in > 1 then first = string.format("(%d * %s)", g.c_in, first) end
+  if c == 0 then return first end
+  return string.format("%s + %s", first, c)
 end
 
 --- The multiply-accumulates of one kernel row ky of input channel c.
@@ -133,7 +180,7 @@ local function kernel_row(w, b, acc, c, ky, row_loop)
     for i, a in ipairs(acc) do
       local ky_ok = row_loop or (ky >= a.y_first and ky <= a.y_last)
       if ky_ok and kx >= a.x_first and kx <= a.x_last then
-        local col_offset = (a.k * g.ps.w + a.dx) * g.s.w + kx
+        local col_offset = (a.k * g.ps.w + a.dx) * g.s.w + kx * g.d.w
         macs[#macs + 1] = { a = a, kx = kx, row = a.dy * g.s.h, col = col_offset, order = i }
       end
     end
@@ -147,12 +194,12 @@ local function kernel_row(w, b, acc, c, ky, row_loop)
     local a, kx = m.a, m.kx
     local iy
     if row_loop then
-      iy = ckernel.affine(b.py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h, "ky")
+      iy = ckernel.affine(b.py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h, ckernel.scaled("ky", g.d.h))
     else
-      iy = ckernel.affine(b.py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h + ky)
+      iy = ckernel.affine(b.py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h + ky * g.d.h)
     end
-    local ix = ckernel.affine(b.px, g.ps.w * g.s.w, (a.k * g.ps.w + a.dx) * g.s.w - g.p.w + kx)
-    w.line("LG_MAC(%s, w[%s][%s][%d], x[%s][%s][%s]);", a.name, c, ky, kx, c, iy, ix)
+    local ix = ckernel.affine(b.px, g.ps.w * g.s.w, (a.k * g.ps.w + a.dx) * g.s.w - g.p.w + kx * g.d.w)
+    w.line("LG_MAC(%s, w[%s][%s][%d], x[%s][%s][%s]);", a.name, c, ky, kx, input_channel(g, b.oc, c), iy, ix)
   end
 end
 
@@ -275,6 +322,7 @@ local function emit_none(e, step, fname)
   local p = render.writer()
   channel_prologue(e, p, step, "oc")
   vars.prologue, vars.out_channels, vars.c_in = p.text(), tostring(step.layer.out_channels), tostring(g.c_in)
+  vars.channel = input_channel(g, "oc", "c")
   vars.value = ckernel.activation_expr(step.acts, "acc")
   ckernel.emit_none(e, "conv_none.c", vars)
 end

@@ -9,62 +9,139 @@ local M = {}
 
 M.types = { "avgpool2d", "maxpool2d" }
 M.role = "compute"
-M.fields = { type = true, kernel = true, stride = true, padding = true, unroll = true }
+M.fields = { type = true, kernel = true, stride = true, padding = true, unroll = true, dilation = true,
+             ceil_mode = true, count_include_pad = true }
 
 function M.check(v, raw, layer, fpath)
+  local is_avg = layer.type == "avgpool2d"
+  if is_avg and raw.dilation ~= nil then
+    v.fail(fpath .. ".dilation", "avgpool2d has no dilation (PyTorch's AvgPool2d has none); remove it, or use "
+      .. "maxpool2d", layer)
+  end
+  if not is_avg and raw.count_include_pad ~= nil then
+    v.fail(fpath .. ".count_include_pad", "count_include_pad applies to avgpool2d only (max-pool never takes a "
+      .. "padded value); remove it", layer)
+  end
   shared.check_window(v, raw, layer, fpath, true)
+  layer.ceil_mode = shared.check_flag(v, raw, layer, fpath, "ceil_mode", false)
+  if is_avg then layer.count_include_pad = shared.check_flag(v, raw, layer, fpath, "count_include_pad", true) end
   -- PyTorch refuses pooling padding above half the kernel: a window could then
   -- lie entirely in the padding, where max-pool has no value to take.
-  for _, axis in ipairs({ "h", "w" }) do
-    if 2 * layer.padding[axis] > layer.kernel[axis] then
-      v.fail(fpath .. ".padding", string.format("padding %s is more than half of kernel %s "
-        .. "(PyTorch refuses this too); use padding %dx%d or less", geometry.pair_text(layer.padding),
-        geometry.pair_text(layer.kernel), layer.kernel.h // 2, layer.kernel.w // 2), layer)
+  local p = layer.padding
+  if p and (2 * math.max(p.top, p.bottom) > layer.kernel.h or 2 * math.max(p.left, p.right) > layer.kernel.w) then
+    v.fail(fpath .. ".padding", string.format("padding %s is more than half of kernel %s "
+      .. "(PyTorch refuses this too); use padding %dx%d or less", geometry.padding_text(p),
+      geometry.pair_text(layer.kernel), layer.kernel.h // 2, layer.kernel.w // 2), layer)
+  end
+end
+
+--- Does any output take no input value (its window wholly in the padding)?
+-- Max-pool would have nothing to take, an average without padded zeros would
+-- divide by zero. Returns the axis and position of the first such output.
+local function empty_window(layer)
+  for i, a in ipairs(shared.AXES) do
+    local size = layer.in_shape[i + 1]
+    for o = 0, layer.out_shape[i + 1] - 1 do
+      local first, last = geometry.tap_range(o, layer.stride[a.axis], layer.padding[a.first], layer.kernel[a.axis],
+        size, layer.dilation[a.axis])
+      if last < first then return a, o end
     end
   end
 end
 
 function M.infer(v, layer, shape, prev)
-  return shared.infer_window(v, layer, shape, prev, nil)
+  local out = shared.infer_window(v, layer, shape, prev, nil)
+  if layer.type == "maxpool2d" or not layer.count_include_pad then
+    local a, o = empty_window({ in_shape = shape, out_shape = out, stride = layer.stride, padding = layer.padding,
+      kernel = layer.kernel, dilation = layer.dilation })
+    if a then
+      v.fail("layers." .. (layer.index + 1) .. ".padding", string.format("the window of output %s %d lies wholly "
+        .. "in the padding (padding %s%s), so %s; use less padding or dilation", (a.axis == "h") and "row" or "column",
+        o, shared.padding_text(layer), shared.dilation_text(layer), layer.type == "maxpool2d"
+          and "max-pool has no value to take there" or "count_include_pad = false would divide by zero"), layer)
+    end
+  end
+  return out
 end
 
 function M.attributes(layer)
-  return string.format("kernel %s, stride %s, padding %s%s", geometry.pair_text(layer.kernel),
-    geometry.pair_text(layer.stride), geometry.pair_text(layer.padding),
-    layer.type == "avgpool2d" and ", padded zeros counted" or ", padding ignored")
+  local tail = ", padding ignored"
+  if layer.type == "avgpool2d" then
+    tail = layer.count_include_pad and ", padded zeros counted" or ", padded zeros not counted (count_include_pad false)"
+  end
+  return string.format("kernel %s, stride %s, padding %s%s%s%s", geometry.pair_text(layer.kernel),
+    geometry.pair_text(layer.stride), shared.padding_text(layer), shared.dilation_text(layer),
+    layer.ceil_mode and ", ceil_mode" or "", tail)
 end
 
 --- Can this pooling layer be computed inside the preceding convolution?
--- Only non-overlapping, unpadded windows: each convolution output then feeds
--- exactly one pooled value and is computed exactly once.
+-- Only non-overlapping, undilated, unpadded windows that all lie inside the
+-- input (ceil_mode may add one that does not): each convolution output then
+-- feeds exactly one pooled value and is computed exactly once.
 function M.fusable(pool)
-  return pool.padding.h == 0 and pool.padding.w == 0
+  local p = pool.padding
+  local inside = true
+  for i, a in ipairs(shared.AXES) do
+    inside = inside and (pool.out_shape[i + 1] - 1) * pool.stride[a.axis] + pool.kernel[a.axis] <= pool.in_shape[i + 1]
+  end
+  return p.top == 0 and p.left == 0 and p.bottom == 0 and p.right == 0 and inside
+    and pool.dilation.h == 1 and pool.dilation.w == 1
     and pool.stride.h >= pool.kernel.h and pool.stride.w >= pool.kernel.w
 end
 
 --------------------------------------------------------------------------------
 -- Emission
 --------------------------------------------------------------------------------
-local function pool_geometry(step)
-  local layer = step.layer
-  return {
-    c = layer.in_shape[1], h = layer.in_shape[2], w = layer.in_shape[3],
-    k = layer.kernel, s = layer.stride, p = layer.padding,
-    oh = layer.out_shape[2], ow = layer.out_shape[3],
-  }
+--- Values an average divides output position o of one axis by: the taps
+-- inside the padded input (count_include_pad, PyTorch's default; a ceil_mode
+-- window hanging past the padding has fewer) or inside the input itself.
+local function axis_divisor(g, axis, o)
+  if g.count_include_pad then
+    return geometry.padded_taps(o, g.s[axis], g.p[axis], g.pe[axis], g.k[axis], g.size[axis])
+  end
+  local first, last = geometry.tap_range(o, g.s[axis], g.p[axis], g.k[axis], g.size[axis], g.d[axis])
+  return last - first + 1
 end
 
---- One output: its window's valid taps, straight-line (the padding keeps at
--- most half a window out, so at least one tap is always valid).
+local function pool_geometry(step)
+  local layer = step.layer
+  local g = {
+    c = layer.in_shape[1], h = layer.in_shape[2], w = layer.in_shape[3],
+    k = layer.kernel, s = layer.stride, p = geometry.leading(layer.padding), d = layer.dilation,
+    pe = { h = layer.padding.bottom, w = layer.padding.right },
+    size = { h = layer.in_shape[2], w = layer.in_shape[3] },
+    oh = layer.out_shape[2], ow = layer.out_shape[3],
+    is_avg = layer.type == "avgpool2d", count_include_pad = layer.count_include_pad,
+  }
+  -- per-axis divisors of an average, and whether every window has the whole kernel's
+  g.divisor = { h = {}, w = {} }
+  g.uniform = true
+  for _, a in ipairs({ { "h", g.oh }, { "w", g.ow } }) do
+    for o = 0, a[2] - 1 do
+      local n = g.is_avg and axis_divisor(g, a[1], o) or g.k[a[1]]
+      g.divisor[a[1]][o] = n
+      g.uniform = g.uniform and n == g.k[a[1]]
+    end
+  end
+  return g
+end
+
+--- The value an average stores at output (row, col): the sum over its divisor.
+local function average(g, row, col)
+  return ckernel.divide_by_count("s", g.divisor.h[row] * g.divisor.w[col])
+end
+
+--- One output: its window's valid taps, straight-line (validation made sure
+-- that at least one tap of every window is valid).
 local function pool_body(w, step, g, c, oy, ox, row, col)
-  local y_first, y_last = geometry.tap_range(row, g.s.h, g.p.h, g.k.h, g.h)
-  local x_first, x_last = geometry.tap_range(col, g.s.w, g.p.w, g.k.w, g.w)
-  local is_avg = step.layer.type == "avgpool2d"
+  local y_first, y_last = geometry.tap_range(row, g.s.h, g.p.h, g.k.h, g.h, g.d.h)
+  local x_first, x_last = geometry.tap_range(col, g.s.w, g.p.w, g.k.w, g.w, g.d.w)
+  local is_avg = g.is_avg
   local var = is_avg and "s" or "m"
   for ky = y_first, y_last do
     for kx = x_first, x_last do
-      local ref = string.format("x[%s][%s][%s]", c, ckernel.affine(oy, g.s.h, ky - g.p.h),
-        ckernel.affine(ox, g.s.w, kx - g.p.w))
+      local ref = string.format("x[%s][%s][%s]", c, ckernel.affine(oy, g.s.h, ky * g.d.h - g.p.h),
+        ckernel.affine(ox, g.s.w, kx * g.d.w - g.p.w))
       if ky == y_first and kx == x_first then
         w.line("float %s = %s;", var, ref)
       elseif is_avg then
@@ -74,7 +151,7 @@ local function pool_body(w, step, g, c, oy, ox, row, col)
       end
     end
   end
-  local value = is_avg and ckernel.divide_by_count("s", g.k.h * g.k.w) or "m"
+  local value = is_avg and average(g, row, col) or "m"
   w.line("y[%s][%s][%s] = %s;", c, ckernel.affine(oy, 1, 0), ckernel.affine(ox, 1, 0),
     ckernel.activation_expr(step.acts, value))
 end
@@ -82,8 +159,10 @@ end
 local function emit_kernel(e, step, fname)
   local g = pool_geometry(step)
   ckernel.channel_loop_function(e, step, fname, "c", g.c, function(w)
-    ckernel.regions(w, ckernel.axis_runs(g.oh, g.s.h, g.p.h, g.k.h, g.h),
-      ckernel.axis_runs(g.ow, g.s.w, g.p.w, g.k.w, g.w), "oy", "ox", "output", 1, function(oy, ox, row, col)
+    ckernel.regions(w,
+      ckernel.axis_runs(g.oh, g.s.h, g.p.h, g.k.h, g.h, g.d.h, function(o) return g.divisor.h[o] end),
+      ckernel.axis_runs(g.ow, g.s.w, g.p.w, g.k.w, g.w, g.d.w, function(o) return g.divisor.w[o] end),
+      "oy", "ox", "output", 1, function(oy, ox, row, col)
         pool_body(w, step, g, "c", oy, ox, row, col)
       end)
   end)
@@ -106,19 +185,34 @@ local function emit_full(e, step, fname)
   end)
 end
 
+--- A constant table of one axis's divisors (--unroll=none, when they vary).
+local function divisor_table(name, divisors, count)
+  local values = {}
+  for o = 0, count - 1 do values[#values + 1] = tostring(divisors[o]) end
+  return string.format("static const int %s[%d] = { %s };", name, count, table.concat(values, ", "))
+end
+
 local function emit_none(e, step, fname)
   local g = pool_geometry(step)
-  local is_avg = step.layer.type == "avgpool2d"
   local vars = ckernel.none_vars(step, fname, g)
   vars.channels = tostring(g.c)
-  vars.value = ckernel.activation_expr(step.acts, is_avg and ckernel.divide_by_count("s", g.k.h * g.k.w) or "m")
+  local value = "m"
+  if g.is_avg and g.uniform then
+    value = ckernel.divide_by_count("s", g.k.h * g.k.w)
+  elseif g.is_avg then
+    vars.tables = table.concat({ vars.tables, divisor_table("ky_count", g.divisor.h, g.oh),
+      divisor_table("kx_count", g.divisor.w, g.ow) }, "\n")
+    value = "s / (float)(ky_count[oy] * kx_count[ox])"
+  end
+  vars.value = ckernel.activation_expr(step.acts, value)
   local tap = string.format("x[c][%s][%s]", vars.iy, vars.ix)
-  if is_avg then
+  if g.is_avg then
     vars.init, vars.accumulate = "float s = 0.0f;", string.format("s += %s;", tap)
   else
-    -- max-pool starts from the window's first tap: never empty, as padding <= kernel / 2
-    vars.init = string.format("float m = x[c][%s][%s];", ckernel.affine("oy", g.s.h, -g.p.h, "ky_begin[oy]"),
-      ckernel.affine("ox", g.s.w, -g.p.w, "kx_begin[ox]"))
+    -- max-pool starts from the window's first tap: never empty (validation checked)
+    vars.init = string.format("float m = x[c][%s][%s];",
+      ckernel.affine("oy", g.s.h, -g.p.h, ckernel.scaled("ky_begin[oy]", g.d.h)),
+      ckernel.affine("ox", g.s.w, -g.p.w, ckernel.scaled("kx_begin[ox]", g.d.w)))
     vars.accumulate = string.format("const float v = %s;\nm = (v > m) ? v : m;", tap)
   end
   vars.iy, vars.ix = nil, nil  -- used above: the template has no holes for them
