@@ -126,6 +126,70 @@ NETWORKS = [
              dict(type="linear", out_features=2),
              dict(type="tanh"),
          ]),
+    # Windows (issue 14): groups, dilation, padding forms, ceil_mode, count_include_pad.
+    dict(name="tiny_depthwise",
+         purpose="depthwise conv (fused with a max-pool), channel multiplier 2 with stride 2, grouped 1x1 conv",
+         input=(4, 8, 7),
+         layers=[
+             dict(type="conv2d", out_channels=4, kernel=3, padding=1, groups=4),
+             dict(type="relu"),
+             dict(type="maxpool2d", kernel=2),
+             dict(type="conv2d", out_channels=8, kernel=3, stride=2, padding=(1, 0), groups=4, bias=False),
+             dict(type="conv2d", out_channels=6, kernel=1, groups=2),
+             dict(type="tanh"),
+             dict(type="flatten"),
+             dict(type="linear", out_features=3),
+         ]),
+    dict(name="tiny_dilation",
+         purpose="dilated convolutions with asymmetric padding {top, left, bottom, right}",
+         input=(2, 9, 8),
+         layers=[
+             dict(type="conv2d", out_channels=3, kernel=3, dilation=2, padding=(1, 2, 0, 1)),
+             dict(type="tanh"),
+             dict(type="conv2d", out_channels=2, kernel=(2, 3), stride=(1, 2), dilation=(2, 1), padding=(0, 1)),
+             dict(type="flatten"),
+             dict(type="linear", out_features=3),
+         ]),
+    dict(name="tiny_same",
+         purpose="\"same\" and \"same_lower\" padding with even kernels, stride above 1 and dilation; same max-pool",
+         input=(2, 7, 8),
+         layers=[
+             dict(type="conv2d", out_channels=3, kernel=2, stride=2, padding="same"),
+             dict(type="relu"),
+             dict(type="conv2d", out_channels=3, kernel=4, dilation=2, padding="same_lower"),
+             dict(type="conv2d", out_channels=2, kernel=(2, 3), stride=(3, 2), padding="same"),
+             dict(type="maxpool2d", kernel=2, stride=1, padding="same"),
+             dict(type="flatten"),
+             dict(type="linear", out_features=3),
+         ]),
+    dict(name="tiny_ceil",
+         purpose="ceil_mode pooling after a convolution (not fused), an average whose last windows hang past the padding",
+         input=(2, 7, 6),
+         layers=[
+             dict(type="conv2d", out_channels=3, kernel=3, padding=1),
+             dict(type="maxpool2d", kernel=2, ceil_mode=True),
+             dict(type="avgpool2d", kernel=3, stride=2, padding=1, ceil_mode=True),
+             dict(type="flatten"),
+             dict(type="linear", out_features=3),
+         ]),
+    dict(name="tiny_avg_nopad",
+         purpose="avgpool2d with count_include_pad = false, with and without ceil_mode",
+         input=(2, 7, 7),
+         layers=[
+             dict(type="avgpool2d", kernel=3, stride=2, padding=1, count_include_pad=False, ceil_mode=True),
+             dict(type="avgpool2d", kernel=(2, 3), stride=1, padding=1, count_include_pad=False),
+             dict(type="flatten"),
+             dict(type="linear", out_features=3),
+         ]),
+    dict(name="tiny_maxdil",
+         purpose="dilated max-pool, padded, and with ceil_mode",
+         input=(2, 9, 9),
+         layers=[
+             dict(type="maxpool2d", kernel=3, stride=1, dilation=2, padding=1),
+             dict(type="maxpool2d", kernel=2, stride=2, dilation=(2, 1), padding=(1, 0), ceil_mode=True),
+             dict(type="flatten"),
+             dict(type="linear", out_features=3),
+         ]),
 ]
 
 
@@ -133,25 +197,88 @@ def pair(v):
     return (v, v) if isinstance(v, int) else tuple(v)
 
 
-def build_module(spec, in_channels, in_features):
-    """One nn module for one description layer; returns (module, channels, features)."""
+def same_pads(size, kernel, stride, dilation, lower):
+    """ONNX SAME_UPPER (SAME_LOWER) padding of one axis, as the issue states it:
+    output ceil(size / stride); total the least that gives it; begin half of it."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+    begin = total // 2
+    return (total - begin, begin) if lower else (begin, total - begin)
+
+
+def explicit_pads(spec, hw):
+    """(top, left, bottom, right) of a description's padding on an input of size hw."""
+    padding = spec.get("padding", 0)
+    if isinstance(padding, str):
+        k, s = pair(spec["kernel"]), pair(spec.get("stride", spec["kernel"] if "pool" in spec["type"] else 1))
+        d = pair(spec.get("dilation", 1))
+        top, bottom = same_pads(hw[0], k[0], s[0], d[0], padding == "same_lower")
+        left, right = same_pads(hw[1], k[1], s[1], d[1], padding == "same_lower")
+        return (top, left, bottom, right)
+    if isinstance(padding, int):
+        return (padding,) * 4
+    if len(padding) == 2:
+        return (padding[0], padding[1], padding[0], padding[1])
+    return tuple(padding)
+
+
+class PaddedConv2d(nn.Conv2d):
+    """nn.Conv2d behind an explicit zero padding (asymmetric or "same" at any
+    stride, which nn.Conv2d cannot express); its tensors keep Conv2d's names."""
+
+    def __init__(self, pads, *args, **kwargs):
+        super().__init__(*args, padding=0, **kwargs)
+        self.pads = pads
+
+    def forward(self, x):
+        top, left, bottom, right = self.pads
+        return super().forward(nn.functional.pad(x, (left, right, top, bottom)))
+
+
+class PaddedMaxPool2d(nn.MaxPool2d):
+    """nn.MaxPool2d behind a -inf padding ("same"), which is never the maximum."""
+
+    def __init__(self, pads, *args, **kwargs):
+        super().__init__(*args, padding=0, **kwargs)
+        self.pads = pads
+
+    def forward(self, x):
+        top, left, bottom, right = self.pads
+        return super().forward(nn.functional.pad(x, (left, right, top, bottom), value=float("-inf")))
+
+
+def build_module(spec, in_channels, in_features, hw):
+    """One nn module for one description layer on an input of height x width
+    hw; returns (module, channels, features)."""
     t = spec["type"]
     bias = spec.get("bias", True)
+    pads = explicit_pads(spec, hw) if t in ("conv2d", "avgpool2d", "maxpool2d") else None
+    symmetric = pads is not None and pads[0] == pads[2] and pads[1] == pads[3]
     if t == "conv2d":
-        m = nn.Conv2d(in_channels, spec["out_channels"], pair(spec["kernel"]),
-                      stride=pair(spec.get("stride", 1)), padding=pair(spec.get("padding", 0)),
-                      bias=bias)
+        args = (in_channels, spec["out_channels"], pair(spec["kernel"]))
+        kwargs = dict(stride=pair(spec.get("stride", 1)), dilation=pair(spec.get("dilation", 1)),
+                      groups=spec.get("groups", 1), bias=bias)
+        if symmetric:
+            m = nn.Conv2d(*args, padding=(pads[0], pads[1]), **kwargs)
+        else:
+            m = PaddedConv2d(pads, *args, **kwargs)
         return m, spec["out_channels"], None
     if t == "linear":
         return nn.Linear(in_features, spec["out_features"], bias=bias), None, spec["out_features"]
     if t in ("avgpool2d", "maxpool2d"):
         kernel = pair(spec["kernel"])
         stride = pair(spec.get("stride", spec["kernel"]))
-        padding = pair(spec.get("padding", 0))
+        ceil_mode = spec.get("ceil_mode", False)
         if t == "avgpool2d":
-            m = nn.AvgPool2d(kernel, stride=stride, padding=padding, count_include_pad=True)
+            assert symmetric, "PyTorch's AvgPool2d pads both sides alike"
+            m = nn.AvgPool2d(kernel, stride=stride, padding=(pads[0], pads[1]), ceil_mode=ceil_mode,
+                             count_include_pad=spec.get("count_include_pad", True))
+        elif symmetric:
+            m = nn.MaxPool2d(kernel, stride=stride, padding=(pads[0], pads[1]), ceil_mode=ceil_mode,
+                             dilation=pair(spec.get("dilation", 1)))
         else:
-            m = nn.MaxPool2d(kernel, stride=stride, padding=padding)
+            m = PaddedMaxPool2d(pads, kernel, stride=stride, ceil_mode=ceil_mode,
+                                dilation=pair(spec.get("dilation", 1)))
         return m, in_channels, None
     if t == "flatten":
         return nn.Flatten(), None, None
@@ -166,7 +293,7 @@ def build_network(net, seed):
     for spec in net["layers"]:
         if spec["type"] == "linear" and features is None:
             features = shape.numel()
-        m, channels, features = build_module(spec, channels, features)
+        m, channels, features = build_module(spec, channels, features, tuple(shape.shape[2:]))
         modules.append(m)
         shape = m(shape)
         if spec["type"] == "flatten":
@@ -222,7 +349,8 @@ def write_description(path, net):
     ]
     for spec in net["layers"]:
         fields = ['type = "%s"' % spec["type"]]
-        for key in ("out_channels", "out_features", "kernel", "stride", "padding", "bias"):
+        for key in ("out_channels", "out_features", "kernel", "stride", "padding", "bias", "groups", "dilation",
+                    "ceil_mode", "count_include_pad"):
             if key in spec:
                 fields.append("%s = %s" % (key, lua_value(spec[key])))
         lines.append("    { %s }," % ", ".join(fields))

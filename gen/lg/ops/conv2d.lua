@@ -81,7 +81,8 @@ end
 function M.attributes(layer)
   local extra = shared.dilation_text(layer)
   if layer.groups ~= 1 then
-    extra = extra .. string.format(", groups %d (%d input channels each)", layer.groups, group_channels(layer))
+    local n = group_channels(layer)
+    extra = extra .. string.format(", groups %d (%d input channel%s each)", layer.groups, n, n == 1 and "" or "s")
   end
   return string.format("out_channels %d, kernel %s, stride %s, padding %s%s, %s", layer.out_channels,
     geometry.pair_text(layer.kernel), geometry.pair_text(layer.stride), shared.padding_text(layer), extra,
