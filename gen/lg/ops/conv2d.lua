@@ -48,7 +48,7 @@ function M.infer(v, layer, shape, prev)
   end
   if layer.out_channels % g ~= 0 then
     v.fail(where, string.format("groups %d does not divide out_channels %d; make out_channels a multiple of %d "
-      .. "(such as %d)", g, layer.out_channels, g, g * math.max(1, layer.out_channels // g)), layer)
+      .. "(such as %d)", g, layer.out_channels, g, g * ((layer.out_channels + g - 1) // g)), layer)
   end
   return out
 end

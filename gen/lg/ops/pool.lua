@@ -55,10 +55,17 @@ function M.infer(v, layer, shape, prev)
     local a, o = empty_window({ in_shape = shape, out_shape = out, stride = layer.stride, padding = layer.padding,
       kernel = layer.kernel, dilation = layer.dilation })
     if a then
-      v.fail("layers." .. (layer.index + 1) .. ".padding", string.format("the window of output %s %d lies wholly "
-        .. "in the padding (padding %s%s), so %s; use less padding or dilation", (a.axis == "h") and "row" or "column",
-        o, shared.padding_text(layer), shared.dilation_text(layer), layer.type == "maxpool2d"
-          and "max-pool has no value to take there" or "count_include_pad = false would divide by zero"), layer)
+      local window = string.format("the window of output %s %d lies wholly in the padding", (a.axis == "h") and "row"
+        or "column", o)
+      local why = layer.type == "maxpool2d" and "max-pool has no value to take there"
+        or "count_include_pad = false would divide by zero"
+      local where = "layers." .. (layer.index + 1) .. ".padding"
+      if layer.padding_mode then
+        v.fail(where, string.format("padding %s cannot be met here: %s, so %s; use a smaller padding or dilation",
+          shared.padding_text(layer), window, why), layer)
+      end
+      v.fail(where, string.format("%s (padding %s%s), so %s; use less padding or dilation", window,
+        shared.padding_text(layer), shared.dilation_text(layer), why), layer)
     end
   end
   return out

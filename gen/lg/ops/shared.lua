@@ -32,6 +32,7 @@ local function check_padding(v, raw, layer, fpath)
   else
     local got = type(value) == "table"
       and string.format("a table with %d entr%s", entries, entries == 1 and "y" or "ies") or errors.describe(value)
+    if value == "valid" then got = got .. " (that is no padding: write padding = 0 or leave it out)" end
     v.fail(where, string.format("padding must be %s, got %s", PADDING_FORMS, got), layer)
   end
 end
@@ -67,8 +68,7 @@ function M.check_flag(v, raw, layer, fpath, name, default)
   return value
 end
 
-local AXES = { { axis = "h", first = "top", last = "bottom", word = "height" },
-               { axis = "w", first = "left", last = "right", word = "width" } }
+local AXES = { { axis = "h", first = "top", last = "bottom" }, { axis = "w", first = "left", last = "right" } }
 M.AXES = AXES
 
 --- "kernel 3x3" or "kernel 3x3 with dilation 2x2 (spanning 5x5)".
@@ -106,13 +106,9 @@ function M.infer_window(v, layer, shape, prev, channels)
         .. "pooling layer before it", kernel_text(layer), shape[2] + p.top + p.bottom, shape[3] + p.left + p.right,
         shape[2], shape[3], geometry.padding_text(p), (d > 1) and " or dilation" or ""), layer)
     end
+    -- with "same" this is ceil(n / s), ceil_mode or not: PyTorch's rule keeps
+    -- the last window from starting past the input, so ceil_mode cannot add one
     out[i] = geometry.out_size(n, k, s, p[a.first], p[a.last], d, layer.ceil_mode)
-    local wanted = (n + s - 1) // s
-    if layer.padding_mode and out[i] ~= wanted then
-      v.fail(fpath .. ".padding", string.format("padding = %q cannot give the output %s ceil(%d / %d) = %d: "
-        .. "ceil_mode adds a window (%d); remove ceil_mode", layer.padding_mode, a.word, n, s, wanted, out[i]),
-        layer)
-    end
   end
   return { channels or shape[1], out[1], out[2] }
 end

@@ -1,0 +1,11 @@
+-- groups that do not divide the input channels.
+return {
+  name = "broken",
+  input = { channels = 6, height = 8, width = 8 },
+  weights = "tiny.safetensors",
+  layers = {
+    { type = "conv2d", out_channels = 4, kernel = 3, groups = 4 },
+    { type = "flatten" },
+    { type = "linear", out_features = 3 },
+  },
+}
