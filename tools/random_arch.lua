@@ -16,7 +16,13 @@
 -- windows overlap, tile or leave gaps) and padding up to half the kernel (the
 -- most PyTorch allows); sigmoid, relu and tanh; linear layers of 1-32
 -- features with or without bias. Some architectures also set a per-layer
--- `unroll` field, so levels mix within one network. Draws that would vanish
+-- `unroll` field, so levels mix within one network. Window fields (issue 14)
+-- come from a second stream, so they leave the rest of an architecture as
+-- it was: conv groups (depthwise, channel multiplier or a common divisor),
+-- dilation 1-3, asymmetric {top, left, bottom, right} and "same"/"same_lower"
+-- padding; pooling ceil_mode, count_include_pad = false and max-pool dilation
+-- (a draw that leaves no output or a window wholly in the padding is dropped).
+-- Draws that would vanish
 -- (a kernel larger than its padded input) are clipped to fit; architectures
 -- above the MAC budget (opts.max_macs, default 40,000) are redrawn from the
 -- same seeded stream, so SEED always names the same architecture.
@@ -51,10 +57,108 @@ end
 --- Output size along one axis (the description contract's formula).
 local function out_size(n, k, s, p) return (n + 2 * p - k) // s + 1 end
 
+--- The same with the window fields: padding before/after, dilation, ceil_mode
+-- (PyTorch's rule: the last window starts inside the input or its leading padding).
+local function window_out(n, k, s, before, after, d, ceil)
+  local room = n + before + after - ((k - 1) * d + 1)
+  if room < 0 then return 0 end
+  if not ceil then return room // s + 1 end
+  local o = (room + s - 1) // s + 1
+  if (o - 1) * s >= n + before then o = o - 1 end
+  return o
+end
+
+--- Does every output position of an axis have a tap inside the input?
+local function every_window_reads(n, k, s, before, d, count)
+  for o = 0, count - 1 do
+    local inside = false
+    for t = 0, k - 1 do
+      local i = o * s - before + t * d
+      inside = inside or (i >= 0 and i < n)
+    end
+    if not inside then return false end
+  end
+  return true
+end
+
+--- ONNX SAME_UPPER/SAME_LOWER padding of one axis: before, after.
+local function same_pads(n, k, s, d, lower)
+  local total = math.max(((n + s - 1) // s - 1) * s + (k - 1) * d + 1 - n, 0)
+  if lower then return total - total // 2, total // 2 end
+  return total // 2, total - total // 2
+end
+
+--- Sides {top, left, bottom, right} of a layer's padding on a height x width input.
+local function sides(layer, shape)
+  local p, d, s = layer.padding, layer.dilation or { h = 1, w = 1 }, layer.stride or
+    (layer.type == "conv2d" and { h = 1, w = 1 } or layer.kernel)
+  if p == nil then return { 0, 0, 0, 0 } end
+  if type(p) == "string" then
+    local t, b = same_pads(shape.height, layer.kernel.h, s.h, d.h, p == "same_lower")
+    local l, r = same_pads(shape.width, layer.kernel.w, s.w, d.w, p == "same_lower")
+    return { t, l, b, r }
+  end
+  if p.h then return { p.h, p.w, p.h, p.w } end
+  return p
+end
+
+--- The output height and width of a window layer, 0 when it vanishes or a
+-- window reads nothing where that is an error.
+local function window_shape(layer, shape)
+  local p, d = sides(layer, shape), layer.dilation or { h = 1, w = 1 }
+  local s = layer.stride or (layer.type == "conv2d" and { h = 1, w = 1 } or layer.kernel)
+  local oh = window_out(shape.height, layer.kernel.h, s.h, p[1], p[3], d.h, layer.ceil_mode)
+  local ow = window_out(shape.width, layer.kernel.w, s.w, p[2], p[4], d.w, layer.ceil_mode)
+  if layer.type == "maxpool2d" or layer.count_include_pad == false then
+    if not (every_window_reads(shape.height, layer.kernel.h, s.h, p[1], d.h, oh)
+        and every_window_reads(shape.width, layer.kernel.w, s.w, p[2], d.w, ow)) then
+      return 0, 0
+    end
+  end
+  return oh, ow
+end
+
+--- Try a change of window fields on layer: keep it when the layer still has
+-- an output, else undo it.
+local function try(layer, shape, fields)
+  local old = {}
+  for k, v in pairs(fields) do old[k] = layer[k]; layer[k] = v end
+  local oh, ow = window_shape(layer, shape)
+  if oh < 1 or ow < 1 then
+    for k in pairs(fields) do layer[k] = old[k] end
+  end
+end
+
+--- The window fields drawn from the second stream x (see the header).
+local function draw_window_fields(x, layer, shape)
+  if layer.type == "conv2d" then
+    if x.chance(0.25) then
+      if x.chance(0.5) then  -- depthwise, maybe with a channel multiplier
+        layer.groups, layer.out_channels = shape.channels, shape.channels * x.int(1, 2)
+      else
+        local g = x.int(1, 4)
+        if shape.channels % g == 0 then
+          layer.groups, layer.out_channels = g, g * math.max(1, layer.out_channels // g)
+        end
+      end
+    end
+    if x.chance(0.25) then try(layer, shape, { dilation = draw_pair(x, 1, 3, 1, 3) }) end
+  else
+    if x.chance(0.3) then layer.ceil_mode = true end
+    if layer.type == "avgpool2d" and x.chance(0.3) then try(layer, shape, { count_include_pad = false }) end
+    if layer.type == "maxpool2d" and x.chance(0.25) then try(layer, shape, { dilation = draw_pair(x, 1, 2, 1, 2) }) end
+  end
+  if x.chance(0.15) then
+    try(layer, shape, { padding = x.pick({ "same", "same_lower" }) })
+  elseif layer.type == "conv2d" and x.chance(0.15) then
+    try(layer, shape, { padding = { x.int(0, 3), x.int(0, 3), x.int(0, 3), x.int(0, 3) } })
+  end
+end
+
 --- One conv2d layer on a channels x height x width map; kernel clipped to fit.
 -- cheap: a first layer for a 3x32x32 input that fits the MAC budget (1-2
 -- channels, kernel 1-3, stride 2-3).
-local function draw_conv(r, shape, cheap)
+local function draw_conv(r, shape, cheap, x)
   local layer = { type = "conv2d", out_channels = r.int(1, cheap and 2 or 16) }
   layer.padding = r.chance(0.5) and draw_pair(r, 0, 3, 0, 3) or nil
   local p = layer.padding or { h = 0, w = 0 }
@@ -67,16 +171,16 @@ local function draw_conv(r, shape, cheap)
     layer.stride = draw_pair(r, 1, 3, 1, 3)
   end
   layer.bias = r.chance(0.2) and false or nil
-  local s = layer.stride or { h = 1, w = 1 }
-  local out = { channels = layer.out_channels,
-                height = out_size(shape.height, layer.kernel.h, s.h, p.h),
-                width = out_size(shape.width, layer.kernel.w, s.w, p.w) }
-  local macs = out.channels * out.height * out.width * shape.channels * layer.kernel.h * layer.kernel.w
+  if x then draw_window_fields(x, layer, shape) end
+  local height, width = window_shape(layer, shape)
+  local out = { channels = layer.out_channels, height = height, width = width }
+  local macs = out.channels * out.height * out.width * (shape.channels // (layer.groups or 1))
+    * layer.kernel.h * layer.kernel.w
   return layer, out, macs
 end
 
 --- One pooling layer; kernel clipped to the input, padding to half the kernel.
-local function draw_pool(r, shape)
+local function draw_pool(r, shape, x)
   local layer = { type = r.chance(0.5) and "avgpool2d" or "maxpool2d" }
   layer.kernel = draw_pair(r, 1, 4, 1, 4)
   layer.kernel.h = math.min(layer.kernel.h, shape.height)
@@ -87,17 +191,15 @@ local function draw_pool(r, shape)
   if r.chance(0.4) then
     layer.padding = { h = r.int(0, layer.kernel.h // 2), w = r.int(0, layer.kernel.w // 2) }
   end
-  local s = layer.stride or layer.kernel
-  local p = layer.padding or { h = 0, w = 0 }
-  local out = { channels = shape.channels,
-                height = out_size(shape.height, layer.kernel.h, s.h, p.h),
-                width = out_size(shape.width, layer.kernel.w, s.w, p.w) }
+  if x then draw_window_fields(x, layer, shape) end
+  local height, width = window_shape(layer, shape)
+  local out = { channels = shape.channels, height = height, width = width }
   return layer, out, out.channels * out.height * out.width * layer.kernel.h * layer.kernel.w
 end
 
 --- One architecture drawn from r: returns input, layers, MAC count.
 -- large: a 3x32x32 input (the largest the property test covers).
-local function draw_architecture(r, large)
+local function draw_architecture(r, large, x)
   local input = { channels = r.int(1, 3), height = r.int(1, 32), width = r.int(1, 32) }
   if r.chance(0.5) then input.width = input.height end
   if large then input = { channels = 3, height = 32, width = 32 } end
@@ -109,10 +211,10 @@ local function draw_architecture(r, large)
     macs = macs + (cost or 0)
   end
   for block = 1, r.int(1, 4) do
-    add(draw_conv(r, shape, large and block == 1))
+    add(draw_conv(r, shape, large and block == 1, x))
     if r.chance(0.8) then add({ type = r.pick(ACTIVATIONS) }) end
     if r.chance(0.7) then
-      add(draw_pool(r, shape))
+      add(draw_pool(r, shape, x))
       if r.chance(0.15) then add({ type = r.pick(ACTIVATIONS) }) end
     end
   end
@@ -139,6 +241,8 @@ local function draw_architecture(r, large)
 end
 
 local function pair_text(p)
+  if type(p) == "string" then return string.format("%q", p) end
+  if p[1] then return string.format("{ %d, %d, %d, %d }", p[1], p[2], p[3], p[4]) end
   if p.h == p.w then return tostring(p.h) end
   return string.format("{ %d, %d }", p.h, p.w)
 end
@@ -151,9 +255,10 @@ function M.description(seed, opts)
   -- one architecture in ten has a 3x32x32 input; decided by its own stream so
   -- that the other seeds keep their architectures
   local large = random_source(seed + 1000003).chance(0.1)
+  local x = random_source(seed + 2000003)  -- the window fields' own stream
   local input, layers, macs
   for _ = 1, 10000 do
-    input, layers, macs = draw_architecture(r, large)
+    input, layers, macs = draw_architecture(r, large, x)
     if macs <= max_macs then break end
   end
   assert(macs <= max_macs, "no architecture under the MAC budget")
@@ -168,9 +273,12 @@ function M.description(seed, opts)
     local fields = { string.format('type = "%s"', layer.type) }
     if layer.out_channels then fields[#fields + 1] = "out_channels = " .. layer.out_channels end
     if layer.out_features then fields[#fields + 1] = "out_features = " .. layer.out_features end
-    for _, key in ipairs({ "kernel", "stride", "padding" }) do
+    for _, key in ipairs({ "kernel", "stride", "padding", "dilation" }) do
       if layer[key] then fields[#fields + 1] = key .. " = " .. pair_text(layer[key]) end
     end
+    if layer.groups and layer.groups > 1 then fields[#fields + 1] = "groups = " .. layer.groups end
+    if layer.ceil_mode then fields[#fields + 1] = "ceil_mode = true" end
+    if layer.count_include_pad == false then fields[#fields + 1] = "count_include_pad = false" end
     if layer.bias == false then fields[#fields + 1] = "bias = false" end
     if layer.unroll then fields[#fields + 1] = string.format('unroll = "%s"', layer.unroll) end
     out[#out + 1] = "    { " .. table.concat(fields, ", ") .. " },"
