@@ -24,7 +24,16 @@
 --     index, type, line  0-based position, layer type, line in the description
 --     in_shape, out_shape  {c, h, w} or {n}
 --     unroll         the layer's own unroll level, or nil
---     kernel, stride, padding  {h =, w =} (conv2d and pooling)
+--     kernel, stride {h =, w =} (conv2d and pooling)
+--     padding        {top =, left =, bottom =, right =}, resolved in validation
+--                    from every form a description may write (number, {h, w},
+--                    {top, left, bottom, right}, "same", "same_lower")
+--     padding_mode   "same" | "same_lower" when written so (for the comment), else nil
+--     dilation       {h =, w =} (conv2d and pooling; 1x1 for avgpool2d)
+--     groups         conv2d: input and output channels split into this many groups
+--     ceil_mode      pooling: PyTorch's ceil_mode
+--     count_include_pad  avgpool2d: divide by the window clipped to the padded
+--                    input (true) or by the taps inside the input (false)
 --     out_channels | out_features  (conv2d | linear)
 --     bias           whether the layer adds a bias (conv2d and linear)
 --     weight_name, bias_name, weight_line, bias_line  tensor names and lines

@@ -51,6 +51,23 @@ describe("conv2d", function()
     end
     assert.is_nil(helpers.emit_step(step, "full"):find("x%[%d+%]%[%-"))
   end)
+  it("reads each output channel's group of input channels, with dilation and same padding", function()
+    local gstep, gmodel = step_of({ '{ type = "conv2d", out_channels = 6, kernel = 2, groups = 3, dilation = 2, '
+      .. 'padding = "same" }' }, "{ channels = 3, height = 5, width = 4 }")
+    local g = gmodel.layers[1]
+    assert.are.same({ 6, 5, 4 }, g.out_shape)
+    assert.are.same({ top = 1, left = 1, bottom = 1, right = 1 }, g.padding)
+    assert.are.same({ { 6, 1, 2, 2 }, { 6 } }, { conv.tensors(g) })
+    assert.are.equal(6 * 2 * 2 + 6, conv.params(g))
+    assert.are.equal('out_channels 6, kernel 2x2, stride 1x1, padding "same": 1x1, dilation 2x2, groups 3 '
+      .. "(1 input channel each), bias", conv.attributes(g))
+    -- output channel 5 is in group 2: it reads input channel 2 only
+    local full = helpers.emit_step(gstep, "full")
+    assert.truthy(full:find("w[0][0][0], x[2][", 1, true))
+    assert.is_nil(full:find("_oc5_.-x%[[01]%]%["))
+    assert.truthy(helpers.emit_step(gstep, "kernel"):find("x[(oc / 2)]", 1, true))
+    assert.truthy(helpers.emit_step(gstep, "none"):find("x[(oc / 2) + c][oy - 1 + (2 * ky)][ox - 1 + (2 * kx)]", 1, true))
+  end)
 end)
 
 describe("pool", function()
@@ -61,8 +78,30 @@ describe("pool", function()
     assert.are.same({ h = 2, w = 2 }, layer.stride)
     assert.are.same({ 1, 14, 14 }, layer.out_shape)
     assert.is_true(pool.fusable(layer))
-    assert.is_false(pool.fusable({ kernel = { h = 3, w = 3 }, stride = { h = 2, w = 2 }, padding = { h = 0, w = 0 } }))
+    local function layer_of(text) return select(2, step_of({ text })).layers[1] end
+    assert.is_false(pool.fusable(layer_of('{ type = "maxpool2d", kernel = 3, stride = 2 }')))
     assert.are.equal("kernel 2x2, stride 2x2, padding 0x0, padding ignored", pool.attributes(layer))
+  end)
+  it("does not fuse a ceil_mode window that hangs past the input, nor a dilated one", function()
+    local _, model = step_of({ '{ type = "maxpool2d", kernel = 2, ceil_mode = true }' },
+      "{ channels = 1, height = 5, width = 5 }")
+    assert.are.same({ 1, 3, 3 }, model.layers[1].out_shape)
+    assert.is_false(pool.fusable(model.layers[1]))
+    _, model = step_of({ '{ type = "maxpool2d", kernel = 2, dilation = 2, stride = 3 }' })
+    assert.is_false(pool.fusable(model.layers[1]))
+  end)
+  it("divides an average without padded zeros by the real taps at every level", function()
+    local step = step_of({ '{ type = "avgpool2d", kernel = 2, padding = 1, count_include_pad = false }' },
+      "{ channels = 1, height = 4, width = 4 }")
+    assert.are.equal("kernel 2x2, stride 2x2, padding 1x1, padded zeros not counted (count_include_pad false)",
+      pool.attributes(step.layer))
+    -- the corner window has one real tap, an edge window two, an inner one four
+    for _, level in ipairs({ "full", "kernel" }) do
+      local code = helpers.emit_step(step, level)
+      assert.truthy(code:find("s * 0.5f", 1, true), level)
+      assert.truthy(code:find("s * 0.25f", 1, true), level)
+    end
+    assert.truthy(helpers.emit_step(step, "none"):find("s / (float)(ky_count[oy] * kx_count[ox])", 1, true))
   end)
   it("divides an average by multiplying with 1/4", function()
     local step = step_of({ '{ type = "avgpool2d", kernel = 2 }' })
