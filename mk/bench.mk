@@ -126,7 +126,8 @@ $(call bench_vdir,$(1),$(2))/gen-$(call bench_math,$(2))/stamp: $(BENCH_MODEL_$(
 	    $(LUA) bench/export_baseline.lua $(BENCH_MODEL_$(1)) -o $$(@D),\
 	    $(LUA) gen/lenetgen $(BENCH_MODEL_$(1)) -o $$(@D) --unroll=$(call bench_w,$(2),1) \
 	        --plan=$(call bench_w,$(2),2) --math=$(call bench_math,$(2))) \
-	    $(if $(BENCH_SEED_$(1)),--random-weights $(BENCH_SEED_$(1)))
+	    $(if $(BENCH_SEED_$(1)),--random-weights $(BENCH_SEED_$(1))) \
+	    $(if $(filter full,$(call bench_w,$(2),1)),--split-bytes=none)
 	$(Q)touch $$@
 $(call bench_vdir,$(1),$(2))/gen-$(call bench_math,$(2))/$(1).c \
 $(call bench_vdir,$(1),$(2))/gen-$(call bench_math,$(2))/$(1)_net.h \

@@ -7,7 +7,7 @@ ${banner}
  * ${name}.c refuses to compile with a ${name}.h of another lenetgen run.
  */
 #define ${NAME}_GENERATION ${generation}
-
+${sources}
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -1,26 +1,13 @@
 ${banner}
 #include <float.h>
-${includes}#include "${name}.h"
+${includes}#include "${header}"
 
 /* A ${name}.h of another run (interrupted, or concurrent) does not describe this code. */
 #if !defined(${NAME}_GENERATION) || (${NAME}_GENERATION != ${generation})
-#error "${name}.h and ${name}.c are from different lenetgen runs: regenerate both with gen/lenetgen"
+#error "${mismatch}"
 #endif
 
-/*
- * Multiply-accumulate: one fused multiply-add where the target has it in
- * hardware (Cortex-M4F, x86-64 with FMA), else a multiply and an add. ISO C
- * mode (-std=c99) forbids the compiler to contract a*b+c by itself.
- */
-#if defined(__FP_FAST_FMAF) && defined(__GNUC__)
-#define LG_MAC(acc, w, x) ((acc) = __builtin_fmaf((w), (x), (acc)))
-#elif defined(FP_FAST_FMAF)
-#define LG_MAC(acc, w, x) ((acc) = fmaf((w), (x), (acc)))
-#else
-#define LG_MAC(acc, w, x) ((acc) += (w) * (x))
-#endif
-
-/*
+${mac}/*
  * What this code assumes of the target, checked by the compiler. C99 has no
  * _Static_assert: each typedef declares an array of size -1, an error, when its
  * condition is false. The comment above a failing line says what to do.

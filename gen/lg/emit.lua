@@ -23,6 +23,7 @@ local interface = require("lg.interface")
 local manifest = require("lg.manifest")
 local ops = require("lg.ops")
 local render = require("lg.render")
+local split = require("lg.split")
 
 local M = {}
 
@@ -108,7 +109,7 @@ end
 --- Each step's comment and functions, and the calls of _infer_scratch.
 local function step_sections(e, model, plan)
   local parts, calls = {}, {}
-  e.used_acts = {}
+  e.used_acts, e.step_groups, e.step_names = {}, {}, {}
   for _, step in ipairs(plan.steps) do
     for _, act in ipairs(step.acts) do e.used_acts[act] = true end
     for _, act in ipairs(step.post_acts) do e.used_acts[act] = true end
@@ -120,7 +121,11 @@ local function step_sections(e, model, plan)
     else
       ops.of(step.kind).emit[step.unroll](e, step, fname)
     end
-    parts[#parts + 1] = step_comment(model, step) .. "\n" .. table.concat(e.functions, "\n\n", before + 1)
+    local comment = step_comment(model, step)
+    parts[#parts + 1] = comment .. "\n" .. table.concat(e.functions, "\n\n", before + 1)
+    e.step_groups[#e.step_groups + 1] = { comment = comment, functions = table.move(e.functions, before + 1,
+      #e.functions, 1, {}) }
+    e.step_names[#e.step_names + 1] = fname
     calls[#calls + 1] = string.format("%s(%s, %s);", fname, buffer_arg(step.input), buffer_arg(step.output))
     local trace_buf = (step.output.kind == "arena") and buffer_arg(step.output) or "output"
     calls[#calls + 1] = string.format("#if defined(%s_TRACE)\n%s_trace(%d, %s, %d);\n#endif",
@@ -140,26 +145,39 @@ local GENERATION_SLOT = "@generation@"
 -- concurrent runs writing by another tool) differ in it and fail to compile
 -- together. The banner is left out: files that differ only there (a comment of
 -- the description, its path) are the same code and may be mixed.
-local function with_generation(header, source, banner_bytes)
-  local id = string.format("0x%sUL", hash.sha256_hex(header:sub(banner_bytes + 1) .. "\0"
-    .. source:sub(banner_bytes + 1)):sub(1, 8))
-  local function fill(text)
+-- Split output: the same over every file, header and main source first.
+local function with_generation(texts, banner_bytes)
+  local after_banner = {}
+  for i, text in ipairs(texts) do after_banner[i] = text:sub(banner_bytes + 1) end
+  local id = string.format("0x%sUL", hash.sha256_hex(table.concat(after_banner, "\0")):sub(1, 8))
+  local filled = {}
+  for i, text in ipairs(texts) do
     local at = assert(text:find(GENERATION_SLOT, banner_bytes + 1, true), "no generation slot")
-    return text:sub(1, at - 1) .. id .. text:sub(at + #GENERATION_SLOT)
+    filled[i] = text:sub(1, at - 1) .. id .. text:sub(at + #GENERATION_SLOT)
   end
-  return { header = fill(header), source = fill(source) }
+  return filled
+end
+
+--- The opening of a .c file: banner, includes, the generation id check, the
+-- LG_MAC macro (vars.mac: its text or "") and the float format check.
+-- @param vars { header = file to include, mismatch = the #error text, mac = ... }
+function M.source_head(e, opts, vars)
+  -- <math.h> only with libm: --math=builtin code needs no library at all (the
+  -- template's <float.h> is one of the headers freestanding C provides)
+  local includes = (opts.math == "builtin") and "" or "#include <math.h>\n\n"
+  return render.render(render.template("source_head.c"), {
+    banner = opts.manifest, name = e.name, NAME = e.NAME, includes = includes,
+    generation = GENERATION_SLOT, header = vars.header, mismatch = vars.mismatch, mac = vars.mac })
 end
 
 --- The .c file.
 local function source_text(e, model, plan, opts)
   local weight_parts = weight_sections(e, model)
   local step_parts, calls = step_sections(e, model, plan)
-  -- <math.h> only with libm: --math=builtin code needs no library at all (the
-  -- template's <float.h> is one of the headers freestanding C provides)
-  local includes = (opts.math == "builtin") and "" or "#include <math.h>\n\n"
-  local sections = { render.render(render.template("source_head.c"), {
-    banner = opts.manifest, name = e.name, NAME = e.NAME,
-    includes = includes, generation = GENERATION_SLOT }) }
+  e.weight_parts, e.calls = weight_parts, calls  -- for a split (split_texts)
+  local sections = { M.source_head(e, opts, { header = e.name .. ".h",
+    mismatch = e.name .. ".h and " .. e.name .. ".c are from different lenetgen runs: regenerate both with gen/lenetgen",
+    mac = render.template("lg_mac.h") .. "\n" }) }
   sections[#sections + 1] = interface.source_text(model, e.NAME)
   if model.nonfinite then sections[#sections + 1] = render.fill("nonfinite.h") end
   sections[#sections + 1] = "/* Weights: static const, so they stay in flash on a microcontroller. */"
@@ -173,7 +191,7 @@ end
 
 --- The .h file: sizes as aligned macros, what the description says about
 -- the input and the outputs (lg.interface), the entry points.
-local function header_text(e, model, plan, opts)
+local function header_text(e, model, plan, opts, sources)
   local macro_rows = {
     { "INPUT_CHANNELS", model.input.channels, "input channels" },
     { "INPUT_HEIGHT", model.input.height, "input rows" },
@@ -197,20 +215,85 @@ local function header_text(e, model, plan, opts)
   return render.render(render.template("header.h"), {
     banner = opts.manifest, guard = e.NAME .. "_H", name = e.name, NAME = e.NAME,
     macros = table.concat(macro_lines, "\n"), interface = interface.header_text(model, e.NAME),
-    generation = GENERATION_SLOT })
+    generation = GENERATION_SLOT, sources = sources or "" })
 end
 
---- Generate the header and source text.
+--- The #error of a file that finds a header of another run.
+local function mismatch(e, file)
+  return string.format("%s and %s.h are from different lenetgen runs: regenerate all of %s's files "
+    .. "(%s_SOURCE_FILES in %s.h lists them) with gen/lenetgen", file, e.name, e.name, e.NAME, e.name)
+end
+
+--- One part: the head, the helpers and macros its functions use, the functions.
+local function part_text(e, model, opts, part, file)
+  local body, used, uses_mac, uses_nonfinite = {}, {}, false, false
+  for i, f in ipairs(part) do
+    local text = split.function_text(f)
+    body[i] = f.comment and (f.comment .. "\n" .. text) or text
+    for _, act in ipairs(activation.types) do
+      if text:find("act_" .. act .. "(", 1, true) then used[act] = true end
+    end
+    uses_mac = uses_mac or text:find("LG_MAC(", 1, true) ~= nil
+    uses_nonfinite = uses_nonfinite or text:find("LG_NAN", 1, true) ~= nil or text:find("LG_INF", 1, true) ~= nil
+  end
+  local sections = { M.source_head(e, opts, { header = e.name .. "_internal.h", mismatch = mismatch(e, file),
+    mac = uses_mac and (render.template("lg_mac.h") .. "\n") or "" }) }
+  if model.nonfinite and uses_nonfinite then sections[#sections + 1] = render.fill("nonfinite.h") end
+  sections[#sections + 1] = activation.helpers(used, opts.math, e.any_full)
+  sections[#sections + 1] = table.concat(body, "\n\n")
+  return render.reindent(table.concat(sections, "\n\n"))
+end
+
+--- The texts of a split network: header, <name>.c, <name>_internal.h, the parts.
+local function split_texts(e, model, plan, opts, limit)
+  local parts = split.assign(e.step_groups, limit)
+  split.link(parts, e.step_names, e.name .. "_layer")
+  local c_names = split.file_names(e.name, #parts)
+  local weights, declarations = {}, {}
+  for i, text in ipairs(e.weight_parts) do weights[i], declarations[i] = split.external_weight(text) end
+  local main = { M.source_head(e, opts, { header = e.name .. "_internal.h", mismatch = mismatch(e, c_names[1]),
+    mac = "" }) }
+  main[#main + 1] = interface.source_text(model, e.NAME)
+  if model.nonfinite then main[#main + 1] = render.fill("nonfinite.h") end
+  main[#main + 1] = "/* Weights: const, so they stay in flash on a microcontroller; external linkage\n"
+    .. " * because the parts read them (declared in " .. e.name .. "_internal.h). */"
+  table.move(weights, 1, #weights, #main + 1, main)
+  main[#main + 1] = render.render(render.template("infer.c"), {
+    name = e.name, NAME = e.NAME, calls = table.concat(e.calls, "\n") })
+  local sources = string.format("\n/*\n * The code is split over %d C files (each compiles in bounded memory): "
+    .. "compile and\n * link them all. %s_internal.h is their shared internal header, not API.\n */\n"
+    .. "#define %s_SOURCE_FILES \"%s\"\n", #c_names, e.name, e.NAME, table.concat(c_names, " "))
+  local texts = { header_text(e, model, plan, opts, sources), render.reindent(table.concat(main, "\n\n")),
+    render.render(render.template("internal.h"), { banner = opts.manifest, name = e.name, NAME = e.NAME,
+      count = tostring(#parts), count_files = tostring(#c_names), generation = GENERATION_SLOT,
+      mismatch = mismatch(e, e.name .. "_internal.h"), weights = table.concat(declarations, "\n"),
+      functions = split.prototypes(parts) }) }
+  local names = { e.name .. ".h", c_names[1], e.name .. "_internal.h" }
+  for k, part in ipairs(parts) do
+    texts[#texts + 1] = part_text(e, model, opts, part, c_names[k + 1])
+    names[#names + 1] = c_names[k + 1]
+  end
+  texts = with_generation(texts, #opts.manifest)
+  return { header = texts[1], source = texts[2], texts = texts, names = names }
+end
+
+--- Generate the header and source text (and, for a large source, the split
+-- of lg.split: <name>.c, <name>_internal.h and <name>_part1.c ...).
 -- @param model the model of lg.model (with weights)
 -- @param plan the plan of lg.plan
 -- @param opts { math = "libm"|"builtin", manifest = banner text (already a C
---   comment), budget = render.budget(n) or nil (no limit) }
--- @return { header = text, source = text }; raises { code_budget = n } when
---   the budget runs out
+--   comment), budget = render.budget(n) or nil (no limit), split_bytes = nil
+--   (automatic), 0 (one file) or the bytes of one part (lg.split.limit) }
+-- @return { header = text, source = text, texts = every file's text, names =
+--   their file names (header and source first) }; raises { code_budget = n }
+--   when the budget runs out
 function M.emit(model, plan, opts)
   local e = new_context(model, opts.budget)
   local source = source_text(e, model, plan, opts)
-  return with_generation(header_text(e, model, plan, opts), source, #opts.manifest)
+  local limit = split.limit(opts.split_bytes, e.any_full)
+  if limit and #source > limit then return split_texts(e, model, plan, opts, limit) end
+  local texts = with_generation({ header_text(e, model, plan, opts), source }, #opts.manifest)
+  return { header = texts[1], source = texts[2], texts = texts, names = { e.name .. ".h", e.name .. ".c" } }
 end
 
 return M

@@ -176,7 +176,7 @@ local function temp_name(path)
 end
 
 --- The work of write_all, holding the lock. `state` records what to undo.
-local function write_locked(files, state)
+local function write_locked(files, stale, state)
   -- holding the lock: no live run owns these, a killed one left them
   for _, stale in ipairs(temporaries(files)) do os.remove(stale) end
   for _, file in ipairs(files) do
@@ -217,6 +217,16 @@ local function write_locked(files, state)
       return nil, string.format("%s: error: cannot replace the output: %s", p.path, reason_of(err))
     end
   end
+  -- the new set is complete: files of an earlier, larger set go. Killed before
+  -- this, a stale part cannot be built with the new header (generation id),
+  -- is listed in no <NAME>_SOURCE_FILES, and the next run removes it.
+  for _, path in ipairs(stale) do
+    local ok, err = os.remove(path)
+    if not ok then
+      return true, nil, string.format("%s: error: cannot remove this stale file of an earlier run: %s; "
+        .. "remove it", path, reason_of(err))
+    end
+  end
   return true
 end
 
@@ -235,10 +245,13 @@ local function undo(state)
 end
 
 --- Write { {path=, text=}, ... } (files of one directory; the first one's name
--- without its extension names the lock). Returns true, or nil and a message
+-- without its extension names the lock) and remove the files listed in
+-- `stale` (optional: paths of an earlier run's set that this one does not
+-- have) once the new set is in place. Returns true, or nil and a message
 -- ("path: error: ...", one line). A Lua error (an interrupt) is raised again
 -- after the same clean-up.
-function M.write_all(files)
+function M.write_all(files, stale)
+  stale = stale or {}
   for _, file in ipairs(files) do
     -- refused before the lock file is made, so these leave the directory as it was
     local problem = check_target(file.path)
@@ -249,15 +262,16 @@ function M.write_all(files)
   -- nothing to write (a read-only directory is fine then; a run writing
   -- meanwhile replaces the files as a set), unless a killed run left
   -- temporary files to remove
-  if unchanged and #temporaries(files) == 0 then return true end
+  if unchanged and #temporaries(files) == 0 and #stale == 0 then return true end
   local lock_file, lerr = lock(files[1].path)
   if not lock_file then return nil, lerr end
   local state = { temps = {}, pending = {} }
-  local done, ok, message = pcall(write_locked, files, state)
+  local done, ok, message, remove_failed = pcall(write_locked, files, stale, state)
   if not (done and ok) then undo(state) end
   for _, tmp in ipairs(state.temps) do os.remove(tmp) end
   lock_file:close()  -- releases the lock
   if not done then error(ok, 0) end
+  if remove_failed then return nil, remove_failed end
   return ok, message
 end
 

@@ -5,7 +5,8 @@
 # math options, optimised as users do: -O2, -Ofast and -O2 -ffast-math (that
 # the results stay right under the last two is checked by make
 # test-harness-fastmath, test-math and firmware-test). (LeNet-5 at --unroll=full is left to the harness, which builds
-# it with gcc: one compile of it takes minutes.) A compiler that is not
+# it with gcc: one compile of it takes minutes, and to make test-split-lenet5, which compiles each of its parts
+# with every compiler.) A network split over several C files (--split-bytes) has each file compiled. A compiler that is not
 # installed is reported, never silently skipped. Prints "N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."
@@ -34,7 +35,8 @@ for model in models/*.lua tests/tiny/*.lua; do
         fail=$((fail + 1))
         continue
       fi
-      src=$(ls "$dir"/*.c)
+      header=$(ls "$dir"/*.h | grep -v '_internal\.h$' | head -1)
+      srcs=$(tools/source-files "$dir" "$(basename "$header" .h)")
       for cc in $compilers; do
         command -v "$cc" >/dev/null 2>&1 || continue
         flags=""
@@ -43,14 +45,16 @@ for model in models/*.lua tests/tiny/*.lua; do
         IFS=:
         for opt in $optimisations; do
           IFS=$old_ifs
-          # shellcheck disable=SC2086
-          if $cc $CWARN $flags $opt -c "$src" -o "$dir/$cc.o" 2>"$dir/$cc.err"; then
-            pass=$((pass + 1))
-          else
-            echo "FAIL $model --unroll=$level --math=$math with $cc $opt:"
-            head -5 "$dir/$cc.err"
-            fail=$((fail + 1))
-          fi
+          for src in $srcs; do
+            # shellcheck disable=SC2086
+            if $cc $CWARN $flags $opt -c "$src" -o "$dir/$cc.o" 2>"$dir/$cc.err"; then
+              pass=$((pass + 1))
+            else
+              echo "FAIL $model --unroll=$level --math=$math ($src) with $cc $opt:"
+              head -5 "$dir/$cc.err"
+              fail=$((fail + 1))
+            fi
+          done
         done
         IFS=$old_ifs
       done

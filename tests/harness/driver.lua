@@ -4,6 +4,7 @@
 -- usage (from the repository root):
 --   lua5.4 tests/harness/driver.lua plan --suite NAME [--levels full,kernel,none]
 --          [--builds opt,san] [--model FILE]... [--seeds FROM-TO] [--max-macs N]
+--          [--gen-options "LENETGEN OPTIONS"]
 --     Writes build/harness/NAME/suite.mk (a makefile: generate, compile, link
 --     one harness binary per unroll level, run) plus the per-level registries,
 --     per-model shims and, for --seeds, the random descriptions
@@ -281,6 +282,7 @@ local function cmd_plan(args)
     local level_entries = {}
     for _, e in ipairs(entries) do
       local options = string.format("--unroll=%s%s", level, e.gen_options ~= "" and (" " .. e.gen_options) or "")
+      if args.gen_options ~= "" then options = options .. " " .. args.gen_options end
       level_entries[#level_entries + 1] = { name = e.name, options = options }
       write_if_changed(string.format("%s/%s/shim.c", level_dir, e.name), shim_text(level_entries[#level_entries], builds))
       local object = string.format("$(S)/%s/%s/model.o", level, e.name)
@@ -317,6 +319,7 @@ plan:option("--builds", "opt (optimised) and/or san (traced, sanitized).", "opt,
 plan:option("--model", "A description (repeatable)."):argname("FILE"):count("*")
 plan:option("--seeds", "Random architectures FROM-TO (repeatable)."):argname("FROM-TO"):count("*")
 plan:option("--max-macs", "MAC budget of the random architectures."):argname("N"):convert(cliargs.integer)
+plan:option("--gen-options", "More lenetgen options for every model (written --gen-options=\"--split-bytes=20000\").", "")
 local data = parser:command("data", "Write the reference data of one description for harness.c.")
 data:argument("file", "The description."):argname("FILE")
 data:option("--random-weights", "Seeded random weights."):argname("SEED"):convert(cliargs.integer)
