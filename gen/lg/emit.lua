@@ -82,17 +82,20 @@ local function step_comment(model, step)
   return table.concat(lines, "\n")
 end
 
---- Every weight and bias array, in layer order.
-local function weight_sections(e, model)
+--- Every weight and bias array, in layer order, as the steps emit them (a
+-- convolution with a batch norm folded in has its folded tensors).
+local function weight_sections(e, plan)
   local parts = {}
-  for _, layer in ipairs(model.layers) do
-    for _, t in ipairs({ { layer.weight, "weight", e.weight_name, layer.weight_name },
-                         { layer.bias_values, "bias", e.bias_name, layer.bias_name } }) do
-      local tensor, what, cname, tensor_name = t[1], t[2], t[3], t[4]
-      if tensor then
-        parts[#parts + 1] = carray.weight_array(e.writer(), cname(layer), tensor,
-          string.format("layer %d (%s) %s, tensor %q, sha256 %s", layer.index, layer.type, what,
-            render.comment_text(tensor_name), tensor.sha256))
+  for _, step in ipairs(plan.steps) do
+    for _, layer in ipairs(step.layers) do
+      for _, t in ipairs({ { layer.weight, "weight", e.weight_name, layer.weight_name },
+                           { layer.bias_values, "bias", e.bias_name, layer.bias_name } }) do
+        local tensor, what, cname, tensor_name = t[1], t[2], t[3], t[4]
+        if tensor then
+          parts[#parts + 1] = carray.weight_array(e.writer(), cname(layer), tensor,
+            string.format("layer %d (%s) %s, tensor %q, sha256 %s", layer.index, layer.type, what,
+              render.comment_text(tensor_name), tensor.sha256))
+        end
       end
     end
   end
@@ -108,10 +111,15 @@ end
 --- Each step's comment and functions, and the calls of _infer_scratch.
 local function step_sections(e, model, plan)
   local parts, calls = {}, {}
-  e.used_acts = {}
+  e.used_acts, e.layer_acts = {}, {}
   for _, step in ipairs(plan.steps) do
     for _, act in ipairs(step.acts) do e.used_acts[act] = true end
     for _, act in ipairs(step.post_acts) do e.used_acts[act] = true end
+    for _, layer in ipairs(step.layers) do
+      local op = ops.of(layer.type)
+      if op.helper then e.layer_acts[#e.layer_acts + 1] = op.helper(layer) end
+    end
+    if step.kind == "softmax" then e.softmax = true end
     if step.unroll == "full" then e.any_full = true end
     local fname = string.format("%s_layer%d_%s", e.name, step.first_index, step.kind)
     local before = #e.functions
@@ -152,7 +160,7 @@ end
 
 --- The .c file.
 local function source_text(e, model, plan, opts)
-  local weight_parts = weight_sections(e, model)
+  local weight_parts = weight_sections(e, plan)
   local step_parts, calls = step_sections(e, model, plan)
   -- <math.h> only with libm: --math=builtin code needs no library at all (the
   -- template's <float.h> is one of the headers freestanding C provides)
@@ -164,7 +172,7 @@ local function source_text(e, model, plan, opts)
   if model.nonfinite then sections[#sections + 1] = render.fill("nonfinite.h") end
   sections[#sections + 1] = "/* Weights: static const, so they stay in flash on a microcontroller. */"
   table.move(weight_parts, 1, #weight_parts, #sections + 1, sections)
-  sections[#sections + 1] = activation.helpers(e.used_acts, opts.math, e.any_full)
+  sections[#sections + 1] = activation.helpers(e.used_acts, opts.math, e.any_full, e.layer_acts, e.softmax)
   table.move(step_parts, 1, #step_parts, #sections + 1, sections)
   sections[#sections + 1] = render.render(render.template("infer.c"), {
     name = e.name, NAME = e.NAME, calls = table.concat(calls, "\n") })

@@ -1,4 +1,4 @@
---- Reader for safetensors weight files (F32 only); the writer is
+--- Reader for safetensors weight files (F32, and the I64 num_batches_tracked scalar PyTorch saves with a batch norm); the writer is
 -- lg.safetensors_write.
 --
 -- A safetensors file is an 8-byte little-endian header length N, N bytes of
@@ -54,6 +54,7 @@ end
 local ENTRY_FIELDS = { "dtype", "shape", "data_offsets" }
 local IS_ENTRY_FIELD = { dtype = true, shape = true, data_offsets = true }
 local F32_BYTES = 4
+local I64_BYTES = 8
 -- Element counts up to 2^53 are exact in a double and far beyond any file;
 -- counting stops there so a hostile shape cannot overflow the arithmetic.
 local MAX_COUNT = 2 ^ 53
@@ -212,7 +213,10 @@ local function check_entry(name, entry, data_len)
   if not KNOWN_DTYPES[dtype] then
     return nil, who .. " has unknown dtype " .. quote(dtype) .. "; lenetgen needs F32"
   end
-  if dtype ~= "F32" then
+  -- PyTorch's BatchNorm2d saves an int64 scalar count, which lenetgen reads and ignores
+  local is_count = dtype == "I64" and name:match("%.num_batches_tracked$") ~= nil
+  local bytes_per_value = is_count and I64_BYTES or F32_BYTES
+  if dtype ~= "F32" and not is_count then
     return nil, who .. " has dtype " .. dtype .. "; lenetgen needs F32"
       .. " (convert it, e.g. tensor.float() in PyTorch)"
   end
@@ -233,9 +237,9 @@ local function check_entry(name, entry, data_len)
   end
 
   local span = last - first
-  if too_many or count * F32_BYTES ~= span then
+  if too_many or count * bytes_per_value ~= span then
     local needs = too_many and "more values than any file holds"
-      or string.format("%d values, %d bytes as F32", count, count * F32_BYTES)
+      or string.format("%d values, %d bytes as %s", count, count * bytes_per_value, dtype)
     return nil, string.format("%s has shape %s (%s) but data_offsets [%d, %d] hold %d bytes",
       who, fmt_list(shape), needs, first, last, span)
   end
@@ -244,7 +248,7 @@ local function check_entry(name, entry, data_len)
       .. "(%d bytes after the header); the file is truncated or the offsets are wrong",
       who, first, last, data_len)
   end
-  return { name = name, shape = shape, first = first, last = last, count = count }
+  return { name = name, shape = shape, first = first, last = last, count = count, dtype = dtype }
 end
 
 -- The ranges must cover [0, data_len) exactly, in some order: sorted by
@@ -406,9 +410,15 @@ function M.decode(bytes, opts)
   local tensors = {}
   for _, e in ipairs(entries) do
     local raw = bytes:sub(data_start + e.first + 1, data_start + e.last)
-    local data, nonfinite = decode_values(e.name, raw, opts.allow_nonfinite)
-    if not data then return nil, nonfinite end
-    tensors[e.name] = { dtype = "F32", shape = e.shape, data = data, raw = raw, nonfinite = nonfinite }
+    local data, nonfinite
+    if e.dtype == "I64" then
+      data, nonfinite = {}, false
+      for k = 1, e.count do data[k] = string.unpack("<i8", raw, (k - 1) * I64_BYTES + 1) end
+    else
+      data, nonfinite = decode_values(e.name, raw, opts.allow_nonfinite)
+      if not data then return nil, nonfinite end
+    end
+    tensors[e.name] = { dtype = e.dtype, shape = e.shape, data = data, raw = raw, nonfinite = nonfinite }
   end
   return { tensors = tensors, metadata = metadata, names = names }
 end
