@@ -285,12 +285,16 @@ local function check_tiling(entries, data_len)
   return true
 end
 
--- The float32 values of one tensor's raw bytes and whether any is NaN or
--- Inf; those are refused unless allowed.
+-- The float32 values of one tensor's raw bytes (integers for I64) and whether
+-- any is NaN or Inf; those are refused unless allowed.
 local UNPACK_CHUNK = 256
 local UNPACK_FMT = "<" .. string.rep("f", UNPACK_CHUNK)
-local function decode_values(name, bytes, allow_nonfinite)
+local function decode_values(name, bytes, allow_nonfinite, dtype)
   local values = {}
+  if dtype == "I64" then  -- a batch norm's count: integers, all finite
+    for k = 1, #bytes // I64_BYTES do values[k] = string.unpack("<i8", bytes, (k - 1) * I64_BYTES + 1) end
+    return values, false
+  end
   local n = #bytes // F32_BYTES
   local k = 0
   while k < n do
@@ -410,14 +414,8 @@ function M.decode(bytes, opts)
   local tensors = {}
   for _, e in ipairs(entries) do
     local raw = bytes:sub(data_start + e.first + 1, data_start + e.last)
-    local data, nonfinite
-    if e.dtype == "I64" then
-      data, nonfinite = {}, false
-      for k = 1, e.count do data[k] = string.unpack("<i8", raw, (k - 1) * I64_BYTES + 1) end
-    else
-      data, nonfinite = decode_values(e.name, raw, opts.allow_nonfinite)
-      if not data then return nil, nonfinite end
-    end
+    local data, nonfinite = decode_values(e.name, raw, opts.allow_nonfinite, e.dtype)
+    if not data then return nil, nonfinite end
     tensors[e.name] = { dtype = e.dtype, shape = e.shape, data = data, raw = raw, nonfinite = nonfinite }
   end
   return { tensors = tensors, metadata = metadata, names = names }
