@@ -15,7 +15,11 @@
 -- with or without bias; avg and max pooling with kernel 1-4, stride 1-3 (so
 -- windows overlap, tile or leave gaps) and padding up to half the kernel (the
 -- most PyTorch allows); sigmoid, relu and tanh; linear layers of 1-32
--- features with or without bias. Some architectures also set a per-layer
+-- features with or without bias. Issue 14's layers come from a stream of
+-- their own (so the draws above stay what they were): batchnorm2d after a
+-- convolution (folded) or a pooling (unfolded), relu6, clip, leaky_relu and
+-- prelu after an activation slot, global_avgpool before the flatten, softmax
+-- last. Some architectures also set a per-layer
 -- `unroll` field, so levels mix within one network. Draws that would vanish
 -- (a kernel larger than its padded input) are clipped to fit; architectures
 -- above the MAC budget (opts.max_macs, default 40,000) are redrawn from the
@@ -97,7 +101,23 @@ end
 
 --- One architecture drawn from r: returns input, layers, MAC count.
 -- large: a 3x32x32 input (the largest the property test covers).
-local function draw_architecture(r, large)
+--- One of issue 14's elementwise layers.
+local function draw_extra_activation(x)
+  local kind = x.pick({ "relu6", "clip", "leaky_relu", "prelu" })
+  if kind == "clip" then
+    local lo = x.int(-8, 2) / 4
+    return { type = "clip", min = x.chance(0.8) and lo or nil, max = lo + x.int(1, 12) / 4 }
+  elseif kind == "leaky_relu" then
+    return { type = "leaky_relu", negative_slope = x.chance(0.5) and x.int(-4, 12) / 8 or nil }
+  end
+  return { type = kind }
+end
+
+local function draw_batchnorm(x)
+  return { type = "batchnorm2d", eps = x.chance(0.3) and 0.001 or nil, affine = x.chance(0.2) and false or nil }
+end
+
+local function draw_architecture(r, large, x)
   local input = { channels = r.int(1, 3), height = r.int(1, 32), width = r.int(1, 32) }
   if r.chance(0.5) then input.width = input.height end
   if large then input = { channels = 3, height = 32, width = 32 } end
@@ -110,12 +130,16 @@ local function draw_architecture(r, large)
   end
   for block = 1, r.int(1, 4) do
     add(draw_conv(r, shape, large and block == 1))
+    if x.chance(0.3) then add(draw_batchnorm(x)) end
     if r.chance(0.8) then add({ type = r.pick(ACTIVATIONS) }) end
+    if x.chance(0.25) then add(draw_extra_activation(x)) end
     if r.chance(0.7) then
       add(draw_pool(r, shape))
+      if x.chance(0.2) then add(draw_batchnorm(x)) end
       if r.chance(0.15) then add({ type = r.pick(ACTIVATIONS) }) end
     end
   end
+  if x.chance(0.15) then add({ type = "global_avgpool" }, { channels = shape.channels, height = 1, width = 1 }) end
   add({ type = "flatten" })
   local features = shape.channels * shape.height * shape.width
   local linear_count = r.int(1, 3)
@@ -127,7 +151,9 @@ local function draw_architecture(r, large)
     if i < linear_count and r.chance(0.85) or i == linear_count and r.chance(0.3) then
       add({ type = r.pick(ACTIVATIONS) })
     end
+    if x.chance(0.15) then add(draw_extra_activation(x)) end
   end
+  if x.chance(0.2) then add({ type = "softmax" }) end
   if r.chance(0.2) then  -- per-layer unroll levels that override the command line
     for _, layer in ipairs(layers) do
       if layer.kernel or layer.type == "linear" then
@@ -151,9 +177,10 @@ function M.description(seed, opts)
   -- one architecture in ten has a 3x32x32 input; decided by its own stream so
   -- that the other seeds keep their architectures
   local large = random_source(seed + 1000003).chance(0.1)
+  local extra = random_source(seed + 2000003)
   local input, layers, macs
   for _ = 1, 10000 do
-    input, layers, macs = draw_architecture(r, large)
+    input, layers, macs = draw_architecture(r, large, extra)
     if macs <= max_macs then break end
   end
   assert(macs <= max_macs, "no architecture under the MAC budget")
@@ -172,6 +199,9 @@ function M.description(seed, opts)
       if layer[key] then fields[#fields + 1] = key .. " = " .. pair_text(layer[key]) end
     end
     if layer.bias == false then fields[#fields + 1] = "bias = false" end
+    for _, key in ipairs({ "eps", "affine", "min", "max", "negative_slope" }) do
+      if layer[key] ~= nil then fields[#fields + 1] = string.format("%s = %s", key, tostring(layer[key])) end
+    end
     if layer.unroll then fields[#fields + 1] = string.format('unroll = "%s"', layer.unroll) end
     out[#out + 1] = "    { " .. table.concat(fields, ", ") .. " },"
   end
