@@ -22,7 +22,10 @@
 -- dilation 1-3, asymmetric {top, left, bottom, right} and "same"/"same_lower"
 -- padding; pooling ceil_mode, count_include_pad = false and max-pool dilation
 -- (a draw that leaves no output or a window wholly in the padding is dropped).
--- Draws that would vanish
+-- Issue 14's layers come from a third stream of their own: batchnorm2d after a
+-- convolution (folded) or a pooling (unfolded), relu6, clip, leaky_relu and
+-- prelu after an activation slot, global_avgpool before the flatten, softmax
+-- last. Draws that would vanish
 -- (a kernel larger than its padded input) are clipped to fit; architectures
 -- above the MAC budget (opts.max_macs, default 40,000) are redrawn from the
 -- same seeded stream, so SEED always names the same architecture.
@@ -199,7 +202,23 @@ end
 
 --- One architecture drawn from r: returns input, layers, MAC count.
 -- large: a 3x32x32 input (the largest the property test covers).
-local function draw_architecture(r, large, x)
+--- One of issue 14's elementwise layers.
+local function draw_extra_activation(x)
+  local kind = x.pick({ "relu6", "clip", "leaky_relu", "prelu" })
+  if kind == "clip" then
+    local lo = x.int(-8, 2) / 4
+    return { type = "clip", min = x.chance(0.8) and lo or nil, max = lo + x.int(1, 12) / 4 }
+  elseif kind == "leaky_relu" then
+    return { type = "leaky_relu", negative_slope = x.chance(0.5) and x.int(-4, 12) / 8 or nil }
+  end
+  return { type = kind }
+end
+
+local function draw_batchnorm(x)
+  return { type = "batchnorm2d", eps = x.chance(0.3) and 0.001 or nil, affine = x.chance(0.2) and false or nil }
+end
+
+local function draw_architecture(r, large, x, extra)
   local input = { channels = r.int(1, 3), height = r.int(1, 32), width = r.int(1, 32) }
   if r.chance(0.5) then input.width = input.height end
   if large then input = { channels = 3, height = 32, width = 32 } end
@@ -212,12 +231,16 @@ local function draw_architecture(r, large, x)
   end
   for block = 1, r.int(1, 4) do
     add(draw_conv(r, shape, large and block == 1, x))
+    if extra.chance(0.3) then add(draw_batchnorm(extra)) end
     if r.chance(0.8) then add({ type = r.pick(ACTIVATIONS) }) end
+    if extra.chance(0.25) then add(draw_extra_activation(extra)) end
     if r.chance(0.7) then
       add(draw_pool(r, shape, x))
+      if extra.chance(0.2) then add(draw_batchnorm(extra)) end
       if r.chance(0.15) then add({ type = r.pick(ACTIVATIONS) }) end
     end
   end
+  if extra.chance(0.15) then add({ type = "global_avgpool" }, { channels = shape.channels, height = 1, width = 1 }) end
   add({ type = "flatten" })
   local features = shape.channels * shape.height * shape.width
   local linear_count = r.int(1, 3)
@@ -229,7 +252,9 @@ local function draw_architecture(r, large, x)
     if i < linear_count and r.chance(0.85) or i == linear_count and r.chance(0.3) then
       add({ type = r.pick(ACTIVATIONS) })
     end
+    if extra.chance(0.15) then add(draw_extra_activation(extra)) end
   end
+  if extra.chance(0.2) then add({ type = "softmax" }) end
   if r.chance(0.2) then  -- per-layer unroll levels that override the command line
     for _, layer in ipairs(layers) do
       if layer.kernel or layer.type == "linear" then
@@ -256,9 +281,10 @@ function M.description(seed, opts)
   -- that the other seeds keep their architectures
   local large = random_source(seed + 1000003).chance(0.1)
   local x = random_source(seed + 2000003)  -- the window fields' own stream
+  local extra = random_source(seed + 3000003)  -- issue 14's layers' own stream
   local input, layers, macs
   for _ = 1, 10000 do
-    input, layers, macs = draw_architecture(r, large, x)
+    input, layers, macs = draw_architecture(r, large, x, extra)
     if macs <= max_macs then break end
   end
   assert(macs <= max_macs, "no architecture under the MAC budget")
@@ -280,6 +306,9 @@ function M.description(seed, opts)
     if layer.ceil_mode then fields[#fields + 1] = "ceil_mode = true" end
     if layer.count_include_pad == false then fields[#fields + 1] = "count_include_pad = false" end
     if layer.bias == false then fields[#fields + 1] = "bias = false" end
+    for _, key in ipairs({ "eps", "affine", "min", "max", "negative_slope" }) do
+      if layer[key] ~= nil then fields[#fields + 1] = string.format("%s = %s", key, tostring(layer[key])) end
+    end
     if layer.unroll then fields[#fields + 1] = string.format('unroll = "%s"', layer.unroll) end
     out[#out + 1] = "    { " .. table.concat(fields, ", ") .. " },"
   end

@@ -83,17 +83,20 @@ local function step_comment(model, step)
   return table.concat(lines, "\n")
 end
 
---- Every weight and bias array, in layer order.
-local function weight_sections(e, model)
+--- Every weight and bias array, in layer order, as the steps emit them (a
+-- convolution with a batch norm folded in has its folded tensors).
+local function weight_sections(e, plan)
   local parts = {}
-  for _, layer in ipairs(model.layers) do
-    for _, t in ipairs({ { layer.weight, "weight", e.weight_name, layer.weight_name },
-                         { layer.bias_values, "bias", e.bias_name, layer.bias_name } }) do
-      local tensor, what, cname, tensor_name = t[1], t[2], t[3], t[4]
-      if tensor then
-        parts[#parts + 1] = carray.weight_array(e.writer(), cname(layer), tensor,
-          string.format("layer %d (%s) %s, tensor %q, sha256 %s", layer.index, layer.type, what,
-            render.comment_text(tensor_name), tensor.sha256))
+  for _, step in ipairs(plan.steps) do
+    for _, layer in ipairs(step.layers) do
+      for _, t in ipairs({ { layer.weight, "weight", e.weight_name, layer.weight_name },
+                           { layer.bias_values, "bias", e.bias_name, layer.bias_name } }) do
+        local tensor, what, cname, tensor_name = t[1], t[2], t[3], t[4]
+        if tensor then
+          parts[#parts + 1] = carray.weight_array(e.writer(), cname(layer), tensor,
+            string.format("layer %d (%s) %s, tensor %q, sha256 %s", layer.index, layer.type, what,
+              render.comment_text(tensor_name), tensor.sha256))
+        end
       end
     end
   end
@@ -109,10 +112,15 @@ end
 --- Each step's comment and functions, and the calls of _infer_scratch.
 local function step_sections(e, model, plan)
   local parts, calls = {}, {}
-  e.used_acts, e.step_groups, e.step_names = {}, {}, {}
+  e.used_acts, e.layer_acts, e.step_groups, e.step_names = {}, {}, {}, {}
   for _, step in ipairs(plan.steps) do
     for _, act in ipairs(step.acts) do e.used_acts[act] = true end
     for _, act in ipairs(step.post_acts) do e.used_acts[act] = true end
+    for _, layer in ipairs(step.layers) do
+      local op = ops.of(layer.type)
+      if op.helper then e.layer_acts[#e.layer_acts + 1] = op.helper(layer) end
+    end
+    if step.kind == "softmax" then e.softmax = true end
     if step.unroll == "full" then e.any_full = true end
     local fname = string.format("%s_layer%d_%s", e.name, step.first_index, step.kind)
     local before = #e.functions
@@ -172,7 +180,7 @@ end
 
 --- The .c file.
 local function source_text(e, model, plan, opts)
-  local weight_parts = weight_sections(e, model)
+  local weight_parts = weight_sections(e, plan)
   local step_parts, calls = step_sections(e, model, plan)
   e.weight_parts, e.calls = weight_parts, calls  -- for a split (split_texts)
   local sections = { M.source_head(e, opts, { header = e.name .. ".h",
@@ -182,7 +190,7 @@ local function source_text(e, model, plan, opts)
   if model.nonfinite then sections[#sections + 1] = render.fill("nonfinite.h") end
   sections[#sections + 1] = "/* Weights: static const, so they stay in flash on a microcontroller. */"
   table.move(weight_parts, 1, #weight_parts, #sections + 1, sections)
-  sections[#sections + 1] = activation.helpers(e.used_acts, opts.math, e.any_full)
+  sections[#sections + 1] = activation.helpers(e.used_acts, opts.math, e.any_full, e.layer_acts, e.softmax)
   table.move(step_parts, 1, #step_parts, #sections + 1, sections)
   sections[#sections + 1] = render.render(render.template("infer.c"), {
     name = e.name, NAME = e.NAME, calls = table.concat(calls, "\n") })
@@ -239,7 +247,17 @@ local function part_text(e, model, opts, part, file)
   local sections = { M.source_head(e, opts, { header = e.name .. "_internal.h", mismatch = mismatch(e, file),
     mac = uses_mac and (render.template("lg_mac.h") .. "\n") or "" }) }
   if model.nonfinite and uses_nonfinite then sections[#sections + 1] = render.fill("nonfinite.h") end
-  sections[#sections + 1] = activation.helpers(used, opts.math, e.any_full)
+  -- the per-layer functions (clip, leaky_relu) its functions call, and expf for a softmax
+  local layer_acts = {}
+  for _, helper in ipairs(e.layer_acts) do
+    local called = helper:match("static float ([%w_]+)%(")
+    for _, text in ipairs(body) do
+      if called and text:find(called .. "(", 1, true) then layer_acts[#layer_acts + 1] = helper break end
+    end
+  end
+  local uses_expf = false
+  for _, text in ipairs(body) do uses_expf = uses_expf or text:find("lenetgen_expf(", 1, true) ~= nil end
+  sections[#sections + 1] = activation.helpers(used, opts.math, e.any_full, layer_acts, uses_expf)
   sections[#sections + 1] = table.concat(body, "\n\n")
   return render.reindent(table.concat(sections, "\n\n"))
 end

@@ -19,40 +19,50 @@ end
 -- underscores, with what to write instead. A hint names a lenetgen layer only where it
 -- computes the same thing; a different function gets advice, never a look-alike name.
 local NOT_2D = "lenetgen works on 2-D images (channels x height x width) only; %s is a different layer"
-local OTHER_ACTIVATION = "this activation is not supported, and relu, sigmoid and tanh are different "
-  .. "functions: train the model with one of them"
+local OTHER_ACTIVATION = "this activation is not supported, and relu, relu6, clip, leaky_relu, prelu, sigmoid "
+  .. "and tanh are different functions: train the model with one of them"
 local GLOBAL_POOL = "adaptive and global pooling are not supported; where the output size divides the "
   .. "input, use %s with kernel and stride equal to input/output (global pooling: kernel = the "
   .. "input's height and width)"
+local GLOBAL_AVG = "for an output of 1x1 (AdaptiveAvgPool2d(1), ONNX GlobalAveragePool) use \"global_avgpool\"; "
+  .. "for other output sizes that divide the input, avgpool2d with kernel and stride equal to input/output"
 local TYPE_HINTS = {
   conv = "did you mean \"conv2d\"?", convolution = "did you mean \"conv2d\"?",
   dense = "did you mean \"linear\"?", fc = "did you mean \"linear\"?",
   fullyconnected = "did you mean \"linear\"?", gemm = "did you mean \"linear\"?",
   avgpool = "did you mean \"avgpool2d\"?", averagepool = "did you mean \"avgpool2d\"?",
   maxpool = "did you mean \"maxpool2d\"?",
-  softmax = "softmax is not supported: the network outputs the last layer's values (logits); "
-    .. "take the argmax, or apply softmax in your own code",
+  softmax = "did you mean \"softmax\"?",
+  logsoftmax = "log-softmax is not supported, and softmax is a different function (no logarithm): use "
+    .. "\"softmax\" and take the log in your own code, or output the logits",
+  softmax2d = "softmax2d (over the channels at each position) is not supported; lenetgen's softmax is over the "
+    .. "whole output vector, which is the same only for a Cx1x1 or flat output: add global_avgpool or flatten "
+    .. "first, or apply it in your own code",
   dropout = "dropout does nothing at inference: remove it (PyTorch still counted it in the tensor "
     .. "names, so name the tensors of later layers with weight = \"...\" and bias = \"...\")",
   identity = "identity does nothing: remove it (if PyTorch counted it in the tensor names, name the "
     .. "tensors of later layers with weight = \"...\" and bias = \"...\")",
-  batchnorm2d = "batch normalisation is not supported: fold it into the conv2d before it (weight "
-    .. "times gamma/sqrt(var + eps) per output channel, bias (b - mean) * gamma/sqrt(var + eps) + "
-    .. "beta, with bias = true on that conv2d) and export again",
-  relu6 = "relu6 (min(max(x, 0), 6)) is not supported, and relu is a different function (no upper "
-    .. "clamp): train the model with relu, sigmoid or tanh",
+  batchnorm2d = "did you mean \"batchnorm2d\"?",
+  batchnorm1d = "batchnorm1d (on a flat vector) is not supported: batchnorm2d needs a channels x height x "
+    .. "width input; move the normalisation before the flatten",
+  relu6 = "did you mean \"relu6\"?",
+  hardtanh = "hardtanh(min_val, max_val) is { type = \"clip\", min = min_val, max = max_val } (PyTorch's "
+    .. "defaults: min = -1, max = 1)",
+  clip = "did you mean \"clip\"?", clamp = "did you mean \"clip\"? (min and max as fields)",
+  leakyrelu = "did you mean \"leaky_relu\"?", prelu = "did you mean \"prelu\"?",
+  rrelu = "at inference RReLU is leaky_relu with negative_slope = (lower + upper) / 2 (PyTorch's defaults: "
+    .. "0.22916666666666666): use { type = \"leaky_relu\", negative_slope = ... }",
+  globalavgpool = "did you mean \"global_avgpool\"?",
   reshape = "only flattening is supported: use \"flatten\" before the first linear layer",
 }
-TYPE_HINTS.softmax2d, TYPE_HINTS.logsoftmax = TYPE_HINTS.softmax, TYPE_HINTS.softmax
 TYPE_HINTS.view = TYPE_HINTS.reshape
 for _, name in ipairs({ "dropout1d", "dropout2d", "dropout3d", "alphadropout", "featurealphadropout" }) do
   TYPE_HINTS[name] = TYPE_HINTS.dropout
 end
-for _, name in ipairs({ "batchnorm", "bn", "batchnorm1d", "batchnormalization" }) do
+for _, name in ipairs({ "batchnorm", "bn", "batchnormalization", "batchnorm2d" }) do
   TYPE_HINTS[name] = TYPE_HINTS.batchnorm2d
 end
-TYPE_HINTS.hardtanh, TYPE_HINTS.clip = TYPE_HINTS.relu6, TYPE_HINTS.relu6
-for _, name in ipairs({ "leakyrelu", "prelu", "rrelu", "elu", "celu", "selu", "gelu", "silu", "swish",
+for _, name in ipairs({ "elu", "celu", "selu", "gelu", "silu", "swish",
   "hardswish", "hardsigmoid", "mish", "softplus", "softsign", "tanhshrink", "hardshrink",
   "softshrink", "logsigmoid", "threshold" }) do
   TYPE_HINTS[name] = OTHER_ACTIVATION
@@ -63,9 +73,9 @@ for _, pair in ipairs({ { "conv1d", "conv2d" }, { "conv3d", "conv2d" }, { "convt
   { "avgpool3d", "avgpool2d" }, { "batchnorm3d", "batchnorm2d" } }) do
   TYPE_HINTS[pair[1]] = NOT_2D:format(pair[2])
 end
-for _, name in ipairs({ "adaptiveavgpool1d", "adaptiveavgpool2d", "globalaveragepool", "globalavgpool",
-  "globalaveragepooling2d" }) do
-  TYPE_HINTS[name] = GLOBAL_POOL:format("avgpool2d")
+TYPE_HINTS.adaptiveavgpool1d = GLOBAL_POOL:format("avgpool2d")
+for _, name in ipairs({ "adaptiveavgpool2d", "globalaveragepool", "globalaveragepooling2d", "gap" }) do
+  TYPE_HINTS[name] = GLOBAL_AVG
 end
 for _, name in ipairs({ "adaptivemaxpool1d", "adaptivemaxpool2d", "globalmaxpool", "globalmaxpooling2d" }) do
   TYPE_HINTS[name] = GLOBAL_POOL:format("maxpool2d")
@@ -95,6 +105,11 @@ local FIELD_HINTS = {
   mean = "mean and std go in input.normalize = { range = 255, mean = ..., std = ... }",
   std = "mean and std go in input.normalize = { range = 255, mean = ..., std = ... }",
   scale = "scale = 1 / 255 is range = 255 (input = (pixel / range - mean) / std)",
+  alpha = "did you mean negative_slope?", min_val = "did you mean min?", max_val = "did you mean max?",
+  momentum = "momentum only matters in training: remove it",
+  num_features = "the channel count is inferred from the layer before; remove it",
+  num_parameters = "the slope count comes from the weight tensor's shape ([C] or [1]); remove it",
+  dim = "softmax is over the whole output vector: remove dim",
 }
 
 --- "unknown layer type ..." with a hint when one applies.

@@ -33,13 +33,18 @@ function M.banner(model, plan, info)
     lines[#lines + 1] = string.format(" *   weights      %s sha256 %s",
       render.comment_text(M.display_path(model.weights_path)), assert(model.weights_sha256))
   end
-  for _, layer in ipairs(model.layers) do
-    for _, t in ipairs({ { layer.weight_name, layer.weight }, { layer.bias_name, layer.bias_values } }) do
-      if t[2] then
-        lines[#lines + 1] = string.format(" *   tensor       %s %s sha256 %s",
-          render.comment_text(string.format("%q", t[1])), geometry.shape_list(t[2].shape), t[2].sha256)
-      end
+  local function tensor_line(name, tensor)
+    if tensor then
+      lines[#lines + 1] = string.format(" *   tensor       %s %s sha256 %s",
+        render.comment_text(string.format("%q", name)), geometry.shape_list(tensor.shape), tensor.sha256)
     end
+  end
+  for _, layer in ipairs(model.layers) do
+    tensor_line(layer.weight_name, layer.weight)
+    tensor_line(layer.bias_name, layer.bias_values)
+    -- batch norm and prelu tensors (lg.ops tensor_specs), in the order the operator lists them
+    local specs = layer.tensors and require("lg.ops").of(layer.type).tensor_specs
+    for _, spec in ipairs(specs and specs(layer) or {}) do tensor_line(spec.name, layer.tensors[spec.key]) end
   end
   lines[#lines + 1] = string.format(" *   totals       %d parameters, %d MACs, %d bytes of activation memory",
     plan.params, plan.macs, 4 * plan.scratch_floats)

@@ -25,9 +25,23 @@
 --   emit         compute kinds: { full = f, kernel = f, none = f }, each
 --                f(e, step, fname) adding the step's C functions through the
 --                emission context e (see lg.emit)
+-- Optional, for the operators added with batch norm (issue 14):
+--   fields_of(type)      the field set of one of its types, when they differ
+--   role_of(layer)       the role of this layer when it differs from `role`
+--                        (a batchnorm2d folded into its convolution: "reshape")
+--   act_name(layer), helper(layer)
+--                        activations with constants: the name of the layer's
+--                        act_ function and its C text
+--   tensor_specs(layer)  tensors read by lg.weights into layer.tensors[key]:
+--                        { key, name, shape, shapes (alternatives), shape_error,
+--                          optional, ignored (any dtype, not read), random }
+--   check_values(layer, tensors)  a message when a value is unusable
+--   step_layer(layer, float_tensor)  the layer as its step emits it (a copy
+--                        with `weight`/`bias_values` derived from its tensors)
 local M = {}
 
-local MODULES = { "lg.ops.conv2d", "lg.ops.pool", "lg.ops.linear", "lg.ops.activation", "lg.ops.flatten" }
+local MODULES = { "lg.ops.conv2d", "lg.ops.pool", "lg.ops.linear", "lg.ops.activation", "lg.ops.flatten",
+  "lg.ops.clip", "lg.ops.batchnorm", "lg.ops.prelu", "lg.ops.global_avgpool", "lg.ops.softmax" }
 
 local by_type = {}
 for _, name in ipairs(MODULES) do

@@ -11,7 +11,9 @@
 --   steps          list of steps, in the order they run; each step:
 --     kind         the compute layer's type, or "copy" (activations straight
 --                  on the input, or a network of flatten layers only)
---     layer        the compute layer (nil for a copy)
+--     layer        the compute layer (nil for a copy); a copy of it when its
+--                  tensors are derived (a batch norm folded into a conv2d, a
+--                  batch norm's scale and shift, a prelu's slopes)
 --     pool         the pooling layer fused into a conv2d step, or nil
 --     layers       every description layer the step covers, in order
 --     acts         activations applied to the computed value, in order
@@ -29,8 +31,10 @@
 --                  differs from the plan built (today: a pooling that
 --                  --plan=fused would fuse, after a convolution at unroll
 --                  level none, which has no fused kernel)
+local batchnorm = require("lg.ops.batchnorm")
 local geometry = require("lg.geometry")
 local ops = require("lg.ops")
+local weights = require("lg.weights")
 
 local M = {}
 
@@ -52,7 +56,8 @@ local function group_steps(model, opts)
   local current
   for _, layer in ipairs(model.layers) do
     local op = ops.of(layer.type)
-    if op.role == "compute" then
+    local role = op.role_of and op.role_of(layer) or op.role
+    if role == "compute" then
       local could_fuse = op.fusable and current and current.kind == "conv2d" and not current.pool
         and opts.plan == "fused" and op.fusable(layer)
       if could_fuse and current.unroll ~= "none" then
@@ -60,10 +65,11 @@ local function group_steps(model, opts)
         current.layers[#current.layers + 1] = layer
       else
         if could_fuse then notes[#notes + 1] = unfused_note(layer, current.layer) end
-        current = new_step(layer.type, layer, layer.unroll or opts.unroll, layer.in_shape)
+        local emitted = op.step_layer and op.step_layer(layer, weights.float_tensor) or layer
+        current = new_step(layer.type, emitted, layer.unroll or opts.unroll, layer.in_shape)
         steps[#steps + 1] = current
       end
-    elseif current or op.role == "activation" then
+    elseif current or role == "activation" then
       -- flattening the caller's input changes nothing in memory; activations
       -- straight on the input need a copy step that applies them
       if not current then
@@ -71,9 +77,13 @@ local function group_steps(model, opts)
         steps[#steps + 1] = current
       end
       current.layers[#current.layers + 1] = layer
-      if op.role == "activation" then
+      if role == "activation" then
         local list = current.pool and current.post_acts or current.acts
-        list[#list + 1] = layer.type
+        list[#list + 1] = op.act_name and op.act_name(layer) or layer.type
+      elseif layer.folds_into and layer.tensors and current.layer.weight then
+        -- a batch norm straight after its convolution: the step computes the folded convolution
+        current.layer = batchnorm.fold(current.layer, layer, weights.float_tensor)
+        current.layers[1] = current.layer
       end
     end
   end

@@ -301,6 +301,104 @@ run_layer.sigmoid = elementwise(sigmoid)
 run_layer.tanh = elementwise(tanh)
 run_layer.relu = elementwise(relu)
 
+local function relu6(x)
+  return math.min(math.max(x, 0.0), 6.0)
+end
+
+run_layer.relu6 = elementwise(relu6)
+
+--- clamp(x, min, max); a missing bound does not clamp.
+function run_layer.clip(layer, input, in_shape)
+  return elementwise(function(x)
+    if layer.min and x < layer.min then return layer.min end
+    if layer.max and x > layer.max then return layer.max end
+    return x
+  end)(layer, input, in_shape)
+end
+
+--- x for x > 0, else negative_slope * x.
+function run_layer.leaky_relu(layer, input, in_shape)
+  return elementwise(function(x)
+    if x > 0 then return x end
+    return layer.negative_slope * x
+  end)(layer, input, in_shape)
+end
+
+--- Channels and values per channel: a C x H x W map has C channels of H*W
+-- values; a vector of n features has n channels of one value (PyTorch's
+-- channel dimension is dimension 1 of (N, C, H, W) and of (N, n)).
+local function channel_layout(shape)
+  if shape.features then return shape.features, 1 end
+  return shape.channels, shape.height * shape.width
+end
+
+--- PReLU: x for x > 0, else weight[c] * x, with one weight per channel or
+-- one shared weight.
+function run_layer.prelu(layer, input, in_shape)
+  local channels, per_channel = channel_layout(in_shape)
+  check(layer.tensors and layer.tensors.weight, layer, "weight tensor missing")
+  local slopes = layer.tensors.weight.data
+  check(#slopes == channels or #slopes == 1, layer, "%d slopes for %d channels", #slopes, channels)
+  local output = {}
+  for channel = 0, channels - 1 do
+    local slope = slopes[#slopes == 1 and 1 or channel + 1]
+    for k = 1, per_channel do
+      local i = channel * per_channel + k
+      output[i] = input[i] > 0 and input[i] or slope * input[i]
+    end
+  end
+  return output, in_shape
+end
+
+--- Batch normalisation with the running statistics, unfolded:
+-- (x - running_mean[c]) / sqrt(running_var[c] + eps) * weight[c] + bias[c]
+-- (weight 1 and bias 0 when affine = false).
+function run_layer.batchnorm2d(layer, input, in_shape)
+  check(in_shape.channels ~= nil, layer, "needs a C x H x W input")
+  local channels, per_channel = channel_layout(in_shape)
+  local t = layer.tensors
+  check(t and t.running_mean and t.running_var, layer, "running statistics missing")
+  for _, key in ipairs({ "running_mean", "running_var" }) do check_tensor(layer, key, t[key], { channels }) end
+  check(layer.affine == (t.weight ~= nil) and layer.affine == (t.bias ~= nil), layer, "affine disagrees with the tensors")
+  local output = {}
+  for channel = 0, channels - 1 do
+    local mean, variance = t.running_mean.data[channel + 1], t.running_var.data[channel + 1]
+    local gamma = layer.affine and t.weight.data[channel + 1] or 1.0
+    local beta = layer.affine and t.bias.data[channel + 1] or 0.0
+    for k = 1, per_channel do
+      local i = channel * per_channel + k
+      output[i] = (input[i] - mean) / math.sqrt(variance + layer.eps) * gamma + beta
+    end
+  end
+  return output, in_shape
+end
+
+--- Mean of each channel: C x H x W -> C x 1 x 1.
+function run_layer.global_avgpool(layer, input, in_shape)
+  check(in_shape.channels ~= nil, layer, "needs a C x H x W input")
+  local channels, per_channel = channel_layout(in_shape)
+  local output = {}
+  for channel = 0, channels - 1 do
+    local total = 0.0
+    for k = 1, per_channel do total = total + input[channel * per_channel + k] end
+    output[channel + 1] = total / per_channel
+  end
+  return output, { channels = channels, height = 1, width = 1 }
+end
+
+--- e^(x_i - max) / sum_j e^(x_j - max) over every value.
+function run_layer.softmax(_, input, in_shape)
+  local largest = -math.huge
+  for _, x in ipairs(input) do largest = math.max(largest, x) end
+  local output, total = {}, 0.0
+  for i, x in ipairs(input) do
+    output[i] = math.exp(x - largest)
+    total = total + output[i]
+  end
+  for i = 1, #output do output[i] = output[i] / total end
+  return output, in_shape
+end
+
 --- Flatten: the flat C-H-W buffer is already in flatten order; only the shape changes.
 function run_layer.flatten(_, input, in_shape)
   local output = {}
@@ -312,7 +410,7 @@ end
 -- Entry points
 ------------------------------------------------------------------------------
 
-M.activation = { sigmoid = sigmoid, tanh = tanh, relu = relu }
+M.activation = { sigmoid = sigmoid, tanh = tanh, relu = relu, relu6 = relu6 }
 M.output_size = output_size
 --- The layer functions, run_layer[type](layer, input, in_shape) -> output,
 -- out_shape (used by tests/harness/magnitude.lua on absolute values).

@@ -1,4 +1,4 @@
---- Reader for safetensors weight files (F32 only); the writer is
+--- Reader for safetensors weight files (F32, and the I64 num_batches_tracked scalar PyTorch saves with a batch norm); the writer is
 -- lg.safetensors_write.
 --
 -- A safetensors file is an 8-byte little-endian header length N, N bytes of
@@ -54,6 +54,7 @@ end
 local ENTRY_FIELDS = { "dtype", "shape", "data_offsets" }
 local IS_ENTRY_FIELD = { dtype = true, shape = true, data_offsets = true }
 local F32_BYTES = 4
+local I64_BYTES = 8
 -- Element counts up to 2^53 are exact in a double and far beyond any file;
 -- counting stops there so a hostile shape cannot overflow the arithmetic.
 local MAX_COUNT = 2 ^ 53
@@ -212,7 +213,10 @@ local function check_entry(name, entry, data_len)
   if not KNOWN_DTYPES[dtype] then
     return nil, who .. " has unknown dtype " .. quote(dtype) .. "; lenetgen needs F32"
   end
-  if dtype ~= "F32" then
+  -- PyTorch's BatchNorm2d saves an int64 scalar count, which lenetgen reads and ignores
+  local is_count = dtype == "I64" and name:match("%.num_batches_tracked$") ~= nil
+  local bytes_per_value = is_count and I64_BYTES or F32_BYTES
+  if dtype ~= "F32" and not is_count then
     return nil, who .. " has dtype " .. dtype .. "; lenetgen needs F32"
       .. " (convert it, e.g. tensor.float() in PyTorch)"
   end
@@ -233,9 +237,9 @@ local function check_entry(name, entry, data_len)
   end
 
   local span = last - first
-  if too_many or count * F32_BYTES ~= span then
+  if too_many or count * bytes_per_value ~= span then
     local needs = too_many and "more values than any file holds"
-      or string.format("%d values, %d bytes as F32", count, count * F32_BYTES)
+      or string.format("%d values, %d bytes as %s", count, count * bytes_per_value, dtype)
     return nil, string.format("%s has shape %s (%s) but data_offsets [%d, %d] hold %d bytes",
       who, fmt_list(shape), needs, first, last, span)
   end
@@ -244,7 +248,7 @@ local function check_entry(name, entry, data_len)
       .. "(%d bytes after the header); the file is truncated or the offsets are wrong",
       who, first, last, data_len)
   end
-  return { name = name, shape = shape, first = first, last = last, count = count }
+  return { name = name, shape = shape, first = first, last = last, count = count, dtype = dtype }
 end
 
 -- The ranges must cover [0, data_len) exactly, in some order: sorted by
@@ -281,12 +285,16 @@ local function check_tiling(entries, data_len)
   return true
 end
 
--- The float32 values of one tensor's raw bytes and whether any is NaN or
--- Inf; those are refused unless allowed.
+-- The float32 values of one tensor's raw bytes (integers for I64) and whether
+-- any is NaN or Inf; those are refused unless allowed.
 local UNPACK_CHUNK = 256
 local UNPACK_FMT = "<" .. string.rep("f", UNPACK_CHUNK)
-local function decode_values(name, bytes, allow_nonfinite)
+local function decode_values(name, bytes, allow_nonfinite, dtype)
   local values = {}
+  if dtype == "I64" then  -- a batch norm's count: integers, all finite
+    for k = 1, #bytes // I64_BYTES do values[k] = string.unpack("<i8", bytes, (k - 1) * I64_BYTES + 1) end
+    return values, false
+  end
   local n = #bytes // F32_BYTES
   local k = 0
   while k < n do
@@ -406,9 +414,9 @@ function M.decode(bytes, opts)
   local tensors = {}
   for _, e in ipairs(entries) do
     local raw = bytes:sub(data_start + e.first + 1, data_start + e.last)
-    local data, nonfinite = decode_values(e.name, raw, opts.allow_nonfinite)
+    local data, nonfinite = decode_values(e.name, raw, opts.allow_nonfinite, e.dtype)
     if not data then return nil, nonfinite end
-    tensors[e.name] = { dtype = "F32", shape = e.shape, data = data, raw = raw, nonfinite = nonfinite }
+    tensors[e.name] = { dtype = e.dtype, shape = e.shape, data = data, raw = raw, nonfinite = nonfinite }
   end
   return { tensors = tensors, metadata = metadata, names = names }
 end

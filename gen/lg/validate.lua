@@ -161,7 +161,7 @@ local function check_layer(ctx, raw, k)
       k - 1, describe(raw.type)))
   end
   local op = ops.of(raw.type)
-  local allowed = op and op.fields
+  local allowed = op and (op.fields_of and op.fields_of(raw.type) or op.fields)
   if not allowed then
     ctx.fail(fpath .. ".type", hints.unknown_type(raw.type), layer)
   end
@@ -352,6 +352,7 @@ function M.validate(raw, path, lines, source)
       .. "relative to the description), got " .. describe(raw.weights))
   end
   local count = check_layer_list(ctx, raw, lines)
+  ctx.layer_count = count  -- for an operator that must come last (softmax)
   local dir = path:match("^(.*)/[^/]*$")
   local model = {
     path = path,

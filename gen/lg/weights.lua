@@ -39,9 +39,13 @@ local function with_tensors(model, found, extra)
     local copy = {}
     for k, v in pairs(layer) do copy[k] = v end
     local t = found[layer.index]
-    if t then
+    if t and t.weight then
       copy.weight, copy.bias_values = t.weight, t.bias
       out.nonfinite = out.nonfinite or t.weight.nonfinite or (t.bias ~= nil and t.bias.nonfinite)
+    end
+    if t and t.extra then
+      copy.tensors = t.extra
+      for _, tensor in pairs(t.extra) do out.nonfinite = out.nonfinite or tensor.nonfinite end
     end
     out.layers[i] = copy
   end
@@ -82,10 +86,33 @@ local function random_raw(data)
   return table.concat(parts)
 end
 
+--- A float32 tensor of `values` (rounded once each), for tensors the
+-- generator derives (a batch norm folded into a convolution).
+function M.float_tensor(shape, values)
+  local data, nonfinite = {}, false
+  for i, v in ipairs(values) do
+    data[i] = to_float32(v)
+    nonfinite = nonfinite or data[i] ~= data[i] or math.abs(data[i]) == math.huge
+  end
+  return new_tensor(shape, data, random_raw(data), nonfinite)
+end
+
 --- The model with seeded random weights in every layer that has parameters.
 function M.attach_random(model, seed)
   local found = {}
   for _, layer in ipairs(model.layers) do
+    local specs = ops.of(layer.type).tensor_specs
+    if specs then
+      local extra = {}
+      for _, spec in ipairs(specs(layer)) do
+        if not spec.optional then
+          local data = M.random_tensor_data(seed, spec.name, geometry.elements(spec.shape), 1)
+          for i, x in ipairs(data) do data[i] = spec.random and to_float32(spec.random(x)) or x end
+          extra[spec.key] = new_tensor(spec.shape, data, random_raw(data))
+        end
+      end
+      found[layer.index] = { extra = extra }
+    end
     if has_params(layer) then
       local wshape, bshape = expected_shapes(layer)
       local fan_in = 1
@@ -324,7 +351,7 @@ function M.attach_file(model, opts)
   local file, sha256 = read_file(model, opts)
   local file_label = errors.describe(model.weights_file, 200)
   local used = {}
-  local function take(layer, name, shape, line, what)
+  local function take(layer, name, shape, line, what, spec)
     local t = file.tensors[name]
     if not t then
       errors.raise(path, line or layer.line, string.format("%s%s tensor %s not found in %s; %s",
@@ -336,8 +363,30 @@ function M.attach_file(model, opts)
         .. "each layer needs its own tensor", errors.layer_prefix(layer), what, errors.describe(name),
         used[name]))
     end
-    local ok = #t.shape == #shape
-    for i = 1, #shape do ok = ok and t.shape[i] == shape[i] end
+    if spec and spec.ignored then
+      used[name] = layer.index
+      return nil
+    end
+    if t.dtype ~= "F32" then
+      errors.raise(path, line or layer.line, string.format("%s%s tensor %s has dtype %s; lenetgen needs F32 "
+        .. "(convert it, e.g. tensor.float() in PyTorch)", errors.layer_prefix(layer), what, errors.describe(name),
+        t.dtype))
+    end
+    local function same(want)
+      local same_shape = #t.shape == #want
+      for i = 1, #want do same_shape = same_shape and t.shape[i] == want[i] end
+      return same_shape
+    end
+    local ok = same(shape)
+    for _, alternative in ipairs(spec and spec.shapes or {}) do
+      if same(alternative) then ok, shape = true, alternative end
+    end
+    if not ok and spec then
+      errors.raise(path, line or layer.line, string.format("%s%s tensor %s has shape %s: %s",
+        errors.layer_prefix(layer), what, errors.describe(name), geometry.shape_list(t.shape),
+        spec.shape_error and spec.shape_error(t.shape) or string.format("expected %s; export the weights again",
+          geometry.shape_list(shape))))
+    end
     if not ok then
       errors.raise(path, line or layer.line, string.format("%s%s tensor %s has shape %s, expected %s: %s",
         errors.layer_prefix(layer), what, errors.describe(name), geometry.shape_list(t.shape),
@@ -355,6 +404,19 @@ function M.attach_file(model, opts)
         t.bias = take(layer, layer.bias_name, bshape, layer.bias_line, "bias")
       end
       found[layer.index] = t
+    end
+    local specs = ops.of(layer.type).tensor_specs
+    if specs then
+      local extra = {}
+      for _, spec in ipairs(specs(layer)) do
+        if file.tensors[spec.name] or not spec.optional then
+          extra[spec.key] = take(layer, spec.name, spec.shape, layer.line, spec.key, spec)
+        end
+      end
+      local check_values = ops.of(layer.type).check_values
+      local msg = check_values and check_values(layer, extra)
+      if msg then errors.raise(path, layer.line, errors.layer_prefix(layer) .. msg) end
+      found[layer.index] = { extra = extra }
     end
   end
   check_all_used(model, file, used, file_label)

@@ -104,6 +104,16 @@ return { name = "broken", input = { channels = 1, height = 8, width = 8 },
 -- a 4x4 weight and its bias, for two layers that both name them
 write_tensors("square.safetensors", { w = tensor({ 4, 4 }), b = tensor({ 4 }) })
 
+-- tiny with layer 1 a batchnorm2d (relu's place): its variance of channel 1 is below zero
+t = tiny()
+t["1.weight"], t["1.bias"], t["1.running_mean"] = tensor({ 2 }), tensor({ 2 }), tensor({ 2 })
+t["1.running_var"] = { shape = { 2 }, data = { 0.5, -0.25 } }
+write_tensors("tiny_bn_negvar.safetensors", t)
+-- tiny with layer 1 a prelu whose weight has 5 slopes for 2 channels
+t = tiny()
+t["1.weight"] = tensor({ 5 })
+write_tensors("tiny_prelu5.safetensors", t)
+
 -- Descriptions that attack the sandbox's limits (issue 11). Their text is
 -- small; what they build at run time is not.
 local TAIL = [[

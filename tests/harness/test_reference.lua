@@ -74,7 +74,8 @@ for _, name in ipairs(tiny) do
     end
   end)
 end
-for _, t in ipairs({ "conv2d", "linear", "avgpool2d", "maxpool2d", "sigmoid", "relu", "tanh", "flatten" }) do
+for _, t in ipairs({ "conv2d", "linear", "avgpool2d", "maxpool2d", "sigmoid", "relu", "tanh", "flatten",
+  "batchnorm2d", "relu6", "clip", "leaky_relu", "prelu", "global_avgpool", "softmax" }) do
   ok(layer_types_seen[t], "tiny networks cover " .. t)
 end
 
@@ -241,7 +242,7 @@ refuses("refuses a misshaped weight",
   image, "layer 0 (conv2d): weight shape [1,2,2,2], expected [1,1,2,2]")
 refuses("refuses a wrong input size", model_of(image_shape, { { type = "relu" } }), { 1, 2 },
   "input has 2 values")
-refuses("refuses an unknown layer", model_of(image_shape, { { type = "softmax" } }), image,
-  "layer 0 (softmax): unknown layer type")
+refuses("refuses an unknown layer", model_of(image_shape, { { type = "gelu" } }), image,
+  "layer 0 (gelu): unknown layer type")
 
 T.finish()

@@ -182,6 +182,21 @@ do
     "nested keys equal to tensor names are not duplicates")
 end
 
+do
+  -- PyTorch's BatchNorm2d saves num_batches_tracked as an int64 scalar: read (as an
+  -- integer) under that name only; any other I64 tensor is refused as before.
+  local file = st.decode(frame('{"1.num_batches_tracked":{"dtype":"I64","shape":[],"data_offsets":[0,8]}}',
+    string.pack("<i8", 7)))
+  check(file ~= nil and file.tensors["1.num_batches_tracked"].dtype == "I64"
+    and file.tensors["1.num_batches_tracked"].data[1] == 7, "I64 num_batches_tracked scalar read as an integer")
+end
+check_refused("I64 under another name",
+  frame('{"1.running_var":{"dtype":"I64","shape":[],"data_offsets":[0,8]}}', string.rep("\0", 8)),
+  "tensor '1.running_var' has dtype I64; lenetgen needs F32 (convert it, e.g. tensor.float() in PyTorch)")
+check_refused("I64 num_batches_tracked with 4 bytes",
+  frame('{"1.num_batches_tracked":{"dtype":"I64","shape":[],"data_offsets":[0,4]}}', string.rep("\0", 4)),
+  "tensor '1.num_batches_tracked' has shape [] (1 values, 8 bytes as I64) but data_offsets [0, 4] hold 4 bytes")
+
 -- Error paths not covered by the corpus ---------------------------------------
 
 check_refused("metadata as a non-empty array",

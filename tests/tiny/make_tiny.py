@@ -189,8 +189,53 @@ NETWORKS = [
              dict(type="maxpool2d", kernel=2, stride=2, dilation=(2, 1), padding=(1, 0), ceil_mode=True),
              dict(type="flatten"),
              dict(type="linear", out_features=3),
+    # issue 14's layers (appended: the networks above keep their seeds)
+    dict(name="tiny_bn_fold",
+         purpose="batchnorm2d folded into a conv2d with bias and into one without; relu6, leaky_relu, softmax",
+         input=(2, 6, 6),
+         layers=[
+             dict(type="conv2d", out_channels=3, kernel=3, padding=1),
+             dict(type="batchnorm2d"),
+             dict(type="relu6"),
+             dict(type="conv2d", out_channels=4, kernel=3, bias=False),
+             dict(type="batchnorm2d", eps=0.001),
+             dict(type="leaky_relu", negative_slope=0.2),
+             dict(type="flatten"),
+             dict(type="linear", out_features=3),
+             dict(type="softmax"),
+         ]),
+    dict(name="tiny_bn_unfolded",
+         purpose="batchnorm2d after pooling (scale and shift), affine = false; prelu per channel and shared; clip",
+         input=(3, 7, 7),
+         layers=[
+             dict(type="maxpool2d", kernel=2, stride=1),
+             dict(type="batchnorm2d"),
+             dict(type="prelu", slopes=3),
+             dict(type="conv2d", out_channels=2, kernel=2),
+             dict(type="prelu", slopes=1),
+             dict(type="avgpool2d", kernel=2),
+             dict(type="batchnorm2d", affine=False),
+             dict(type="clip", min=-0.3, max=0.4),
+             dict(type="flatten"),
+             dict(type="linear", out_features=3),
+             dict(type="prelu", slopes=3),
+         ]),
+    dict(name="tiny_gap_softmax",
+         purpose="global_avgpool of a conv2d with default leaky_relu, softmax over a 4x1x1 output",
+         input=(2, 5, 5),
+         layers=[
+             dict(type="conv2d", out_channels=4, kernel=3),
+             dict(type="leaky_relu"),
+             dict(type="global_avgpool"),
+             dict(type="softmax"),
          ]),
 ]
+
+
+class WholeSoftmax(nn.Module):
+    """softmax over every value of a sample, whatever its shape (lenetgen's softmax)."""
+    def forward(self, x):
+        return torch.softmax(x.flatten(1), dim=1).reshape(x.shape)
 
 
 def pair(v):
@@ -282,6 +327,21 @@ def build_module(spec, in_channels, in_features, hw):
         return m, in_channels, None
     if t == "flatten":
         return nn.Flatten(), None, None
+    if t == "batchnorm2d":
+        return (nn.BatchNorm2d(in_channels, eps=spec.get("eps", 1e-5), affine=spec.get("affine", True)),
+                in_channels, None)
+    if t == "prelu":
+        return nn.PReLU(spec["slopes"]), in_channels, in_features
+    if t == "clip":
+        return nn.Hardtanh(spec["min"], spec["max"]), in_channels, in_features
+    if t == "leaky_relu":
+        return nn.LeakyReLU(spec.get("negative_slope", 0.01)), in_channels, in_features
+    if t == "global_avgpool":
+        return nn.AdaptiveAvgPool2d(1), in_channels, None
+    if t == "softmax":
+        return WholeSoftmax(), in_channels, in_features
+    if t == "relu6":
+        return nn.ReLU6(), in_channels, in_features
     return {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}[t](), in_channels, in_features
 
 
@@ -303,6 +363,18 @@ def build_network(net, seed):
     with torch.no_grad():
         for p in model.parameters():
             p.mul_(1.5)
+        # batch norm statistics and slopes other than the defaults (mean 0, variance 1, slope 0.25)
+        for m in model:
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.copy_(torch.randn(m.num_features) * 0.5)
+                m.running_var.copy_(torch.rand(m.num_features) * 1.5 + 0.25)
+                m.num_batches_tracked.fill_(7)
+                if m.affine:
+                    m.weight.copy_(torch.rand(m.num_features) + 0.5)
+                    m.bias.copy_(torch.randn(m.num_features) * 0.3)
+            if isinstance(m, nn.PReLU):
+                m.weight.copy_(torch.rand(m.weight.numel()) * 0.6 - 0.1)
+    model.eval()
     return model
 
 
@@ -312,9 +384,12 @@ def write_safetensors(path, state):
     names = sorted(state)
     header, blobs, offset = {}, [], 0
     for name in names:
-        t = state[name].detach().to(torch.float32).contiguous()
-        data = struct.pack("<%df" % t.numel(), *t.flatten().tolist())
-        header[name] = {"dtype": "F32", "shape": list(t.shape),
+        if state[name].dtype == torch.int64:  # BatchNorm2d's num_batches_tracked, as PyTorch saves it
+            t, dtype, fmt = state[name].contiguous(), "I64", "q"
+        else:
+            t, dtype, fmt = state[name].detach().to(torch.float32).contiguous(), "F32", "f"
+        data = struct.pack("<%d%s" % (t.numel(), fmt), *t.flatten().tolist())
+        header[name] = {"dtype": dtype, "shape": list(t.shape),
                         "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
@@ -332,6 +407,8 @@ def lua_value(v):
         return "true" if v else "false"
     if isinstance(v, int):
         return str(v)
+    if isinstance(v, float):
+        return repr(v)
     if isinstance(v, (tuple, list)):
         return "{ " + ", ".join(lua_value(x) for x in v) + " }"
     return '"%s"' % v
@@ -351,6 +428,8 @@ def write_description(path, net):
         fields = ['type = "%s"' % spec["type"]]
         for key in ("out_channels", "out_features", "kernel", "stride", "padding", "bias", "groups", "dilation",
                     "ceil_mode", "count_include_pad"):
+        for key in ("out_channels", "out_features", "kernel", "stride", "padding", "bias", "eps", "affine", "min",
+                    "max", "negative_slope"):
             if key in spec:
                 fields.append("%s = %s" % (key, lua_value(spec[key])))
         lines.append("    { %s }," % ", ".join(fields))

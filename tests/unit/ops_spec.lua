@@ -5,8 +5,8 @@ local plan = require("lg.plan")
 
 describe("ops registry", function()
   it("knows every layer type once", function()
-    assert.are.same({ "avgpool2d", "conv2d", "flatten", "linear", "maxpool2d", "relu", "sigmoid", "tanh" },
-      ops.type_names())
+    assert.are.same({ "avgpool2d", "batchnorm2d", "clip", "conv2d", "flatten", "global_avgpool", "leaky_relu",
+      "linear", "maxpool2d", "prelu", "relu", "relu6", "sigmoid", "softmax", "tanh" }, ops.type_names())
   end)
   it("gives every module the required fields, and emitters to compute kinds", function()
     for _, t in ipairs(ops.type_names()) do
@@ -143,5 +143,70 @@ describe("activation and flatten", function()
     local sigmoid = activation.helpers({ sigmoid = true }, "libm", true)
     assert.truthy(sigmoid:find("return expf(v);", 1, true))
     assert.truthy(sigmoid:find("__attribute__((noinline))", 1, true))
+  end)
+end)
+
+describe("batchnorm2d", function()
+  local model = helpers.model({ '{ type = "conv2d", out_channels = 2, kernel = 3, bias = false }',
+    '{ type = "batchnorm2d" }', '{ type = "maxpool2d", kernel = 2 }', '{ type = "batchnorm2d", eps = 0.5 }' },
+    "{ channels = 1, height = 6, width = 6 }")
+  local folded, unfolded = model.layers[2], model.layers[4]
+  local p = plan.build(model, { unroll = "kernel", plan = "layered" })
+  it("folds into the conv2d before it, creating its bias, and stands alone after a pool", function()
+    assert.are.equal(0, folded.folds_into.index)
+    assert.is_nil(unfolded.folds_into)
+    assert.are.equal(3, #p.steps)  -- conv+bn, pool, bn
+    assert.are.equal(2, ops.params(folded))  -- the created bias
+    assert.are.equal(4, ops.params(unfolded))  -- scale and shift
+    assert.are.equal(2 * 2 * 2, ops.macs(unfolded))
+  end)
+  it("folds exactly: weight x s, bias (0 - mean) x s + beta, s = gamma / sqrt(var + eps), rounded once", function()
+    local conv, t = p.steps[1].layer, folded.tensors
+    assert.is_true(conv.bias)
+    assert.is_false(model.layers[1].bias)  -- the model itself is unchanged (lg.reference reads it)
+    local to32 = require("lg.render").to_float32
+    for c = 1, 2 do
+      local s = t.weight.data[c] / math.sqrt(t.running_var.data[c] + 1e-5)
+      assert.are.equal(to32(model.layers[1].weight.data[(c - 1) * 9 + 4] * s), conv.weight.data[(c - 1) * 9 + 4])
+      assert.are.equal(to32((0 - t.running_mean.data[c]) * s + t.bias.data[c]), conv.bias_values.data[c])
+    end
+    assert.truthy(require("lg.ops.batchnorm").attributes(folded):find("folded into layer 0 (conv2d)", 1, true))
+  end)
+  it("emits scale and shift at each level", function()
+    for _, level in ipairs({ "full", "kernel", "none" }) do
+      assert.truthy(helpers.emit_step(p.steps[3], level):find("* t_layer3_weight[", 1, true), level)
+    end
+  end)
+end)
+
+describe("clip, leaky_relu, relu6", function()
+  local clip = require("lg.ops.clip")
+  it("write one function per layer with its constants", function()
+    local model = helpers.model({ '{ type = "clip", min = -1, max = 2.5 }', '{ type = "leaky_relu" }',
+      '{ type = "relu6" }', '{ type = "flatten" }', '{ type = "linear", out_features = 2 }' })
+    local steps = plan.build(model, { unroll = "kernel", plan = "fused" }).steps
+    assert.are.same({ "layer0_clip", "layer1_leaky_relu", "relu6" }, steps[1].acts)
+    assert.truthy(clip.helper(model.layers[1]):find("(v < -1.0f) ? -1.0f : ((v > 2.5f) ? 2.5f : v)", 1, true))
+    assert.truthy(clip.helper(model.layers[2]):find("(v * 0.01f)", 1, true))
+    assert.truthy(require("lg.ops.activation").helpers({ relu6 = true }, "libm", true):find("6.0f", 1, true))
+  end)
+end)
+
+describe("prelu, global_avgpool, softmax", function()
+  local model = helpers.model({ '{ type = "prelu" }', '{ type = "global_avgpool" }', '{ type = "softmax" }' },
+    "{ channels = 3, height = 4, width = 2 }")
+  local steps = plan.build(model, { unroll = "kernel", plan = "fused" }).steps
+  it("infer their shapes", function()
+    assert.are.same({ 3, 1, 1 }, model.layers[2].out_shape)
+    assert.are.equal(3, ops.params(model.layers[1]))
+  end)
+  it("emit at each level", function()
+    for _, level in ipairs({ "full", "kernel", "none" }) do
+      assert.truthy(helpers.emit_step(steps[1], level):find("t_layer0_weight[", 1, true), level)
+      assert.truthy(helpers.emit_step(steps[2], level):find("* 0.125f", 1, true), level)
+      local softmax = helpers.emit_step(steps[3], level)
+      assert.truthy(softmax:find("lenetgen_expf(x[", 1, true), level)
+      assert.truthy(softmax:find("m = (x[", 1, true), level)
+    end
   end)
 end)

@@ -1,12 +1,13 @@
---- relu, sigmoid and tanh: applied to each value a compute step stores (the
+--- relu, sigmoid, tanh and relu6: applied to each value a compute step stores (the
 -- plan attaches them to the step before them), or, straight after the input,
 -- by a copy step of their own. Also writes the C helpers they call.
 local ckernel = require("lg.ckernel")
+local errors = require("lg.errors")
 local render = require("lg.render")
 
 local M = {}
 
-M.types = { "relu", "sigmoid", "tanh" }
+M.types = { "relu", "sigmoid", "tanh", "relu6" }
 M.role = "activation"
 M.fields = { type = true }
 
@@ -16,6 +17,21 @@ end
 
 function M.attributes()
   return "elementwise"
+end
+
+-- Largest finite float32: a bound or slope beyond it has no float value.
+local FLOAT_MAX = 0x1.fffffep+127
+
+--- A numeric field of a parametrised activation (clip's bounds, leaky_relu's
+-- slope): a finite number a float32 can hold, or `default` when absent.
+function M.number_field(v, raw, layer, fpath, name, default)
+  local value = raw[name]
+  if value == nil then return default end
+  if type(value) ~= "number" or value ~= value or math.abs(value) > FLOAT_MAX then
+    v.fail(fpath .. "." .. name, string.format("%s must be a finite number (a float32 value, at most %.9g in "
+      .. "magnitude), got %s", name, FLOAT_MAX, errors.describe(value)), layer)
+  end
+  return value + 0.0
 end
 
 --- The copy step: y = activations(x) element by element (activations straight
@@ -41,8 +57,11 @@ M.emit_copy = emit_copy
 -- @param used set of activation names the steps apply
 -- @param math_kind "builtin" or "libm"
 -- @param any_full whether some step is unrolled fully
-function M.helpers(used, math_kind, any_full)
-  local need_exp, need_tanh = used.sigmoid, used.tanh
+-- @param layer_acts C text of the activation functions of single layers
+--   (clip, leaky_relu: their bounds and slopes are constants), in layer order
+-- @param need_softmax_exp whether a softmax step calls lenetgen_expf
+function M.helpers(used, math_kind, any_full, layer_acts, need_softmax_exp)
+  local need_exp, need_tanh = used.sigmoid or need_softmax_exp, used.tanh
   local parts = {}
   -- with nothing transcendental (relu only, or no activation), no math helpers at all
   if (need_exp or need_tanh) and math_kind == "builtin" then
@@ -56,9 +75,9 @@ function M.helpers(used, math_kind, any_full)
     if need_exp then parts[#parts + 1] = render.fill("libm_expf.c") end
     if need_tanh then parts[#parts + 1] = render.fill("libm_tanhf.c") end
   end
-  for _, act in ipairs({ "relu", "sigmoid", "tanh" }) do
+  for _, act in ipairs({ "relu", "sigmoid", "tanh", "relu6" }) do
     if used[act] then
-      if any_full and act ~= "relu" then
+      if any_full and (act == "sigmoid" or act == "tanh") then
         -- --unroll=full calls it from thousands of places; inlining every call
         -- costs compiler memory and code for little speed (LeNet-5 full, gcc 12
         -- -O2, x86-64: peak 2,099 MB -> 1,967 MB, code 8.5 MB -> 7.1 MB)
@@ -71,6 +90,7 @@ function M.helpers(used, math_kind, any_full)
       parts[#parts + 1] = render.fill("act_" .. act .. ".c")
     end
   end
+  table.move(layer_acts or {}, 1, #(layer_acts or {}), #parts + 1, parts)
   if #parts == 0 then return nil end
   return table.concat(parts, "\n\n")
 end

@@ -1,11 +1,11 @@
--- leaky_relu (any spelling) gets advice, never relu.
+-- LeakyReLU (PyTorch spelling) points at leaky_relu, never at relu.
 return {
   name = "broken",
   input = { channels = 1, height = 8, width = 8 },
   weights = "tiny.safetensors",
   layers = {
     { type = "conv2d", out_channels = 2, kernel = 3 },
-    { type = "leaky_relu" },
+    { type = "LeakyReLU" },
     { type = "maxpool2d", kernel = 2 },
     { type = "flatten" },
     { type = "linear", out_features = 3 },

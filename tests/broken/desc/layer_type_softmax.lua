@@ -1,4 +1,4 @@
--- softmax is not a layer type.
+-- LogSoftmax is not softmax: the hint must not point at it.
 return {
   name = "broken",
   input = { channels = 1, height = 8, width = 8 },
@@ -8,7 +8,6 @@ return {
     { type = "relu" },
     { type = "maxpool2d", kernel = 2 },
     { type = "flatten" },
-    { type = "linear", out_features = 3 },
-    { type = "softmax" },
+    { type = "linear", out_features = 3 }, { type = "LogSoftmax" },
   },
 }

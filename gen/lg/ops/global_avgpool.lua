@@ -1,0 +1,80 @@
+--- global_avgpool: the mean of each channel, C x H x W -> C x 1 x 1 (PyTorch's
+-- AdaptiveAvgPool2d(1)). Kernel level: a loop over channels and rows, each row
+-- summed in straight-line code; full: one function per channel.
+local ckernel = require("lg.ckernel")
+
+local M = {}
+
+M.types = { "global_avgpool" }
+M.role = "compute"
+M.fields = { type = true, unroll = true }
+
+function M.infer(v, layer, shape, prev)
+  if #shape ~= 3 then
+    local after = prev and string.format(" after layer %d (%s)", prev.index, prev.type) or ""
+    v.fail("layers." .. (layer.index + 1), string.format("input is flat (%d values)%s, but global_avgpool needs "
+      .. "a channels x height x width input; move the flatten after it", shape[1], after), layer)
+  end
+  return { shape[1], 1, 1 }
+end
+
+function M.attributes(layer)
+  return string.format("mean of each channel's %dx%d values", layer.in_shape[2], layer.in_shape[3])
+end
+
+local function store(w, step, c, count)
+  w.line("y[%s][0][0] = %s;", c, ckernel.activation_expr(step.acts, ckernel.divide_by_count("s", count)))
+end
+
+--- s += each value of row `row` (a number or "row") of channel c.
+local function add_row(w, c, row, width, first)
+  for col = 0, width - 1 do
+    if first and col == 0 then
+      w.line("float s = x[%s][%s][0];", c, row)
+    else
+      w.line("s += x[%s][%s][%d];", c, row, col)
+    end
+  end
+end
+
+local function emit_kernel(e, step, fname)
+  local _, h, wd = table.unpack(step.in_shape)
+  ckernel.channel_loop_function(e, step, fname, "c", step.in_shape[1], function(w)
+    add_row(w, "c", 0, wd, true)
+    if h > 1 then
+      w.line("for (int row = 1; row < %d; ++row) {", h)
+      add_row(w, "c", "row", wd, false)
+      w.line("}")
+    end
+    store(w, step, "c", h * wd)
+  end)
+end
+
+local function emit_full(e, step, fname)
+  local c_count, h, wd = table.unpack(step.in_shape)
+  ckernel.full_parts(e, step, fname, function(part)
+    for c = 0, c_count - 1 do
+      part(string.format("_c%d", c), function(w)
+        for row = 0, h - 1 do add_row(w, c, row, wd, row == 0) end
+        store(w, step, c, h * wd)
+      end)
+    end
+  end)
+end
+
+local function emit_none(e, step, fname)
+  local _, h, wd = table.unpack(step.in_shape)
+  ckernel.channel_loop_function(e, step, fname, "c", step.in_shape[1], function(w)
+    w.line("float s = 0.0f;")
+    w.line("for (int row = 0; row < %d; ++row) {", h)
+    w.line("for (int col = 0; col < %d; ++col) {", wd)
+    w.line("s += x[c][row][col];")
+    w.line("}")
+    w.line("}")
+    store(w, step, "c", h * wd)
+  end)
+end
+
+M.emit = { full = emit_full, kernel = emit_kernel, none = emit_none }
+
+return M

@@ -1,0 +1,76 @@
+--- softmax over the whole output vector, the last layer only:
+-- y_i = e^(x_i - m) / sum_j e^(x_j - m) with m the largest x_j, so that no
+-- exponential overflows (every argument is <= 0, one of them 0: the sum is
+-- at least 1). It calls lenetgen_expf, as sigmoid does (--math=libm or
+-- builtin); under -ffinite-math-only the arguments stay finite.
+local ckernel = require("lg.ckernel")
+local geometry = require("lg.geometry")
+
+local M = {}
+
+M.types = { "softmax" }
+M.role = "compute"
+M.fields = { type = true, unroll = true }
+
+function M.check(v, _, layer, fpath)
+  if layer.index ~= v.layer_count - 1 then
+    v.fail(fpath, string.format("softmax must be the last layer (it normalises the network's output), but "
+      .. "%d layer%s follow%s it; move it to the end or remove it", v.layer_count - 1 - layer.index,
+      v.layer_count - 2 == layer.index and "" or "s", v.layer_count - 2 == layer.index and "s" or ""), layer)
+  end
+end
+
+function M.infer(_, _, shape)
+  return { table.unpack(shape) }
+end
+
+function M.attributes(layer)
+  return string.format("over all %d values, max subtracted first", geometry.elements(layer.in_shape))
+end
+
+--- The flat function: straight-line (full) or loops.
+local function emit_flat(e, step, fname, unrolled)
+  local n = step.out_elements
+  local w = e.writer()
+  ckernel.signature(w, fname, "x", "y")
+  w.line("{")
+  w.line("float m = x[0];")
+  if n > 1 then
+    if unrolled then
+      for i = 1, n - 1 do w.line("m = (x[%d] > m) ? x[%d] : m;", i, i) end
+    else
+      w.line("for (int i = 1; i < %d; ++i) {", n)
+      w.line("m = (x[i] > m) ? x[i] : m;")
+      w.line("}")
+    end
+  end
+  w.line("float s = 0.0f;")
+  if unrolled then
+    for i = 0, n - 1 do
+      w.line("y[%d] = lenetgen_expf(x[%d] - m);", i, i)
+      w.line("s += y[%d];", i)
+    end
+  else
+    w.line("for (int i = 0; i < %d; ++i) {", n)
+    w.line("y[i] = lenetgen_expf(x[i] - m);")
+    w.line("s += y[i];")
+    w.line("}")
+  end
+  if unrolled then
+    for i = 0, n - 1 do w.line("y[%d] /= s;", i) end
+  else
+    w.line("for (int i = 0; i < %d; ++i) {", n)
+    w.line("y[i] /= s;")
+    w.line("}")
+  end
+  w.line("}")
+  e.add_function(w.text())
+end
+
+M.emit = {
+  full = function(e, step, fname) emit_flat(e, step, fname, true) end,
+  kernel = function(e, step, fname) emit_flat(e, step, fname, false) end,
+  none = function(e, step, fname) emit_flat(e, step, fname, false) end,
+}
+
+return M

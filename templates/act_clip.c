@@ -1,0 +1,5 @@
+/* layer ${index} (clip): ${bounds} */
+static float act_${key}(float v)
+{
+    ${body}
+}
