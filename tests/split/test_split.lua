@@ -151,5 +151,18 @@ do
   check(#sources(dir, "tiny_rgb") >= 10, "the harness built a split network", listing(dir))
 end
 
+-- 7. Issue 14's layers split: per-layer activation functions (clip, leaky_relu),
+-- softmax's expf and unfolded batch norm reach the parts that call them.
+do
+  local out, code = capture("cd " .. q(root) .. " && lua5.4 tests/harness/driver.lua plan --suite split-layers "
+    .. "--levels full --builds opt,san --model tests/tiny/tiny_bn_fold.lua --model tests/tiny/tiny_bn_unfolded.lua "
+    .. "--model tests/tiny/tiny_gap_softmax.lua --gen-options=--split-bytes=3000 >/dev/null && make "
+    .. "--no-print-directory -f build/harness/split-layers/suite.mk -j2 run 2>&1")
+  check(code == 0 and out:find("PASSED", 1, true) ~= nil and not out:find("FAILED", 1, true),
+    "harness at --unroll=full --split-bytes=3000 on the issue-14 layers: the linked parts equal the reference", out)
+  local dir = root .. "/build/harness/split-layers/full/tiny_bn_fold"
+  check(#sources(dir, "tiny_bn_fold") >= 10, "the harness built tiny_bn_fold split", listing(dir))
+end
+
 os.execute("rm -rf " .. q(work))
 T.finish()
