@@ -281,10 +281,10 @@ class Importer:
             if handler is None:
                 node.refuse("operator %s is not supported; supported: %s" % (node.op, ", ".join(SUPPORTED)))
             extra = [o for o in node.outputs[1:] if o]
-            if extra and node.op not in ("Dropout",):
+            consumed = handler(node, pending[k + 1:]) or 0
+            if extra and node.op != "Dropout":   # after the handler: its attribute checks say more
                 node.refuse("output %d (\"%s\") is not supported: lenetgen layers have one output"
                             % (node.outputs.index(extra[0]), extra[0]))
-            consumed = handler(node, pending[k + 1:]) or 0
             if node.op == "Dropout" and extra and self.is_read(extra[0], pending[k + 1:]):
                 node.refuse('its mask output "%s" is used; lenetgen removes Dropout at inference' % extra[0])
             self.current = node.outputs[0] if not consumed else pending[k + consumed].outputs[0]
@@ -447,6 +447,9 @@ class Importer:
                         % (attr_text(kernel), len(kernel), rank))
         stride, dil, pads, padding, out = self.window(node, list(kernel), pool=True)
         k2 = ([1] + list(kernel)) if rank == 1 else list(kernel)
+        if any(pads[a] > k2[a % 2] // 2 for a in range(4)):
+            node.refuse("padding %s is more than half the %dx%d kernel; lenetgen's pooling follows PyTorch, "
+                        "which refuses this" % (shape_text(pads), k2[0], k2[1]))
         fields = [("kernel", self.pair(k2))]
         if stride != k2:   # lenetgen's pooling stride defaults to the kernel, ONNX's to 1
             fields.append(("stride", self.pair(stride)))
@@ -509,12 +512,13 @@ class Importer:
         else:
             try:
                 full = np.broadcast_to(slope, (1,) + tuple(self.shape))[0].reshape(channels, -1)
+                per_channel = slope.ndim <= len(self.shape) and (full == full[:, :1]).all()
             except ValueError:
-                node.refuse("slope of shape %s does not broadcast to the input %s"
+                per_channel = False
+            if not per_channel:
+                node.refuse("slope of shape %s is not one value per channel of the input %s; lenetgen's prelu "
+                            "has one slope per channel ([C] or [1], as PyTorch's nn.PReLU)"
                             % (shape_text(slope.shape), shape_text([self.batch] + list(self.shape))))
-            if slope.ndim > len(self.shape) or not (full == full[:, :1]).all():
-                node.refuse("slope of shape %s varies within a channel; lenetgen's prelu has one slope per "
-                            "channel ([C] or [1], as PyTorch's nn.PReLU)" % shape_text(slope.shape))
             weight = full[:, 0].copy()
         self.elementwise("prelu", node, None, [("weight", weight)])
 
@@ -657,22 +661,23 @@ class Importer:
             node.refuse("is followed by %s; lenetgen's softmax must be the last layer" % rest[0].label)
         dims = [self.batch] + list(self.shape)
         rank = len(dims)
-        axis = node.attr("axis", 1 if self.opset < 13 else -1)
+        default = 1 if self.opset < 13 else -1
+        axis = node.attr("axis", default)
         if axis < 0:
             axis += rank
         # Before opset 13 the axis splits the tensor in two (all later dimensions
         # are normalised together); from 13 on only that one dimension is.
         covered = dims[axis:] if self.opset < 13 else dims[axis:axis + 1]
         if axis == 0 or int(np.prod(covered)) != int(np.prod(self.shape)):
-            node.refuse("attribute axis=%s normalises over %s of the input %s; lenetgen's softmax covers each "
-                        "sample's whole output vector" % (node.attr("axis", "default"), shape_text(covered),
-                                                          shape_text(dims)))
+            node.refuse("attribute axis=%s%s normalises over %s of the input %s; lenetgen's softmax covers "
+                        "each sample's whole output vector" % (
+                            node.attr("axis", default),
+                            "" if "axis" in node.attrs else " (the default)", shape_text(covered), shape_text(dims)))
         self.add("softmax", node)
 
 
-SUPPORTED = sorted(name[3:] for name in dir(Importer) if name.startswith("op_")) + \
-    ["Add (after MatMul)", "Reshape patterns of shape arithmetic"]
-SUPPORTED = [s for s in SUPPORTED if s != "Add (after MatMul)"] + ["Add (after MatMul)"]
+SUPPORTED = sorted(name[3:] + (" (+ Add)" if name == "op_MatMul" else "")
+                   for name in dir(Importer) if name.startswith("op_"))
 
 
 # ---------- vectors ----------
@@ -743,8 +748,7 @@ def describe(importer, name, model_path, vectors):
            "  input = { channels = %d, height = %d, width = %d },  -- ONNX input \"%s\": %s"
            % (c, h, w, importer.input_name, shape_text(dims)),
            ]
-    if any(layer.tensors for layer in importer.layers):
-        out.append('  weights = "%s.safetensors",' % name)
+    out.append('  weights = "%s.safetensors",' % name)
     if vectors:
         out.append('  check = "%s_check.safetensors",  -- input and output of the ONNX test data' % name)
     if importer.removed:
@@ -857,8 +861,7 @@ def main(argv, prog="lenetgen-import"):
         tensors = [("%d.%s" % (k, suffix), array) for k, layer in enumerate(importer.layers)
                    for suffix, array in layer.tensors]
         files = [(name + ".lua", describe(importer, name, path, vectors).encode())]
-        if tensors:
-            files.append((name + ".safetensors", safetensors_bytes(tensors)))
+        files.append((name + ".safetensors", safetensors_bytes(tensors)))   # empty for weightless nets
         if vectors:
             files.append((name + "_check.safetensors", safetensors_bytes(vectors)))
         write_outputs(opts["out"], files)
