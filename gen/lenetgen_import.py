@@ -128,19 +128,22 @@ class Importer:
         self.model = model
         self.path = path
         self.graph = model.graph
-        self.opset = self.default_opset()
+        self.opset = self.default_opset(model)
         self.consts = {}
         self.layers = []
         self.removed = []
         self.data_shapes = {}
         self.lg_flat = False      # is lenetgen's current shape a flat vector?
+        self.pending_pads = None  # ([t, l, b, r], comment) of a Pad the next layer takes over
         self.inferred = self.inferred_shapes()
+        self.batch_text = None    # the name of a dynamic batch dimension
 
     # ---------- model-level checks ----------
 
-    def default_opset(self):
+    @staticmethod
+    def default_opset(model):
         opset = None
-        for imp in self.model.opset_import:
+        for imp in model.opset_import:
             if imp.domain in ("", "ai.onnx"):
                 opset = imp.version
         if opset is None:
@@ -183,6 +186,7 @@ class Importer:
                 dims.append(d.dim_value)
             elif k == 0:
                 dims.append(1)  # a dynamic batch: the C runs one sample at a time
+                self.batch_text = d.dim_param or "N"
             else:
                 raise Refusal('input "%s" has dynamic dimension %d (%s); export with a fixed input size '
                               '(no dynamic_axes except the batch)' % (
@@ -305,13 +309,19 @@ class Importer:
     def cross_check(self, node):
         """Our shape arithmetic against ONNX's shape inference (where it has an answer)."""
         want = self.inferred.get(node.outputs[0])
+        if self.pending_pads:   # a Pad's output: the next layer applies its padding
+            return
         got = [self.batch] + list(self.shape)
         if want is not None and want[1:] != got[1:]:
             node.refuse("output shape %s by lenetgen's rules but %s by ONNX's; this combination of "
                         "attributes is not supported" % (shape_text(got), shape_text(want)))
 
     def add(self, kind, node, fields=None, tensors=None):
-        self.layers.append(Layer(kind, node.comment, fields, tensors))
+        comment = node.comment
+        if self.pending_pads:
+            comment = "%s + %s" % (self.pending_pads[1], comment)
+            self.pending_pads = None
+        self.layers.append(Layer(kind, comment, fields, tensors))
 
     def need_spatial(self, node):
         if len(self.shape) < 2:
@@ -361,6 +371,9 @@ class Importer:
             kernel, stride, dil, ins = [1] + kernel, [1] + stride, [1] + dil, [1] + ins
             pads = [0, pads[0], 0, pads[1]]
         begin, end = [pads[0], pads[1]], [pads[2], pads[3]]
+        if self.pending_pads:
+            padded = self.pending_pads[0]
+            begin, end = padded[:2], padded[2:]
         if auto in ("SAME_UPPER", "SAME_LOWER"):
             for a in range(2):
                 out = -(-ins[a] // stride[a])
@@ -459,7 +472,7 @@ class Importer:
             fields.append(("ceil_mode", True))
         if kind == "maxpool2d" and dil != [1, 1]:
             fields.append(("dilation", self.pair(dil)))
-        if kind == "avgpool2d" and any(pads) and not node.attr("count_include_pad", 0):
+        if kind == "avgpool2d" and any(pads) and not node.attr("count_include_pad", 0) and not self.pending_pads:
             fields.append(("count_include_pad", False))   # ONNX's default; lenetgen's is PyTorch's (true)
         self.add(kind, node, fields)
         self.shape = (self.shape[0],) + (tuple(out) if rank == 2 else (out[1],))
@@ -644,6 +657,38 @@ class Importer:
         self.linear(node, w.T, None)
         return 0
 
+    def op_Pad(self, node, rest):
+        """A zero Pad of the spatial axes: PyTorch 1.13 puts one (often empty) before
+        AveragePool. It joins the next Conv or AveragePool as its padding (padded zeros
+        counted, as PyTorch's count_include_pad)."""
+        if self.opset < 11:
+            node.check_attrs({"mode": lambda v: v == "constant", "pads": None, "value": lambda v: v == 0})
+            pads, value = node.attr("pads", []), 0
+        else:
+            node.check_attrs({"mode": lambda v: v == "constant"})
+            pads = [int(v) for v in self.const_input(node, 1, "pads")]
+            value_t = self.const_input(node, 2, "constant_value", required=False)
+            value = 0 if value_t is None else float(value_t)
+        rank = len(self.shape) + 1
+        if value != 0:
+            node.refuse("constant_value %s is not supported (only zero padding)" % f32_text(value))
+        begin, end = pads[:rank], pads[rank:]
+        if len(pads) != 2 * rank or any(begin[:2]) or any(end[:2]) or any(p < 0 for p in pads):
+            node.refuse("pads %s is not supported (only non-negative padding of the spatial axes)" % shape_text(pads))
+        if not any(pads):
+            self.removed.append(node.comment)
+            return 0
+        following = rest[0] if rest else None
+        if following is None or following.op not in ("Conv", "AveragePool") or following.inputs[0] != node.outputs[0] \
+                or any(following.attr("pads", [0])) or following.attr("auto_pad", "NOTSET") != "NOTSET":
+            node.refuse("padding %s is supported only right before a Conv or AveragePool without padding of "
+                        "its own" % shape_text(pads))
+        if following.op == "AveragePool" and following.attr("ceil_mode", 0):
+            node.refuse("padding %s before an AveragePool with ceil_mode=1 is not supported" % shape_text(pads))
+        spatial = [0] * (4 - rank) + begin[2:] + [0] * (4 - rank) + end[2:]
+        self.pending_pads = (spatial, node.comment)
+        return 0
+
     def op_Dropout(self, node, _rest):
         node.check_attrs({"ratio": None, "is_test": None, "seed": None, "consumed_inputs": None})
         mode = self.const_input(node, 2, "training_mode", required=False)
@@ -746,7 +791,7 @@ def describe(importer, name, model_path, vectors):
            "return {",
            '  name = "%s",' % name,
            "  input = { channels = %d, height = %d, width = %d },  -- ONNX input \"%s\": %s"
-           % (c, h, w, importer.input_name, shape_text(dims)),
+           % (c, h, w, importer.input_name, shape_text([importer.batch_text or dims[0]] + dims[1:])),
            ]
     out.append('  weights = "%s.safetensors",' % name)
     if vectors:
@@ -833,6 +878,7 @@ def load_model(path):
         raise Refusal("not an ONNX model (it does not parse as an ONNX protobuf; truncated or another format)")
     if model.ir_version <= 0 or not model.HasField("graph") or len(model.graph.node) == 0:
         raise Refusal("not an ONNX model (no IR version or no graph nodes; truncated or another format)")
+    Importer.default_opset(model)   # before the checker, which knows no newer opset
     try:
         onnx.checker.check_model(model)
     except Exception as e:

@@ -34,7 +34,7 @@ local SELECTION = {
 local RANK1 = 'input "x" has shape [3]; lenetgen takes [N, F], [N, C, L] or [N, C, H, W] (batch first)'
 local UINT8 = 'input "x" has element type UINT8; lenetgen networks take float32'
 local CONVT = "operator ConvTranspose is not supported; supported: AveragePool, BatchNormalization, Clip, "
-  .. "Conv, Dropout, Flatten, Gemm, GlobalAveragePool, Identity, LeakyRelu, MatMul (+ Add), MaxPool, PRelu, "
+  .. "Conv, Dropout, Flatten, Gemm, GlobalAveragePool, Identity, LeakyRelu, MatMul (+ Add), MaxPool, PRelu, Pad, "
   .. "Relu, Reshape, Sigmoid, Softmax, Tanh"
 local REDUCEMAX = "node 1 (ReduceMax): " .. CONVT:gsub("ConvTranspose", "ReduceMax")
 local function flatten_axis(a)
