@@ -17,10 +17,14 @@ install: deps
 	$(Q)for f in $$(find gen/lg templates -type f | sort); do install -D -m 644 "$$f" "$(INSTALL_DIR)/$$f"; done
 	$(Q)install -D -m 755 gen/lenetgen $(INSTALL_DIR)/gen/lenetgen
 	$(Q)ln -sfn ../share/lenetgen/gen/lenetgen $(INSTALL_BIN)/lenetgen
+	$(Q)install -D -m 755 gen/lenetgen-import $(INSTALL_DIR)/gen/lenetgen-import
+	$(Q)install -D -m 644 gen/lenetgen_import.py $(INSTALL_DIR)/gen/lenetgen_import.py
+	$(Q)ln -sfn ../share/lenetgen/gen/lenetgen-import $(INSTALL_BIN)/lenetgen-import
 	$(if $(Q),@echo "  INSTALL $(INSTALL_BIN)/lenetgen -> $(INSTALL_DIR)")
 
 uninstall:
 	$(Q)rm -f $(INSTALL_BIN)/lenetgen
+	$(Q)rm -f $(INSTALL_BIN)/lenetgen-import
 	$(Q)rm -rf $(INSTALL_DIR)
 
 test-install: deps

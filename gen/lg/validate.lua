@@ -14,6 +14,7 @@ local hints = require("lg.hints")
 local interface = require("lg.interface")
 local linemap = require("lg.linemap")
 local ops = require("lg.ops")
+local safetensors = require("lg.safetensors")
 
 local M = {}
 
@@ -51,7 +52,7 @@ for h in ([[assert complex ctype errno fenv float inttypes iso646 limits locale 
 end
 
 M.UNROLL_LEVELS = { full = true, kernel = true, none = true }
-local TOP_FIELDS = { name = true, input = true, weights = true, layers = true, labels = true }
+local TOP_FIELDS = { name = true, input = true, weights = true, layers = true, labels = true, check = true }
 local INPUT_FIELDS = { channels = true, height = true, width = true, normalize = true, description = true }
 
 local describe = errors.describe
@@ -332,6 +333,39 @@ local function check_layer_list(ctx, raw, lines)
   return count
 end
 
+--- The optional check field: a safetensors file (relative to the description) holding
+-- verification vectors from the training framework, `input` [N, ...] and `output` [N, K],
+-- whose sizes must be the model's. Returns its resolved path.
+local function check_vectors(ctx, raw, dir, input, output_shape)
+  local file = raw.check
+  if type(file) ~= "string" or file == "" then
+    ctx.fail("check", "check must be a file name (a string such as \"mynet_check.safetensors\", "
+      .. "relative to the description), got " .. describe(file))
+  end
+  local path = (dir and file:sub(1, 1) ~= "/") and (dir .. "/" .. file) or file
+  local vectors, err = safetensors.read(path)
+  if not vectors then ctx.fail("check", string.format("check file %s: %s", file, err)) end
+  local sizes = { input = input.channels * input.height * input.width,
+                  output = geometry.elements(output_shape) }
+  local batch
+  for _, which in ipairs({ "input", "output" }) do
+    local t = vectors.tensors[which]
+    if not t then
+      ctx.fail("check", string.format("check file %s has no tensor \"%s\"; it needs \"input\" [N, ...] "
+        .. "and \"output\" [N, K]", file, which))
+    end
+    local per_sample = 1
+    for k = 2, #t.shape do per_sample = per_sample * t.shape[k] end
+    if #t.shape < 2 or per_sample ~= sizes[which] or (batch and t.shape[1] ~= batch) then
+      ctx.fail("check", string.format("check file %s: tensor \"%s\" has shape [%s]; the model needs "
+        .. "[N, ...] with %d values per sample%s", file, which, table.concat(t.shape, ", "), sizes[which],
+        batch and string.format(" and N = %d as in \"input\"", batch) or ""))
+    end
+    batch = t.shape[1]
+  end
+  return path
+end
+
 --- Validate a raw description.
 -- @param raw table returned by the description
 -- @param path description path (for messages and to resolve `weights`)
@@ -390,6 +424,7 @@ function M.validate(raw, path, lines, source)
     prev = layer
   end
   model.output_shape = shape
+  if raw.check ~= nil then model.check_path = check_vectors(ctx, raw, dir, input, shape) end
   if raw.labels ~= nil then
     model.labels = interface.check_labels(ctx, raw.labels, geometry.elements(shape), prev)
   end

@@ -70,6 +70,21 @@ local function torch_cases(path, model)
   return cases
 end
 
+--- Verification vectors named by the description's check field (from the training
+-- framework, e.g. an ONNX test data set): compared like the PyTorch cases.
+local function check_file_cases(model)
+  if not model.check_path then return {} end
+  local vectors = assert(require("lg.safetensors").read(model.check_path))
+  local input, output = vectors.tensors.input, vectors.tensors.output
+  local n_in, n_out = #input.data // input.shape[1], #output.data // output.shape[1]
+  local cases = {}
+  for k = 1, input.shape[1] do
+    cases[k] = { name = "check_" .. (k - 1), input = table.move(input.data, (k - 1) * n_in + 1, k * n_in, 1, {}),
+                 torch = table.move(output.data, (k - 1) * n_out + 1, k * n_out, 1, {}) }
+  end
+  return cases
+end
+
 local function pack_values(fmt, values)
   local parts = {}
   for i = 1, #values, 1024 do
@@ -112,6 +127,7 @@ local function cmd_data(args)
   if not ok then die(errors.is(model) and errors.format(model) or tostring(model)) end
   local cases = lgcheck.input_cases(model, seed or 1)
   for _, case in ipairs(torch_cases(path, model)) do cases[#cases + 1] = case end
+  for _, case in ipairs(check_file_cases(model)) do cases[#cases + 1] = case end
   write_data(model, cases, out)
 end
 

@@ -57,6 +57,15 @@ out, code = run_in(elsewhere, "./mylenetgen")
 check(code == 2 and out:find("Run './mylenetgen --help' for usage.", 1, true) ~= nil,
   "called by a path, the usage hint repeats that path", out)
 
+-- lenetgen-import beside it: through a symlink of the user's own, from another directory
+assert(os.execute("ln -s " .. q(prefix .. "/bin/lenetgen-import") .. " " .. q(elsewhere .. "/myimport")))
+out, code = run_in(elsewhere, "./myimport --help")
+check(code == 0 and out:find("usage: myimport MODEL.onnx -o DIR", 1, true) ~= nil,
+  "the installed lenetgen-import runs through a user's symlink", out)
+out, code = run_in(elsewhere, "./myimport " .. q(model) .. " -o imp")
+check(code == 1 and out == model .. ": error: not an ONNX model (it does not parse as an ONNX protobuf; truncated "
+  .. "or another format)\n", "the installed lenetgen-import reads a model and reports in one line", out)
+
 code, out = make("uninstall")
 check(code == 0, "make uninstall succeeds", out)
 local left = sh.capture("find " .. q(prefix) .. " -mindepth 1 ! -type d")
