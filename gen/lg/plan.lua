@@ -50,6 +50,31 @@ local function unfused_note(pool, conv)
     pool.type, conv.index, geometry.shape_text(conv.out_shape), conv.index) }
 end
 
+-- Largest window (kernel rows x columns) written out as straight-line code at
+-- unroll level kernel when the layer does not ask for that level itself. Every
+-- clipped region repeats the window, so a 60x80 max-pool window (ONNX's
+-- test_MaxPool2d_stride_padding_dilation) gave 5.1 MB of C that gcc -O2 took
+-- 250 s and 3.3 GB to compile; with loops it is 4.7 KB.
+M.MAX_KERNEL_WINDOW = 1024
+
+local function large_window_note(layer)
+  local taps = layer.kernel.h * layer.kernel.w
+  return { line = layer.line, text = string.format("layer %d (%s) is generated with loops (unroll level "
+    .. "none): its %dx%d window (%d taps, above %d) written out at unroll level kernel would take minutes "
+    .. "and gigabytes to compile (to insist, set unroll = \"kernel\" on layer %d)", layer.index, layer.type,
+    layer.kernel.h, layer.kernel.w, taps, M.MAX_KERNEL_WINDOW, layer.index) }
+end
+
+--- The unroll level of a compute layer's step, and a note when a window too
+-- large for straight-line code lowers the level from the command line's.
+local function step_unroll(layer, opts)
+  if layer.unroll then return layer.unroll end
+  if opts.unroll == "kernel" and layer.kernel and layer.kernel.h * layer.kernel.w > M.MAX_KERNEL_WINDOW then
+    return "none", large_window_note(layer)
+  end
+  return opts.unroll
+end
+
 --- The steps of the network, with the notes on pools left unfused.
 local function group_steps(model, opts)
   local steps, notes = {}, {}
@@ -66,7 +91,9 @@ local function group_steps(model, opts)
       else
         if could_fuse then notes[#notes + 1] = unfused_note(layer, current.layer) end
         local emitted = op.step_layer and op.step_layer(layer, weights.float_tensor) or layer
-        current = new_step(layer.type, emitted, layer.unroll or opts.unroll, layer.in_shape)
+        local unroll, note = step_unroll(layer, opts)
+        if note then notes[#notes + 1] = note end
+        current = new_step(layer.type, emitted, unroll, layer.in_shape)
         steps[#steps + 1] = current
       end
     elseif current or role == "activation" then

@@ -30,6 +30,23 @@ describe("plan.build", function()
     assert.truthy(p.notes[1].text:find("layer 2 (avgpool2d) is not fused with layer 0 (conv2d)", 1, true))
   end)
 
+  local INPUT = "{ channels = 1, height = 70, width = 90 }"
+  it("writes a window above MAX_KERNEL_WINDOW taps with loops at kernel level, with a note", function()
+    local big = helpers.model({ '{ type = "maxpool2d", kernel = { 33, 32 }, stride = 8 }',
+      '{ type = "maxpool2d", kernel = { 1, 2 }, unroll = "kernel" }' }, INPUT)
+    local p = plan.build(big, { unroll = "kernel", plan = "fused" })
+    assert.are.equal("none", p.steps[1].unroll)
+    assert.are.equal("kernel", p.steps[2].unroll)
+    assert.are.equal(1, #p.notes)
+    assert.are.equal("layer 0 (maxpool2d) is generated with loops (unroll level none): its 33x32 window "
+      .. "(1056 taps, above 1024) written out at unroll level kernel would take minutes and gigabytes to "
+      .. "compile (to insist, set unroll = \"kernel\" on layer 0)", p.notes[1].text)
+    local asked = helpers.model({ '{ type = "maxpool2d", kernel = { 33, 32 }, stride = 8, unroll = "kernel" }' }, INPUT)
+    assert.are.equal("kernel", plan.build(asked, { unroll = "kernel", plan = "fused" }).steps[1].unroll)
+    local window32 = helpers.model({ '{ type = "maxpool2d", kernel = 32, stride = 8 }' }, INPUT)
+    assert.are.equal("kernel", plan.build(window32, { unroll = "kernel", plan = "fused" }).steps[1].unroll)
+  end)
+
   it("alternates step outputs between the arena's ends; the last writes the output", function()
     local p = plan.build(model, { unroll = "kernel", plan = "fused" })
     assert.are.equal(6 * 14 * 14 + 16 * 5 * 5, p.arena_floats)
