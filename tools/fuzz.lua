@@ -120,13 +120,15 @@ end
 ------------------------------------------------------------------------------
 -- description mutations (on the text)
 ------------------------------------------------------------------------------
-local LAYER_TYPES = { "conv2d", "linear", "avgpool2d", "maxpool2d", "sigmoid", "relu", "tanh", "flatten" }
+local LAYER_TYPES = { "conv2d", "linear", "avgpool2d", "maxpool2d", "sigmoid", "relu", "tanh", "flatten",
+  "batchnorm2d", "relu6", "clip", "leaky_relu", "prelu", "global_avgpool", "softmax" }
 local FIELDS = { "type", "out_channels", "out_features", "kernel", "stride", "padding", "bias", "weight",
-  "unroll", "kernal", "in_channels", "name", "input", "weights", "layers", "channels", "height", "width" }
+  "unroll", "groups", "dilation", "ceil_mode", "count_include_pad", "eps", "affine", "min", "max",
+  "negative_slope", "kernal", "in_channels", "name", "input", "weights", "layers", "channels", "height", "width" }
 local NUMBERS = { "0", "-1", "1", "2", "3", "7", "64", "65", "4096", "4097", "1e9", "2147483648",
   "9007199254740993", "1e308", "-1e308", "0.5", "2.5", "-0.0", "0x10", "1e999", "0/0", "1/0", "-(1/0)",
   "#{}", "2^31", "9223372036854775807", "-9223372036854775808", "3.0", "1000000", "16777217" }
-local STRINGS = { '""', '"x"', '"full"', '"kernel"', '"none"', '"bogus"', '"lenet5"', '"int"', '"math"',
+local STRINGS = { '""', '"same"', '"same_lower"', '"x"', '"full"', '"kernel"', '"none"', '"bogus"', '"lenet5"', '"int"', '"math"',
   '"_X"', '"a b"', '"\\n"', '"\\0"', '"0.weight"', '"0.bias"', '"../../etc/passwd"', '"/dev/zero"',
   '"' .. string.rep("z", 300) .. '"', '"conv2d"', '"relu"', '"tiny.safetensors"', '"."', '"/"' }
 local VALUES = { "true", "false", "nil", "{}", "{ 3 }", "{ 3, 3 }", "{ 3, 3, 3 }", "{ h = 3, w = 3 }",

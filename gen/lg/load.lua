@@ -55,14 +55,15 @@ end
 -- Field names: read as a value, they point at `==` for `=` or a lost comma.
 local FIELD_NAMES = {}
 for word in ([[name input weights layers channels height width type out_channels out_features
-  kernel stride padding bias weight unroll]]):gmatch("%S+") do
+  kernel stride padding bias weight unroll groups dilation ceil_mode count_include_pad eps affine
+  min max negative_slope check labels normalize description]]):gmatch("%S+") do
   FIELD_NAMES[word] = true
 end
 
 -- Words that are meant as strings when written bare (`type = conv2d`).
 local STRING_WORDS = {}
 for word in ([[conv2d linear avgpool2d maxpool2d sigmoid relu tanh flatten full kernel
-  none]]):gmatch("%S+") do
+  none batchnorm2d relu6 clip leaky_relu prelu global_avgpool softmax same same_lower]]):gmatch("%S+") do
   STRING_WORDS[word] = true
 end
 
