@@ -16,6 +16,8 @@
 --     layers       every description layer the step covers, in order
 --     acts         activations applied to the computed value, in order
 --     post_acts    activations after a fused pool (on the pooled value)
+--     act_layers, post_act_layers  the layers of acts and post_acts (int8
+--                  reads each one's table and zero point)
 --     unroll       "full" | "kernel" | "none"
 --     in_shape, out_shape, out_elements   what the step reads and writes
 --     first_index, last_index             its first and last layer's index
@@ -35,8 +37,8 @@ local ops = require("lg.ops")
 local M = {}
 
 local function new_step(kind, layer, unroll, in_shape)
-  return { kind = kind, layer = layer, acts = {}, post_acts = {}, layers = { layer }, unroll = unroll,
-           in_shape = in_shape }
+  return { kind = kind, layer = layer, acts = {}, post_acts = {}, act_layers = {}, post_act_layers = {},
+           layers = { layer }, unroll = unroll, in_shape = in_shape }
 end
 
 local function unfused_note(pool, conv)
@@ -74,6 +76,8 @@ local function group_steps(model, opts)
       if op.role == "activation" then
         local list = current.pool and current.post_acts or current.acts
         list[#list + 1] = layer.type
+        local layer_list = current.pool and current.post_act_layers or current.act_layers
+        layer_list[#layer_list + 1] = layer
       end
     end
   end
