@@ -95,6 +95,33 @@ do
     and qt.layers[1].out.scale == 1 / 128 and qt.layers[1].out.zero_point == 0, "fixed sigmoid and tanh output params")
 end
 
+-- the calibration's float forward (quantize.float_trace) equals lg.reference.run value for value
+do
+  local lgcheck = require("lgcheck")
+  local reference = require("lg.reference")
+  local random_arch = require("random_arch")
+  os.execute("mkdir -p build/int8/arch")
+  local specs = { { "models/lenet5.lua" }, { "tests/tiny/tiny_conv_bigpad.lua" }, { "tests/tiny/tiny_overlap.lua" },
+                  { "tests/tiny/tiny_maxpool.lua" }, { "tests/tiny/tiny_conv_rect.lua" } }
+  for seed = 1, 10 do
+    local path = string.format("build/int8/arch/unit_%d.lua", seed)
+    shellutil.write_file(path, random_arch.description(seed, { max_macs = 2000 }))
+    specs[#specs + 1] = { path, seed }
+  end
+  for _, spec in ipairs(specs) do
+    local m = require("lg.model").load(spec[1], { random_seed = spec[2] })
+    local x = lgcheck.INPUT_KINDS.random(m.input.channels * m.input.height * m.input.width, 3)
+    local _, want = reference.run(m, x)
+    local got = quantize.float_trace(m, x)
+    local same = #got == #want
+    for k = 1, #want do
+      same = same and #got[k] == #want[k]
+      for i = 1, #want[k] do same = same and got[k][i] == want[k][i] end
+    end
+    t.check(same, spec[1] .. ": the calibration forward equals the float reference exactly")
+  end
+end
+
 --------------------------------------------------------------------------------
 -- The command line: every mistake one line, exit 1 (2 for usage), nothing written
 --------------------------------------------------------------------------------
@@ -157,6 +184,27 @@ for _, c in ipairs(cases) do
   end
   t.check(c[3] == 2 or #lines == 1, c[1] .. ": one line", out)
   t.check_eq(shellutil.capture("ls -la " .. dir .. "/out"), before, c[1] .. ": nothing written")
+end
+
+-- --explain: ranges, scales, zero points, SQNR; a degenerate range is reported, not divided by
+do
+  local zero = calib_file("zero.safetensors", { input = { shape = { 2, 2, 6, 5 }, data = zeros(120) } })
+  local out, code = shellutil.capture(string.format("%s/gen/lenetgen --explain tests/tiny/tiny_conv_nobias.lua "
+    .. "--quantize=int8 --calibration %s 2>&1", root, zero))
+  t.check_eq(code, 0, "explain, all-zero calibration: exit 0")
+  t.check(out:find("0      conv2d   0 .. 0       1          0           exact    degenerate range: every "
+    .. "calibration output is 0 (scale 1 stands in)", 1, true) and out:find("note: 2 layer(s) with a degenerate "
+    .. "range", 1, true), "explain reports the degenerate ranges", out)
+  local _, gen_code = shellutil.capture(string.format("%s/gen/lenetgen tests/tiny/tiny_conv_nobias.lua "
+    .. "--quantize=int8 --calibration %s -o %s/out 2>&1", root, zero, dir))
+  t.check_eq(gen_code, 0, "a degenerate range generates code")
+  os.execute("rm -f " .. dir .. "/out/*")
+  out = shellutil.capture(string.format("%s/gen/lenetgen --explain models/lenet5.lua --quantize=int8 "
+    .. "--calibration %s", root, good))
+  t.check(out:match("\n11 +linear +[-%d.e]+ %.%. [-%d.e]+ +[%d.e-]+ +%-?%d+ +[%d.]+ *\n"),
+    "explain: the last layer's range, scale, zero point and SQNR", out)
+  t.check(out:find("int8 total: 61470 bytes of int8 weights, 944 bytes of int32 biases", 1, true),
+    "explain: int8 totals", out)
 end
 
 -- an op module without the int8 capability is refused by name
