@@ -186,7 +186,7 @@ local function run(args)
   local result = M.generate(args)
   if args.explain then
     io.stdout:write(require("lg.explain").table(result.model, result.plan))
-    if result.quant then io.stdout:write(require("lg.explain").quantization(result.model, result.quant)) end
+    if result.quant then io.stdout:write(require("lg.explain").quantization(result.model, result.plan, result.quant)) end
     return 0
   end
   if args.check then return M.check(result.files, M.output_options(args), args.quiet) end

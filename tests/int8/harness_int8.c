@@ -5,9 +5,12 @@
  *   _infer_int8 and _infer_int8_scratch: output codes equal, tolerance 0;
  *   _infer (float wrapper), on inputs that are the codes' real values:
  *     output equal to OUTPUT_SCALE * (code - OUTPUT_ZERO_POINT) in float.
+ * With -D<NAME>_TRACE, every step's output codes too (the trace hook), so a
+ * failure names the first diverging layer.
  * Compile with -DHARNESS_HEADER='"name.h"' -DHARNESS_NAME=name -DHARNESS_UPPER=NAME.
- * Data file: "LGINT8\n\0", u32 cases, u32 input size, u32 output size, then
- * per case input codes (int8) and expected output codes (int8).
+ * Data file: "LGINT8\n\0", u32 cases, u32 input size, u32 output size, u32
+ * layers, u32 codes of each layer's output; then per case the input codes
+ * and each layer's output codes (int8; the last layer's are the output).
  * Prints one line per failing case and "cases N failed M"; exit 1 on a failure.
  */
 #include <stdint.h>
@@ -23,6 +26,33 @@
 static int8_t input[MACRO(_INPUT_SIZE)], expected[MACRO(_OUTPUT_SIZE)], got[MACRO(_OUTPUT_SIZE)];
 static int8_t scratch[MACRO(_SCRATCH_BYTES)];
 static float input_real[MACRO(_INPUT_SIZE)], output_real[MACRO(_OUTPUT_SIZE)];
+
+#define MAX_LAYERS 64
+#define MAX_TRACE (1 << 22)
+static uint32_t layer_count, layer_size[MAX_LAYERS], layer_offset[MAX_LAYERS];
+static int8_t trace[MAX_TRACE];  /* this case's reference codes of every layer */
+static int trace_failures;
+
+/* The trace hook of the generated code: each step's output against the reference's layer. */
+void FN(_trace_int8)(int layer_index, const int8_t *values, int count);
+void FN(_trace_int8)(int layer_index, const int8_t *values, int count)
+{
+    if (layer_index < 0 || (uint32_t)layer_index >= layer_count || (uint32_t)count != layer_size[layer_index]) {
+        printf("trace: layer %d with %d codes does not match the data file\n", layer_index, count);
+        ++trace_failures;
+        return;
+    }
+    int at = -1;
+    for (int i = 0; i < count && at < 0; ++i) {
+        if (values[i] != trace[layer_offset[layer_index] + (uint32_t)i]) {
+            at = i;
+        }
+    }
+    if (at >= 0 && trace_failures++ == 0) {
+        printf("first diverging layer %d: code [%d] = %d, reference %d\n", layer_index, at, values[at],
+               trace[layer_offset[layer_index] + (uint32_t)at]);
+    }
+}
 
 static uint32_t read_u32(FILE *f)
 {
@@ -60,12 +90,25 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: sizes %u/%u differ from the header's\n", argv[1], (unsigned)in_size, (unsigned)out_size);
         return 2;
     }
+    layer_count = read_u32(f);
+    uint32_t total = 0;
+    for (uint32_t k = 0; k < layer_count && k < MAX_LAYERS; ++k) {
+        layer_size[k] = read_u32(f);
+        layer_offset[k] = total;
+        total += layer_size[k];
+    }
+    if (layer_count > MAX_LAYERS || total > MAX_TRACE || layer_size[layer_count - 1] != out_size) {
+        fprintf(stderr, "%s: bad layer table\n", argv[1]);
+        return 2;
+    }
     int failed = 0;
     for (uint32_t c = 0; c < cases; ++c) {
-        if (fread(input, 1, in_size, f) != in_size || fread(expected, 1, out_size, f) != out_size) {
+        if (fread(input, 1, in_size, f) != in_size || fread(trace, 1, total, f) != total) {
             fprintf(stderr, "%s: truncated at case %u\n", argv[1], (unsigned)c);
             return 2;
         }
+        memcpy(expected, &trace[layer_offset[layer_count - 1]], out_size);
+        trace_failures = 0;
         int bad = 0;
         FN(_infer_int8)(input, got);
         int at = first_difference(got, expected, (int)out_size);
@@ -92,6 +135,10 @@ int main(int argc, char **argv)
                 bad = 1;
                 break;
             }
+        }
+        if (trace_failures > 0) {
+            printf("case %u: %d traced steps differ from the reference\n", (unsigned)c, trace_failures);
+            bad = 1;
         }
         failed += bad;
     }

@@ -43,16 +43,26 @@ end
 --- The data file of harness_int8.c for these cases.
 function M.write_data(model, q, cases, path)
   local size = model.input.channels * model.input.height * model.input.width
-  local parts = {}
-  local out_size
+  local function pack(codes)
+    local chunks = {}
+    for i = 1, #codes, 1024 do
+      local last = math.min(#codes, i + 1023)
+      chunks[#chunks + 1] = string.pack(string.rep("b", last - i + 1), table.unpack(codes, i, last))
+    end
+    return table.concat(chunks)
+  end
+  local parts, head = {}, nil
   for _, codes in ipairs(cases) do
-    local out = reference_int8.run(model, q, codes)
-    out_size = #out
-    parts[#parts + 1] = string.pack("<" .. string.rep("b", size), table.unpack(codes))
-    parts[#parts + 1] = string.pack("<" .. string.rep("b", #out), table.unpack(out))
+    local out, trace = reference_int8.run(model, q, codes)
+    if not head then
+      head = { string.pack("<c8I4I4I4I4", "LGINT8\n", #cases, size, #out, #trace) }
+      for _, layer_codes in ipairs(trace) do head[#head + 1] = string.pack("<I4", #layer_codes) end
+    end
+    parts[#parts + 1] = pack(codes)
+    for _, layer_codes in ipairs(trace) do parts[#parts + 1] = pack(layer_codes) end
   end
   local f = assert(io.open(path, "wb"))
-  f:write(string.pack("<c8I4I4I4", "LGINT8\n", #cases, size, out_size), table.concat(parts))
+  f:write(table.concat(head), table.concat(parts))
   f:close()
 end
 
