@@ -23,7 +23,8 @@
 # A configuration is TARGET-OPT-MATH, e.g. m4f-O2-libm; its files are in build/firmware/CONFIG/.
 # MATH int8 is the network generated with --quantize=int8 (gen-int8/, --math=builtin for its
 # float wrapper), calibrated on the first FW_CALIB_COUNT Fashion-MNIST *training* images
-# (tools/make-calibration; seeded random inputs in [0, 1) for a model not fed 28x28 images);
+# (tools/make-calibration; 64 seeded random inputs, tests/firmware/random_calibration.lua, for a
+# model not fed 28x28 images);
 # its golden header (int8/golden.h) holds int8 codes from the integer reference
 # (gen/lg/reference_int8.lua), compared bit-exact; the image calls <name>_infer_int8.
 
@@ -109,11 +110,12 @@ $(FW_DIR)/gen-int8/stamp: $(FW_MODEL) $(FW_WEIGHTS) $(GEN_SRCS) $(FW_DIR)/option
 	$(Q)$(LUA) gen/lenetgen $(FW_MODEL) -o $(@D) $(FW_GEN_ARGS) --math=builtin --quantize=int8 \
 	    --calibration $(FW_CALIB)
 	$(Q)touch $@
-$(FW_CALIB): tools/make-calibration $(FW_MODEL) $(FW_DIR)/options
+$(FW_CALIB): tools/make-calibration tests/firmware/random_calibration.lua $(FW_MODEL) $(FW_DIR)/options
 	$(if $(Q),@echo "  CALIB   $@")
 	$(Q)mkdir -p $(@D)
-	$(Q)$(LUA) tools/make-calibration $(FW_MODEL) $(if $(filter yes,$(FW_IMAGES)),$(FW_TRAIN_IMAGES),--random 7) \
-	    $@ --count $(FW_CALIB_COUNT)
+	$(Q)$(if $(filter yes,$(FW_IMAGES)),\
+	    $(LUA) tools/make-calibration $(FW_MODEL) --images $(FW_TRAIN_IMAGES) --count $(FW_CALIB_COUNT) -o $@,\
+	    $(LUA) tests/firmware/random_calibration.lua $(FW_MODEL) $@ 64 7)
 # int8 golden codes, and with one expected code moved by one step
 $(FW_DIR)/int8/golden.h $(FW_DIR)/int8-perturbed/golden.h: tests/firmware/make_golden.lua $(FW_MODEL) \
         $(FW_WEIGHTS) $(FW_SAMPLES) $(GEN_SRCS) $(FW_DIR)/options $(FW_CALIB)
