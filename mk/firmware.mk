@@ -27,6 +27,9 @@
 # model not fed 28x28 images);
 # its golden header (int8/golden.h) holds int8 codes from the integer reference
 # (gen/lg/reference_int8.lua), compared bit-exact; the image calls <name>_infer_int8.
+# firmware-test also runs an M4F int8 image with one golden code moved by one step (must fail)
+# and tests/firmware/test_nofloat.lua on the M0+ and RV32 int8 footprint images (fp.elf, which
+# call only <name>_infer_int8): no soft-float routine may be linked.
 
 FW_MODEL   ?= models/lenet5.lua
 FW_GEN_ARGS ?=
