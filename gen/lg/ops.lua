@@ -25,6 +25,9 @@
 --   emit         compute kinds: { full = f, kernel = f, none = f }, each
 --                f(e, step, fname) adding the step's C functions through the
 --                emission context e (see lg.emit)
+--   int8         true when the module emits --quantize=int8 code (e.q set,
+--                see lg.int8emit) and lg.quantize / lg.reference_int8 know the
+--                type; without it --quantize=int8 refuses the layer by name
 local M = {}
 
 local MODULES = { "lg.ops.conv2d", "lg.ops.pool", "lg.ops.linear", "lg.ops.activation", "lg.ops.flatten" }

@@ -80,7 +80,8 @@ end
 local levels = {}
 for level in args.levels:gmatch("[^,]+") do levels[#levels + 1] = level end
 
-for _, entry in ipairs(describe_entries()) do
+local entries = describe_entries()
+for _, entry in ipairs(entries) do
   local model = require("lg.model").load(entry.path, { random_seed = entry.seed })
   entry.name = model.name
   local base = BUILD .. "/" .. model.name
@@ -95,6 +96,40 @@ for _, entry in ipairs(describe_entries()) do
     t.check(ok, string.format("%s --unroll=%s %s: bit-exact with the integer reference", entry.path, level,
       entry.options), detail)
   end
+end
+
+-- Every generated file also compiles warning-free with clang and arm-none-eabi-gcc (-O2, -Os).
+for _, entry in ipairs(entries) do
+  for _, level in ipairs(levels) do
+    local dir = BUILD .. "/" .. entry.name .. "/" .. level
+    local src = dir .. "/" .. entry.name .. ".c"
+    if #(shellutil.read_file(src) or "") <= SAN_MAX_BYTES then
+      for _, cc in ipairs({ "clang -O2", "arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard "
+        .. "-mfpu=fpv4-sp-d16 -Os" }) do
+        local ok, out = sh(string.format("%s %s -c %s -o %s/strict.o", cc, cflags.warn, src, dir))
+        t.check(ok, string.format("%s --unroll=%s: warning-free under %s", entry.path, level, cc:match("^%S+")), out)
+      end
+    end
+  end
+end
+
+-- _infer_int8 uses no floating point: on Cortex-M0+ (no FPU) only _infer, the float
+-- wrapper, may call the soft-float routines.
+for _, level in ipairs(levels) do
+  local dir = BUILD .. "/lenet5/" .. level
+  local ok, out = sh(string.format("arm-none-eabi-gcc %s -mcpu=cortex-m0plus -mthumb -O2 -ffunction-sections "
+    .. "-c %s/lenet5.c -o %s/m0plus.o && arm-none-eabi-objdump -r %s/m0plus.o", cflags.warn, dir, dir, dir))
+  local section, bad, seen = nil, {}, 0
+  for line in out:gmatch("[^\n]+") do
+    section = line:match("^RELOCATION RECORDS FOR %[(.-)%]") or section
+    local sym = line:match("(__aeabi_[fd]%w*)") or line:match("(__aeabi_u?[il]2[fd])")
+    if sym then
+      seen = seen + 1
+      if section ~= ".text.lenet5_infer" then bad[#bad + 1] = section .. ": " .. sym end
+    end
+  end
+  t.check(ok and seen > 0 and #bad == 0, string.format("LeNet-5 --unroll=%s on Cortex-M0+: soft-float "
+    .. "routines only in the float wrapper _infer", level), ok and table.concat(bad, "\n") or out)
 end
 
 -- A one-step change in one int8 weight of generated LeNet-5 code is caught.

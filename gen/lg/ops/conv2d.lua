@@ -21,6 +21,12 @@ M.fields = { type = true, out_channels = true, kernel = true, stride = true, pad
 -- 8 accumulators 0.979 M, 12 give 0.875 M, 16 give 0.904 M, 24 give 0.959 M.
 -- (In weight-major order, before, 16 was best: 0.965 M against 1.04 M for 8.)
 M.MAX_ACCUMULATORS = 12
+-- int8: int32 accumulators live in the 13 or so free core registers beside
+-- the pointers, the loaded codes and the loop counters. LeNet-5 int8 on
+-- Cortex-M4F -O2, QEMU instructions per inference: 12 accumulators 1.36 M
+-- (spilling), 8 give 1.288 M, 4 and 6 give 1.291 M; Cortex-M0+ code 2.98 M
+-- with 4 or 6 and 3.01 M with 8.
+M.MAX_ACCUMULATORS_INT8 = 4
 
 function M.check(v, raw, layer, fpath)
   shared.check_tensors(v, raw, layer, fpath, "out_channels", "channels", v.limits.max_channels)
@@ -90,9 +96,9 @@ end
 --- How many horizontally adjacent positions one conv body computes: each
 -- weight it loads then feeds that many more FMAs (register blocking), within
 -- about 8 accumulators so they stay in registers on a 32-register FPU.
-local function block_width(g)
+local function block_width(e, g)
   local window = g.pk.h * g.pk.w
-  return math.max(1, math.min(4, M.MAX_ACCUMULATORS // window))
+  return math.max(1, math.min(4, (e.q and M.MAX_ACCUMULATORS_INT8 or M.MAX_ACCUMULATORS) // window))
 end
 
 --- One accumulator per conv output the body computes: `width` positions,
@@ -290,7 +296,7 @@ local function emit_kernel(e, step, fname)
   ckernel.channel_loop_function(e, step, fname, "oc", step.layer.out_channels, function(w)
     channel_prologue(e, w, step, "oc", bias)
     ckernel.regions(w, g.row_runs(), g.col_runs(), "py", "px", step.pool and "pooled" or "output",
-      block_width(g), function(py, px, row, col, width)
+      block_width(e, g), function(py, px, row, col, width)
         conv_body(e, w, step, { g = g, oc = "oc", py = py, px = px, row = row, col = col, width = width,
                                 loops = true, bias = bias })
       end)
@@ -301,7 +307,7 @@ end
 local function emit_full(e, step, fname)
   local g = conv_geometry(step)
   local macs_per_position = g.pk.h * g.pk.w * g.c_in * g.k.h * g.k.w
-  local width = math.max(1, math.min(block_width(g), ckernel.FULL_FUNCTION_MACS // macs_per_position))
+  local width = math.max(1, math.min(block_width(e, g), ckernel.FULL_FUNCTION_MACS // macs_per_position))
   local bias = bias_registry(e, step)
   ckernel.full_parts(e, step, fname, function(part)
     for oc = 0, step.layer.out_channels - 1 do
