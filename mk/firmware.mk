@@ -310,7 +310,7 @@ fw-test-rv32-run: $(foreach c,$(FW_RV32_TEST_CONFIGS),$(FW_DIR)/$(c)/fw-rv32.elf
 
 .PHONY: firmware-profile
 firmware-profile: $(FW_DIR)/$(FW_PROFILE)/fw.elf
-	$(Q)$(LUA) tools/m4-profile --infer $(FW_NAME)_infer $(if $(FW_MIX),--mix $(FW_MIX)) $<
+	$(Q)$(LUA) tools/m4-profile --infer $(FW_NAME)_infer$(if $(filter int8,$(call fw_math,$(FW_PROFILE))),_int8) $(if $(FW_MIX),--mix $(FW_MIX)) $<
 
 # make firmware as a test: tools/footprint fails when the weights in an object do not add up
 # to the header's NAME_WEIGHT_BYTES, or a call graph cannot be followed.
