@@ -21,8 +21,9 @@ endif
 TEST_TARGETS :=
 
 .PHONY: all deps test clean generate
-# The main job: generate LeNet-5, build the demo, classify the shipped samples.
-all: deps demo
+# The main job: generate LeNet-5, build the demo, classify the shipped samples (and print
+# float and int8 accuracy side by side, mk/accuracy.mk).
+all: deps demo accuracy-samples
 
 generate: out/lenet5.c
 

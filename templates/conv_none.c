@@ -1,4 +1,4 @@
-static void ${fname}(const float *restrict input, float *restrict output)
+static void ${fname}(const ${ctype} *restrict input, ${ctype} *restrict output)
 {
 ${tables}
 ${views}
@@ -6,11 +6,11 @@ ${views}
 ${prologue}
         for (int oy = 0; oy < ${oh}; ++oy) {
             for (int ox = 0; ox < ${ow}; ++ox) {
-                float acc = b;
+                ${acc_init}
                 for (int c = 0; c < ${c_in}; ++c) {
                     for (int ky = ky_begin[oy]; ky < ky_end[oy]; ++ky) {
                         for (int kx = kx_begin[ox]; kx < kx_end[ox]; ++kx) {
-                            LG_MAC(acc, w[c][ky][kx], x[${channel}][${iy}][${ix}]);
+                            ${mac}
                         }
                     }
                 }

@@ -1,4 +1,4 @@
-static void ${fname}(const float *restrict input, float *restrict output)
+static void ${fname}(const ${ctype} *restrict input, ${ctype} *restrict output)
 {
 ${tables}
 ${views}

@@ -11,10 +11,10 @@ local function dims(shape)
 end
 
 --- Values of a 1-D tensor, 8 to a line.
-local function vector_lines(w, data)
+local function vector_lines(w, data, format)
   for i = 1, #data, 8 do
     local values = {}
-    for j = i, math.min(i + 7, #data) do values[#values + 1] = render.float(data[j]) end
+    for j = i, math.min(i + 7, #data) do values[#values + 1] = format(data[j]) end
     w.line("    %s%s", table.concat(values, ", "), (i + 8 <= #data) and "," or "")
   end
 end
@@ -29,10 +29,10 @@ local function blocks_at(at, outer_sizes, rank)
 end
 
 --- One innermost row: the braces of every outer dimension it opens or closes.
-local function row_lines(w, data, start, inner, outer_sizes, rank)
+local function row_lines(w, data, start, inner, outer_sizes, rank, format)
   local opened = blocks_at(start, outer_sizes, rank)
   local values = {}
-  for i = 1, inner do values[i] = render.float(data[start + i]) end
+  for i = 1, inner do values[i] = format(data[start + i]) end
   local chunks = {}
   for i = 1, #values, 8 do
     chunks[#chunks + 1] = table.concat(values, ", ", i, math.min(i + 7, #values))
@@ -52,12 +52,15 @@ end
 
 --- `static const float cname[..]... = { ... };` preceded by /* comment */.
 -- @param w a writer from render.writer
-function M.weight_array(w, cname, tensor, comment)
+-- @param ctype, format optional: the element type and value formatter
+--   (default float and render.float; int8 weights pass "int8_t", tostring)
+function M.weight_array(w, cname, tensor, comment, ctype, format)
+  format = format or render.float
   w.line("/* %s */", comment)
-  w.line("static const float %s%s = {", cname, dims(tensor.shape))
+  w.line("static const %s %s%s = {", ctype or "float", cname, dims(tensor.shape))
   local shape, data = tensor.shape, tensor.data
   if #shape == 1 then
-    vector_lines(w, data)
+    vector_lines(w, data, format)
   else
     local inner = shape[#shape]
     local outer_sizes = {}  -- product of trailing dims, to know when to open/close braces
@@ -66,7 +69,7 @@ function M.weight_array(w, cname, tensor, comment)
       prod = prod * shape[i]
       outer_sizes[i] = prod
     end
-    for r = 0, #data // inner - 1 do row_lines(w, data, r * inner, inner, outer_sizes, #shape) end
+    for r = 0, #data // inner - 1 do row_lines(w, data, r * inner, inner, outer_sizes, #shape, format) end
   end
   w.line("};")
   return w.text()

@@ -52,34 +52,36 @@ function M.divide_by_count(expr, count)
   return string.format("%s / %s", expr, render.float(count))
 end
 
---- The first line of a step function.
-function M.signature(w, fname, in_name, out_name)
-  w.line("static void %s(const float *restrict %s, float *restrict %s)", fname, in_name, out_name)
+--- The first line of a step function; ctype is the stored value's C type
+-- (default float; int8_t with --quantize=int8).
+function M.signature(w, fname, in_name, out_name, ctype)
+  ctype = ctype or "float"
+  w.line("static void %s(const %s *restrict %s, %s *restrict %s)", fname, ctype, in_name, ctype, out_name)
 end
 
 --- A view of a flat buffer as a C-H-W array (or a flat vector).
-local function view(w, qualifier, var, shape, buffer)
+local function view(w, qualifier, var, shape, buffer, ctype)
   if #shape == 3 then
-    w.line("%sfloat (*%s)[%d][%d] = (%sfloat (*)[%d][%d])%s;", qualifier, var, shape[2], shape[3], qualifier,
-      shape[2], shape[3], buffer)
+    w.line("%s%s (*%s)[%d][%d] = (%s%s (*)[%d][%d])%s;", qualifier, ctype, var, shape[2], shape[3], qualifier,
+      ctype, shape[2], shape[3], buffer)
   else
-    w.line("%sfloat *%s = %s;", qualifier, var, buffer)
+    w.line("%s%s *%s = %s;", qualifier, ctype, var, buffer)
   end
 end
 
---- The step's views: x reads its input, y writes its output.
-function M.views(w, in_shape, in_name, out_shape, out_name)
-  view(w, "const ", "x", in_shape, in_name)
-  view(w, "", "y", out_shape, out_name)
+--- The step's views: x reads its input, y writes its output (ctype as in signature).
+function M.views(w, in_shape, in_name, out_shape, out_name, ctype)
+  view(w, "const ", "x", in_shape, in_name, ctype or "float")
+  view(w, "", "y", out_shape, out_name, ctype or "float")
 end
 
 --- A step function that reads `input` and writes `output` through the views,
 -- with body(w) in between.
 function M.step_function(e, step, fname, body)
   local w = e.writer()
-  M.signature(w, fname, "input", "output")
+  M.signature(w, fname, "input", "output", e.value_type)
   w.line("{")
-  M.views(w, step.in_shape, "input", step.out_shape, "output")
+  M.views(w, step.in_shape, "input", step.out_shape, "output", e.value_type)
   body(w)
   w.line("}")
   e.add_function(w.text())
@@ -107,7 +109,7 @@ function M.full_parts(e, step, fname, each_part)
     calls[#calls + 1] = string.format("%s(input, output);", sub)
   end)
   local w = e.writer()
-  M.signature(w, fname, "input", "output")
+  M.signature(w, fname, "input", "output", e.value_type)
   w.line("{")
   for _, call in ipairs(calls) do w.line(call) end
   w.line("}")
@@ -182,14 +184,14 @@ end
 -- window bounds of both axes), views, iy and ix (the input row and column of
 -- tap ky, kx of output position oy, ox; g.d is the dilation). Pieces are bounded in size (a few lines), so they are
 -- written without the budget; the filled template is counted by emit_none.
-function M.none_vars(step, fname, g)
+function M.none_vars(step, fname, g, ctype)
   local t = render.writer()
   M.range_tables(t, "ky", g.oh, g.s.h, g.p.h, g.k.h, g.h, g.d.h)
   M.range_tables(t, "kx", g.ow, g.s.w, g.p.w, g.k.w, g.w, g.d.w)
   local v = render.writer()
-  M.views(v, step.in_shape, "input", step.out_shape, "output")
-  return { fname = fname, tables = t.text(), views = v.text(), oh = tostring(g.oh), ow = tostring(g.ow),
-           iy = M.affine("oy", g.s.h, -g.p.h, M.scaled("ky", g.d.h)),
+  M.views(v, step.in_shape, "input", step.out_shape, "output", ctype)
+  return { fname = fname, ctype = ctype or "float", tables = t.text(), views = v.text(), oh = tostring(g.oh),
+           ow = tostring(g.ow), iy = M.affine("oy", g.s.h, -g.p.h, M.scaled("ky", g.d.h)),
            ix = M.affine("ox", g.s.w, -g.p.w, M.scaled("kx", g.d.w)) }
 end
 

@@ -32,6 +32,11 @@ local function build_parser(program)
       if not n or n < 0 then return nil, "SEED must be a non-negative integer, got " .. s end
       return n
     end)
+  parser:option("--quantize", "Number format of the generated code: int8 (TensorFlow Lite's int8 "
+    .. "scheme; needs --calibration). Default: float."):choices({ "int8" })
+  parser:option("--calibration", "With --quantize=int8: a safetensors file holding an F32 tensor "
+    .. "\"input\" [N, C, H, W] of N representative inputs (tools/make-calibration writes one).")
+    :argname("CALIB")
   parser:flag("--allow-nonfinite", "Accept NaN and Inf weights (refused by default).")
   parser:option("--max-code-bytes", "Refuse to emit more than this many bytes of C source "
     .. "(a layer that would unroll absurdly large).", tostring(64 * 1024 * 1024))
@@ -74,6 +79,7 @@ function M.output_options(args)
   if args.split_bytes then
     parts[#parts + 1] = "--split-bytes=" .. (args.split_bytes == 0 and "none" or tostring(args.split_bytes))
   end
+  if args.quantize then parts[#parts + 1] = "--quantize=" .. args.quantize end
   return table.concat(parts, " ")
 end
 
@@ -86,20 +92,24 @@ function M.generate(args)
   local model = model_loader.load(args.description, {
     random_seed = args.random_weights, allow_nonfinite = args.allow_nonfinite, weights_optional = args.explain })
   local plan = planner.build(model, { unroll = args.unroll, plan = args.plan })
+  local quant
+  if args.quantize then
+    quant = require("lg.quantize").prepare(model, args.calibration, args.explain)
+  end
   for _, notes in ipairs({ model.notes, plan.notes }) do
     for _, note in ipairs(notes) do
       io.stderr:write(errors.format_diagnostic(args.description, note.line, "note", note.text), "\n")
     end
   end
-  if args.explain then return { model = model, plan = plan } end
+  if args.explain then return { model = model, plan = plan, quant = quant } end
   local banner = manifest.banner(model, plan, {
-    version = M.VERSION, options = M.output_options(args) })
+    version = M.VERSION, options = M.output_options(args), quant = quant })
   local too_big = string.format("the generated C would be larger than --max-code-bytes %d; use a "
     .. "lower unroll level (--unroll=kernel or none, or unroll = \"none\" on the largest layers) "
     .. "or raise the budget", args.max_code_bytes)
   local budget = require("lg.render").budget(args.max_code_bytes)
   local ok, out = pcall(emit.emit, model, plan, { math = args.math, manifest = banner, budget = budget,
-    split_bytes = args.split_bytes })
+    split_bytes = args.split_bytes, quant = quant })
   if not ok then
     if type(out) == "table" and out.code_budget then errors.raise(args.description, nil, too_big) end
     error(out, 0)
@@ -222,6 +232,7 @@ local function run(args)
   local result = M.generate(args)
   if args.explain then
     io.stdout:write(require("lg.explain").table(result.model, result.plan))
+    if result.quant then io.stdout:write(require("lg.explain").quantization(result.model, result.plan, result.quant)) end
     return 0
   end
   if args.check then return M.check(result.files, M.output_options(args), args.quiet, result.stale) end
@@ -246,6 +257,11 @@ local function usage_problem(args)
     return "--check and --explain cannot be combined (--explain checks nothing); run them one after the other"
   elseif args.quiet and not args.check then
     return "-q only applies to --check"
+  elseif args.quantize and not args.calibration then
+    return "--quantize=int8 needs --calibration CALIB (a safetensors file of representative inputs; "
+      .. "tools/make-calibration writes one)"
+  elseif args.calibration and not args.quantize then
+    return "--calibration only applies with --quantize=int8; add --quantize=int8 or remove --calibration"
   end
 end
 

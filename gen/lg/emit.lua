@@ -15,10 +15,16 @@
 --   e.writer()             a new render.writer counted against the byte budget
 --   e.add_function(text)   append one C function of the step
 --   e.weight_name(layer), e.bias_name(layer)  the C arrays of a layer's tensors
+--   e.q                    the quantization table (lg.quantize) with
+--                          --quantize=int8, else nil (float code)
+--   e.value_type           the C type of a stored value: "float" or "int8_t"
+--   e.add_table(text)      (int8) a constant table the step's functions read,
+--                          written just before them
 local activation = require("lg.ops.activation")
 local carray = require("lg.carray")
 local geometry = require("lg.geometry")
 local hash = require("lg.hash")
+local int8emit = require("lg.int8emit")
 local interface = require("lg.interface")
 local manifest = require("lg.manifest")
 local ops = require("lg.ops")
@@ -46,10 +52,12 @@ local function guard_unused(text)
   return text
 end
 
-local function new_context(model, budget)
-  local e = { name = model.name, NAME = model.name:upper(), functions = {} }
+local function new_context(model, budget, quant)
+  local e = { name = model.name, NAME = model.name:upper(), functions = {}, tables = {}, q = quant,
+              value_type = quant and "int8_t" or "float" }
   function e.writer() return render.writer(budget) end
   function e.add_function(text) e.functions[#e.functions + 1] = guard_unused(text) end
+  function e.add_table(text) e.tables[#e.tables + 1] = text end
   function e.weight_name(layer) return string.format("%s_layer%d_weight", e.name, layer.index) end
   function e.bias_name(layer) return string.format("%s_layer%d_bias", e.name, layer.index) end
   return e
@@ -57,7 +65,7 @@ end
 
 --- The comment above a step: each layer's source line, attributes, shapes
 -- and cost, and where the step reads and writes.
-local function step_comment(model, step)
+local function step_comment(e, model, step)
   local lines = { "/*" }
   -- no absolute path in generated code: an absolute description path shows as its file name
   local shown = render.comment_text(manifest.display_path(model.path))
@@ -67,7 +75,7 @@ local function step_comment(model, step)
       geometry.shape_text(layer.in_shape), geometry.shape_text(layer.out_shape))
     local macs = ops.macs(layer)
     if macs > 0 then
-      detail = detail .. string.format("; %d MACs, %d bytes of weights", macs, 4 * ops.params(layer))
+      detail = detail .. string.format("; %d MACs, %d bytes of weights", macs, (e.q and 1 or 4) * ops.params(layer))
     end
     lines[#lines + 1] = detail
   end
@@ -75,17 +83,24 @@ local function step_comment(model, step)
     lines[#lines + 1] = string.format(" * fused: layer %d's %s output is pooled as it is computed and never stored",
       step.layer.index, geometry.shape_text(step.layer.out_shape))
   end
+  if e.q then
+    table.move(int8emit.comment_lines(e, step), 1, #step.layers, #lines + 1, lines)
+  end
   local in_elements = geometry.elements(step.in_shape)
-  lines[#lines + 1] = string.format(" * unroll %s; reads %s (%d floats), writes %s (%d floats, %d bytes)",
-    step.unroll, geometry.buffer_text(step.input, in_elements), in_elements,
-    geometry.buffer_text(step.output, step.out_elements), step.out_elements, 4 * step.out_elements)
+  local unit = e.q and "codes" or "floats"
+  lines[#lines + 1] = string.format(" * unroll %s; reads %s (%d %s), writes %s (%d %s, %d bytes)",
+    step.unroll, geometry.buffer_text(step.input, in_elements), in_elements, unit,
+    geometry.buffer_text(step.output, step.out_elements), step.out_elements, unit,
+    (e.q and 1 or 4) * step.out_elements)
   lines[#lines + 1] = " */"
   return table.concat(lines, "\n")
 end
 
 --- Every weight and bias array, in layer order, as the steps emit them (a
--- convolution with a batch norm folded in has its folded tensors).
-local function weight_sections(e, plan)
+-- convolution with a batch norm folded in has its folded tensors); int8: the
+-- quantized constants of lg.int8emit.
+local function weight_sections(e, model, plan)
+  if e.q then return int8emit.constant_sections(e, model) end
   local parts = {}
   for _, step in ipairs(plan.steps) do
     for _, layer in ipairs(step.layers) do
@@ -123,21 +138,23 @@ local function step_sections(e, model, plan)
     if step.kind == "softmax" then e.softmax = true end
     if step.unroll == "full" then e.any_full = true end
     local fname = string.format("%s_layer%d_%s", e.name, step.first_index, step.kind)
-    local before = #e.functions
+    local before, tables_before = #e.functions, #e.tables
     if step.kind == "copy" then
       activation.emit_copy(e, step, fname)
     else
       ops.of(step.kind).emit[step.unroll](e, step, fname)
     end
-    local comment = step_comment(model, step)
-    parts[#parts + 1] = comment .. "\n" .. table.concat(e.functions, "\n\n", before + 1)
+    local comment = step_comment(e, model, step)
+    local text = table.concat(e.functions, "\n\n", before + 1)
+    if #e.tables > tables_before then text = table.concat(e.tables, "\n\n", tables_before + 1) .. "\n\n" .. text end
+    parts[#parts + 1] = comment .. "\n" .. text
     e.step_groups[#e.step_groups + 1] = { comment = comment, functions = table.move(e.functions, before + 1,
       #e.functions, 1, {}) }
     e.step_names[#e.step_names + 1] = fname
     calls[#calls + 1] = string.format("%s(%s, %s);", fname, buffer_arg(step.input), buffer_arg(step.output))
     local trace_buf = (step.output.kind == "arena") and buffer_arg(step.output) or "output"
-    calls[#calls + 1] = string.format("#if defined(%s_TRACE)\n%s_trace(%d, %s, %d);\n#endif",
-      e.NAME, e.name, step.last_index, trace_buf, step.out_elements)
+    calls[#calls + 1] = string.format("#if defined(%s_TRACE)\n%s_trace%s(%d, %s, %d);\n#endif",
+      e.NAME, e.name, e.q and "_int8" or "", step.last_index, trace_buf, step.out_elements)
   end
   if plan.arena_floats == 0 then table.insert(calls, 1, "(void)scratch; /* no intermediate tensors */") end
   return parts, calls
@@ -178,9 +195,27 @@ function M.source_head(e, opts, vars)
     generation = GENERATION_SLOT, header = vars.header, mismatch = vars.mismatch, mac = vars.mac })
 end
 
+--- The .c file of --quantize=int8.
+local function source_text_int8(e, model, plan, opts)
+  local weight_parts = weight_sections(e, model, plan)
+  local step_parts, calls = step_sections(e, model, plan)
+  local sections = { render.render(render.template("source_head_int8.c"), {
+    banner = opts.manifest, name = e.name, NAME = e.NAME, generation = GENERATION_SLOT }) }
+  sections[#sections + 1] = interface.source_text(model, e.NAME)
+  if e.used_acts.relu then sections[#sections + 1] = render.fill("int8_relu.c") end
+  if e.uses_average then sections[#sections + 1] = render.fill("int8_average.c") end
+  sections[#sections + 1] = "/* Weights and tables: static const, so they stay in flash on a microcontroller. */"
+  table.move(weight_parts, 1, #weight_parts, #sections + 1, sections)
+  table.move(step_parts, 1, #step_parts, #sections + 1, sections)
+  sections[#sections + 1] = render.render(render.template("infer_int8.c"), {
+    name = e.name, NAME = e.NAME, calls = table.concat(calls, "\n") })
+  return render.reindent(table.concat(sections, "\n\n"))
+end
+
 --- The .c file.
 local function source_text(e, model, plan, opts)
-  local weight_parts = weight_sections(e, plan)
+  if e.q then return source_text_int8(e, model, plan, opts) end
+  local weight_parts = weight_sections(e, model, plan)
   local step_parts, calls = step_sections(e, model, plan)
   e.weight_parts, e.calls = weight_parts, calls  -- for a split (split_texts)
   local sections = { M.source_head(e, opts, { header = e.name .. ".h",
@@ -197,21 +232,37 @@ local function source_text(e, model, plan, opts)
   return render.reindent(table.concat(sections, "\n\n"))
 end
 
---- The .h file: sizes as aligned macros, what the description says about
--- the input and the outputs (lg.interface), the entry points.
-local function header_text(e, model, plan, opts, sources)
-  local macro_rows = {
+--- The header rows of the input and output shapes; unit: "floats" or "codes".
+local function shape_rows(model, unit)
+  return {
     { "INPUT_CHANNELS", model.input.channels, "input channels" },
     { "INPUT_HEIGHT", model.input.height, "input rows" },
     { "INPUT_WIDTH", model.input.width, "input columns" },
-    { "INPUT_SIZE", model.input.channels * model.input.height * model.input.width, "floats in one input" },
-    { "OUTPUT_SIZE", geometry.elements(model.output_shape), "floats in one output" },
+    { "INPUT_SIZE", model.input.channels * model.input.height * model.input.width, unit .. " in one input" },
+    { "OUTPUT_SIZE", geometry.elements(model.output_shape), unit .. " in one output" },
+  }
+end
+
+--- The .h file: sizes as aligned macros, what the description says about
+-- the input and the outputs (lg.interface), the entry points.
+local function header_text(e, model, plan, opts, sources)
+  if e.q then return M.header_text_int8(e, model, plan, opts) end
+  local macro_rows = shape_rows(model, "floats")
+  table.move({
     { "SCRATCH_FLOATS", plan.scratch_floats, "floats of scratch for _infer_scratch" },
     { "ACTIVATION_BYTES", 4 * plan.scratch_floats, "bytes of activation memory (input/output not counted)" },
     { "PARAMETERS", plan.params, "weights and biases" },
     { "WEIGHT_BYTES", 4 * plan.params, "bytes of static const weights" },
     { "MACS", plan.macs, "multiply-accumulates per inference (padding taps skipped)" },
-  }
+  }, 1, 5, #macro_rows + 1, macro_rows)
+  return render.render(render.template("header.h"), {
+    banner = opts.manifest, guard = e.NAME .. "_H", name = e.name, NAME = e.NAME,
+    macros = M.macro_lines(e, macro_rows), interface = interface.header_text(model, e.NAME),
+    generation = GENERATION_SLOT, sources = sources or "" })
+end
+
+--- Rows { suffix, value, comment } as aligned #define lines.
+function M.macro_lines(e, macro_rows)
   local width = 0
   for _, row in ipairs(macro_rows) do width = math.max(width, #e.NAME + 1 + #row[1]) end
   local macro_lines = {}
@@ -220,10 +271,34 @@ local function header_text(e, model, plan, opts, sources)
     macro_lines[#macro_lines + 1] = string.format("#define %s%s %-8s /* %s */", macro,
       string.rep(" ", width - #macro), tostring(row[2]), row[3])
   end
-  return render.render(render.template("header.h"), {
+  return table.concat(macro_lines, "\n")
+end
+
+--- An integer for a macro body: negative ones parenthesised.
+function M.int_literal(n)
+  return (n < 0) and string.format("(%d)", n) or tostring(n)
+end
+
+--- The .h file of --quantize=int8.
+function M.header_text_int8(e, model, plan, opts)
+  local q = e.q
+  local macro_rows = shape_rows(model, "codes")
+  table.move({
+    { "SCRATCH_BYTES", plan.scratch_floats, "bytes of scratch for _infer_int8_scratch" },
+    { "ACTIVATION_BYTES", plan.scratch_floats, "bytes of the int8 activation arena (input/output not counted)" },
+    { "PARAMETERS", plan.params, "weights and biases" },
+    { "MACS", plan.macs, "multiply-accumulates per inference (padding taps skipped)" },
+  }, 1, 4, #macro_rows + 1, macro_rows)
+  local quant_rows = {
+    { "INPUT_SCALE", render.float(q.input.scale), "real value of one input code step" },
+    { "INPUT_ZERO_POINT", M.int_literal(q.input.zero_point), "input code of 0.0" },
+    { "OUTPUT_SCALE", render.float(q.output.scale), "real value of one output code step" },
+    { "OUTPUT_ZERO_POINT", M.int_literal(q.output.zero_point), "output code of 0.0" },
+  }
+  return render.render(render.template("header_int8.h"), {
     banner = opts.manifest, guard = e.NAME .. "_H", name = e.name, NAME = e.NAME,
-    macros = table.concat(macro_lines, "\n"), interface = interface.header_text(model, e.NAME),
-    generation = GENERATION_SLOT, sources = sources or "" })
+    macros = M.macro_lines(e, macro_rows), quant_macros = M.macro_lines(e, quant_rows),
+    interface = interface.header_text(model, e.NAME), generation = GENERATION_SLOT })
 end
 
 --- The #error of a file that finds a header of another run.
@@ -301,14 +376,15 @@ end
 -- @param plan the plan of lg.plan
 -- @param opts { math = "libm"|"builtin", manifest = banner text (already a C
 --   comment), budget = render.budget(n) or nil (no limit), split_bytes = nil
---   (automatic), 0 (one file) or the bytes of one part (lg.split.limit) }
+--   (automatic), 0 (one file) or the bytes of one part (lg.split.limit),
+--   quant = the table of lg.quantize (selects int8; never split) }
 -- @return { header = text, source = text, texts = every file's text, names =
 --   their file names (header and source first) }; raises { code_budget = n }
 --   when the budget runs out
 function M.emit(model, plan, opts)
-  local e = new_context(model, opts.budget)
+  local e = new_context(model, opts.budget, opts.quant)
   local source = source_text(e, model, plan, opts)
-  local limit = split.limit(opts.split_bytes, e.any_full)
+  local limit = (not e.q) and split.limit(opts.split_bytes, e.any_full)
   if limit and #source > limit then return split_texts(e, model, plan, opts, limit) end
   local texts = with_generation({ header_text(e, model, plan, opts), source }, #opts.manifest)
   return { header = texts[1], source = texts[2], texts = texts, names = { e.name .. ".h", e.name .. ".c" } }

@@ -59,4 +59,56 @@ function M.table(model, plan)
   return table.concat(out, "\n") .. "\n"
 end
 
+--- --explain --quantize=int8: per layer the float range seen on the
+-- calibration set, the output's scale and zero point, and the
+-- signal-to-quantization-noise ratio of the integer network's output
+-- against the float one (lg.quantize.measure_sqnr).
+function M.quantization(model, plan, q)
+  local function num(x) return string.format("%.6g", x) end
+  local rows = { { "layer", "type", "float range", "scale", "zero point", "SQNR dB", "note" } }
+  rows[2] = { "input", "", num(q.input.min) .. " .. " .. num(q.input.max), num(q.input.scale),
+              tostring(q.input.zero_point), "", q.input.degenerate and "degenerate range: every value equal" or "" }
+  local degenerate = 0
+  for k, layer in ipairs(model.layers) do
+    local entry = q.layers[k]
+    local note = ""
+    if entry.out == entry.input then
+      note = "shares its input's quantization"
+    elseif entry.out.fixed then
+      note = "fixed output quantization; 256-entry table"
+    elseif entry.out.range_of == "relu" then
+      note = "range of the relu after it (ReLU folded into the clamp)"
+    end
+    if entry.multiplier and entry.out.degenerate then
+      degenerate = degenerate + 1
+      note = string.format("degenerate range: every calibration output is %s (scale %s stands in)",
+        num(entry.out.min), num(entry.out.scale))
+    end
+    local sqnr = entry.sqnr_db and (entry.sqnr_db == math.huge and "exact" or string.format("%.1f", entry.sqnr_db)) or ""
+    rows[#rows + 1] = { tostring(layer.index), layer.type, num(entry.range.min) .. " .. " .. num(entry.range.max),
+      num(entry.out.scale), tostring(entry.out.zero_point), sqnr, note }
+  end
+  local out = { string.format("int8 quantization (TFLite scheme) from %d calibration inputs of %s:",
+    q.calibration.count, q.calibration.path) }
+  table.move(aligned(rows), 1, #rows, #out + 1, out)
+  local weight_bytes, bias_bytes, table_bytes = 0, 0, 0
+  for _, entry in ipairs(q.layers) do
+    if entry.weight then
+      weight_bytes = weight_bytes + #entry.weight
+      bias_bytes = bias_bytes + 4 * #entry.bias
+      table_bytes = table_bytes + 8 * #entry.multiplier
+    elseif entry.table then
+      table_bytes = table_bytes + 256
+    end
+  end
+  out[#out + 1] = string.format("int8 total: %d bytes of int8 weights, %d bytes of int32 biases (before the "
+    .. "zero point folding per window shape), %d bytes of multipliers, shifts and tables, %d bytes of activation "
+    .. "memory", weight_bytes, bias_bytes, table_bytes, plan.scratch_floats)
+  if degenerate > 0 then
+    out[#out + 1] = string.format("note: %d layer(s) with a degenerate range: their outputs carry no information "
+      .. "on the calibration set; use more varied calibration inputs", degenerate)
+  end
+  return table.concat(out, "\n") .. "\n"
+end
+
 return M

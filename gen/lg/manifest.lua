@@ -33,6 +33,11 @@ function M.banner(model, plan, info)
     lines[#lines + 1] = string.format(" *   weights      %s sha256 %s",
       render.comment_text(M.display_path(model.weights_path)), assert(model.weights_sha256))
   end
+  if info.quant then
+    lines[#lines + 1] = string.format(" *   calibration  %s sha256 %s, %d inputs",
+      render.comment_text(M.display_path(info.quant.calibration.path)), info.quant.calibration.sha256,
+      info.quant.calibration.count)
+  end
   local function tensor_line(name, tensor)
     if tensor then
       lines[#lines + 1] = string.format(" *   tensor       %s %s sha256 %s",
@@ -47,10 +52,11 @@ function M.banner(model, plan, info)
     for _, spec in ipairs(specs and specs(layer) or {}) do tensor_line(spec.name, layer.tensors[spec.key]) end
   end
   lines[#lines + 1] = string.format(" *   totals       %d parameters, %d MACs, %d bytes of activation memory",
-    plan.params, plan.macs, 4 * plan.scratch_floats)
+    plan.params, plan.macs, (info.quant and 1 or 4) * plan.scratch_floats)
   for k, step in ipairs(plan.steps) do
-    lines[#lines + 1] = string.format(" *   step %-3d     layers %d-%d -> %s (%d floats)", k, step.first_index,
-      step.last_index, geometry.buffer_text(step.output, step.out_elements), step.out_elements)
+    lines[#lines + 1] = string.format(" *   step %-3d     layers %d-%d -> %s (%d %s)", k, step.first_index,
+      step.last_index, geometry.buffer_text(step.output, step.out_elements), step.out_elements,
+      info.quant and "int8 codes" or "floats")
   end
   lines[#lines + 1] = " */"
   return table.concat(lines, "\n")

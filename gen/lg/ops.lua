@@ -38,6 +38,9 @@
 --   check_values(layer, tensors)  a message when a value is unusable
 --   step_layer(layer, float_tensor)  the layer as its step emits it (a copy
 --                        with `weight`/`bias_values` derived from its tensors)
+--   int8         true when the module emits --quantize=int8 code (e.q set,
+--                see lg.int8emit) and lg.quantize / lg.reference_int8 know the
+--                type; without it --quantize=int8 refuses the layer by name
 local M = {}
 
 local MODULES = { "lg.ops.conv2d", "lg.ops.pool", "lg.ops.linear", "lg.ops.activation", "lg.ops.flatten",

@@ -18,6 +18,8 @@
 --     layers       every description layer the step covers, in order
 --     acts         activations applied to the computed value, in order
 --     post_acts    activations after a fused pool (on the pooled value)
+--     act_layers, post_act_layers  the layers of acts and post_acts (int8
+--                  reads each one's table and zero point)
 --     unroll       "full" | "kernel" | "none"
 --     in_shape, out_shape, out_elements   what the step reads and writes
 --     first_index, last_index             its first and last layer's index
@@ -39,8 +41,8 @@ local weights = require("lg.weights")
 local M = {}
 
 local function new_step(kind, layer, unroll, in_shape)
-  return { kind = kind, layer = layer, acts = {}, post_acts = {}, layers = { layer }, unroll = unroll,
-           in_shape = in_shape }
+  return { kind = kind, layer = layer, acts = {}, post_acts = {}, act_layers = {}, post_act_layers = {},
+           layers = { layer }, unroll = unroll, in_shape = in_shape }
 end
 
 local function unfused_note(pool, conv)
@@ -107,6 +109,8 @@ local function group_steps(model, opts)
       if role == "activation" then
         local list = current.pool and current.post_acts or current.acts
         list[#list + 1] = op.act_name and op.act_name(layer) or layer.type
+        local layer_list = current.pool and current.post_act_layers or current.act_layers
+        layer_list[#layer_list + 1] = layer
       elseif layer.folds_into and layer.tensors and current.layer.weight then
         -- a batch norm straight after its convolution: the step computes the folded convolution
         current.layer = batchnorm.fold(current.layer, layer, weights.float_tensor)

@@ -41,7 +41,7 @@ extern void initialise_monitor_handles(void);
 #define PAINT_BYTES 32768u
 #define PAINT_WORD 0xC5ACCE55u
 
-static float output[GOLDEN_OUTPUT_SIZE];
+static golden_value_t output[GOLDEN_OUTPUT_SIZE];
 
 /* Restarts SysTick from its full 24-bit count, clocked by the processor clock. */
 static void ticks_start(void)
@@ -65,7 +65,7 @@ static void __attribute__((noinline)) spin(unsigned int n)
  * modulo 2^24 is exact for intervals under 2^24 ticks (671 M instructions). */
 static unsigned int elapsed(unsigned int t0, unsigned int t1) { return (t0 - t1) & 0x00FFFFFFu; }
 
-static unsigned int __attribute__((noinline)) measure_infer(const float *in, float *out)
+static unsigned int __attribute__((noinline)) measure_infer(const golden_value_t *in, golden_value_t *out)
 {
     unsigned int t0, t1;
     ticks_start();
@@ -97,7 +97,7 @@ static unsigned int __attribute__((noinline)) measure_nothing(void)
 
 /* Paints PAINT_BYTES below the current stack pointer (minus a margin for
  * this function), runs one inference, returns the bytes it overwrote. */
-static unsigned int __attribute__((noinline)) measure_stack(const float *in, float *out)
+static unsigned int __attribute__((noinline)) measure_stack(const golden_value_t *in, golden_value_t *out)
 {
     unsigned int *sp, *lo, *p;
     __asm__ volatile("mov %0, sp" : "=r"(sp));

@@ -36,7 +36,7 @@
 #define FW_TARGET_DESC "RV32IMAC on QEMU virt"
 #endif
 
-static float output[GOLDEN_OUTPUT_SIZE];
+static golden_value_t output[GOLDEN_OUTPUT_SIZE];
 
 /* ---- output: characters, strings, integers, floats ---- */
 static void put_char(char c) { UART_THR = (unsigned char)c; }
@@ -179,7 +179,7 @@ static void __attribute__((noinline)) spin(unsigned int n)
 }
 
 /* Differences are taken modulo 2^32: exact for intervals under 4.29 G instructions. */
-static unsigned int __attribute__((noinline)) measure_infer(const float *in, float *out)
+static unsigned int __attribute__((noinline)) measure_infer(const golden_value_t *in, golden_value_t *out)
 {
     unsigned int t0 = instret();
     GOLDEN_INFER(in, out);
@@ -202,7 +202,7 @@ static unsigned int __attribute__((noinline)) measure_nothing(void)
 
 /* Paints PAINT_BYTES below the current stack pointer (minus a margin for
  * this function), runs one inference, returns the bytes it overwrote. */
-static unsigned int __attribute__((noinline)) measure_stack(const float *in, float *out)
+static unsigned int __attribute__((noinline)) measure_stack(const golden_value_t *in, golden_value_t *out)
 {
     unsigned int *sp, *lo, *p;
     __asm__ volatile("mv %0, sp" : "=r"(sp));
@@ -238,13 +238,13 @@ static void report_mismatch(int k, int bad)
     put_str(" output[");
     put_int(bad);
     put_str("] = ");
-    put_float(output[bad]);
+    put_float((float)output[bad]);
     put_str(" (");
-    put_hex(float_bits(output[bad]));
+    put_hex(float_bits((float)output[bad]));
     put_str("), expected ");
-    put_float(golden_output[k][bad]);
+    put_float((float)golden_output[k][bad]);
     put_str(" (");
-    put_hex(float_bits(golden_output[k][bad]));
+    put_hex(float_bits((float)golden_output[k][bad]));
     put_str(") (tolerance " GOLDEN_TOLERANCE_TEXT ")\n");
 }
 

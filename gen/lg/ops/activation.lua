@@ -3,12 +3,14 @@
 -- by a copy step of their own. Also writes the C helpers they call.
 local ckernel = require("lg.ckernel")
 local errors = require("lg.errors")
+local int8emit = require("lg.int8emit")
 local render = require("lg.render")
 
 local M = {}
 
 M.types = { "relu", "sigmoid", "tanh", "relu6" }
 M.role = "activation"
+M.int8 = true  -- int8: sigmoid and tanh by 256-entry tables, relu on codes (lg.int8emit)
 M.fields = { type = true }
 
 function M.infer(_, _, shape)
@@ -39,13 +41,17 @@ end
 local function emit_copy(e, step, fname)
   local n = step.out_elements
   local w = e.writer()
-  ckernel.signature(w, fname, "x", "y")
+  ckernel.signature(w, fname, "x", "y", e.value_type)
+  local function value(x)
+    if e.q then return int8emit.activation_expr(e, step.act_layers, x) end
+    return ckernel.activation_expr(step.acts, x)
+  end
   w.line("{")
   if step.unroll == "full" then
-    for i = 0, n - 1 do w.line("y[%d] = %s;", i, ckernel.activation_expr(step.acts, string.format("x[%d]", i))) end
+    for i = 0, n - 1 do w.line("y[%d] = %s;", i, value(string.format("x[%d]", i))) end
   else
     w.line("for (int i = 0; i < %d; ++i) {", n)
-    w.line("y[i] = %s;", ckernel.activation_expr(step.acts, "x[i]"))
+    w.line("y[i] = %s;", value("x[i]"))
     w.line("}")
   end
   w.line("}")

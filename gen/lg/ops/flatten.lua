@@ -4,6 +4,7 @@ local M = {}
 
 M.types = { "flatten" }
 M.role = "reshape"
+M.int8 = true  -- changes no value, in any number format
 M.fields = { type = true }
 
 function M.infer(_, _, shape)

@@ -1,12 +1,14 @@
 --- linear: a fully connected layer on a flat vector (y = W x + b).
 local ckernel = require("lg.ckernel")
 local geometry = require("lg.geometry")
+local int8emit = require("lg.int8emit")
 local shared = require("lg.ops.shared")
 
 local M = {}
 
 M.types = { "linear" }
 M.role = "compute"
+M.int8 = true  -- emits --quantize=int8 code (see lg.int8emit)
 M.fields = { type = true, out_features = true, bias = true, weight = true, unroll = true }
 
 -- linear outputs computed together: each input load feeds 8 FMAs (LeNet-5,
@@ -47,6 +49,19 @@ end
 -- Emission
 --------------------------------------------------------------------------------
 
+--- The stored value of accumulator acc of output o.
+local function output_value(e, step, acc, o)
+  if e.q then
+    return int8emit.activation_expr(e, step.act_layers, int8emit.requantize_expr(e, step.layer, acc, o), step.layer)
+  end
+  return ckernel.activation_expr(step.acts, acc)
+end
+
+--- int8: the bias table (zero point folded in) before the step's functions.
+local function add_bias_table(e, step)
+  if e.q then e.add_table(int8emit.linear_bias_table(e, step.layer)) end
+end
+
 --- Outputs first..first+count-1 (first: loop variable or number). With
 -- chunked = true the inputs run in a loop of CHUNK-wide straight-line
 -- chunks (a 400-input body fully unrolled makes compilers hoist loads and
@@ -57,10 +72,16 @@ local function linear_block(e, w, step, first, count, chunked)
   -- the rows from a loop variable stay pointer arithmetic (deviation D-11):
   -- &weight[o] costs LeNet-5 8 bytes of code with arm-none-eabi-gcc -Os
   local rows = (type(first) == "number") and "&%s[%s]" or "%s + %s"
-  w.line("const float (*w)[%d] = " .. rows .. ";", n_in, e.weight_name(layer), first)
+  w.line("const %s (*w)[%d] = " .. rows .. ";", e.value_type, n_in, e.weight_name(layer), first)
   for j = 0, count - 1 do
-    local init = layer.bias and string.format("%s[%s]", e.bias_name(layer), ckernel.affine(first, 1, j)) or "0.0f"
-    w.line("float a%d = %s; /* output [%s] */", j, init, ckernel.affine(first, 1, j))
+    if e.q then
+      -- the bias table has the input zero point folded in (lg.int8emit)
+      w.line("int32_t a%d = %s[%s]; /* output [%s] */", j, e.bias_name(layer), ckernel.affine(first, 1, j),
+        ckernel.affine(first, 1, j))
+    else
+      local init = layer.bias and string.format("%s[%s]", e.bias_name(layer), ckernel.affine(first, 1, j)) or "0.0f"
+      w.line("float a%d = %s; /* output [%s] */", j, init, ckernel.affine(first, 1, j))
+    end
   end
   local function macs(i_var, from, to)
     for i = from, to do
@@ -81,7 +102,7 @@ local function linear_block(e, w, step, first, count, chunked)
   end
   macs(0, loops * chunk, n_in - 1)
   for j = 0, count - 1 do
-    w.line("y[%s] = %s;", ckernel.affine(first, 1, j), ckernel.activation_expr(step.acts, "a" .. j))
+    w.line("y[%s] = %s;", ckernel.affine(first, 1, j), output_value(e, step, "a" .. j, ckernel.affine(first, 1, j)))
   end
 end
 
@@ -105,6 +126,7 @@ local function emit_kernel(e, step, fname)
       w.line("}")
     end
   end)
+  add_bias_table(e, step)
 end
 
 local function emit_full(e, step, fname)
@@ -117,19 +139,25 @@ local function emit_full(e, step, fname)
       end)
     end
   end)
+  add_bias_table(e, step)
 end
 
 local function emit_none(e, step, fname)
   local layer = step.layer
   ckernel.step_function(e, step, fname, function(w)
     w.line("for (int o = 0; o < %d; ++o) {", layer.out_features)
-    w.line("float acc = %s;", layer.bias and (e.bias_name(layer) .. "[o]") or "0.0f")
+    if e.q then
+      w.line("int32_t acc = %s[o];", e.bias_name(layer))
+    else
+      w.line("float acc = %s;", layer.bias and (e.bias_name(layer) .. "[o]") or "0.0f")
+    end
     w.line("for (int i = 0; i < %d; ++i) {", layer.in_shape[1])
     w.line("LG_MAC(acc, %s[o][i], x[i]);", e.weight_name(layer))
     w.line("}")
-    w.line("y[o] = %s;", ckernel.activation_expr(step.acts, "acc"))
+    w.line("y[o] = %s;", output_value(e, step, "acc", "o"))
     w.line("}")
   end)
+  add_bias_table(e, step)
 end
 
 M.emit = { full = emit_full, kernel = emit_kernel, none = emit_none }

@@ -3,12 +3,14 @@
 -- the average, as in PyTorch's default; max-pool ignores the padding.
 local ckernel = require("lg.ckernel")
 local geometry = require("lg.geometry")
+local int8emit = require("lg.int8emit")
 local shared = require("lg.ops.shared")
 
 local M = {}
 
 M.types = { "avgpool2d", "maxpool2d" }
 M.role = "compute"
+M.int8 = true  -- emits --quantize=int8 code (see lg.int8emit)
 M.fields = { type = true, kernel = true, stride = true, padding = true, unroll = true, dilation = true,
              ceil_mode = true, count_include_pad = true }
 
@@ -138,19 +140,47 @@ local function average(g, row, col)
   return ckernel.divide_by_count("s", g.divisor.h[row] * g.divisor.w[col])
 end
 
+--- The stored value of a window's sum s (average) or maximum m; `padded`
+-- is the number of the window's taps in the padding (a C expression at
+-- --unroll=none).
+local function pool_value(e, step, g, padded, row, col)
+  local is_avg = g.is_avg
+  if not e.q then
+    return ckernel.activation_expr(step.acts, is_avg and average(g, row, col) or "m")
+  end
+  local value = "(int8_t)m"
+  if is_avg then
+    -- padded taps count as the zero point, the code of 0.0
+    e.uses_average = true
+    local zx = int8emit.entry(e, step.layer).input.zero_point
+    local sum = "s"
+    if padded ~= 0 and zx ~= 0 then
+      if type(padded) == "number" then
+        local add = padded * zx
+        sum = (add < 0) and string.format("s - %d", -add) or string.format("s + %d", add)
+      else
+        sum = string.format("s + ((%s) * %s)", padded, (zx < 0) and string.format("(%d)", zx) or tostring(zx))
+      end
+    end
+    value = string.format("lg_average(%s, %d)", sum, g.k.h * g.k.w)
+  end
+  return int8emit.activation_expr(e, step.act_layers, value)
+end
+
 --- One output: its window's valid taps, straight-line (validation made sure
 -- that at least one tap of every window is valid).
-local function pool_body(w, step, g, c, oy, ox, row, col)
+local function pool_body(e, w, step, g, c, oy, ox, row, col)
   local y_first, y_last = geometry.tap_range(row, g.s.h, g.p.h, g.k.h, g.h, g.d.h)
   local x_first, x_last = geometry.tap_range(col, g.s.w, g.p.w, g.k.w, g.w, g.d.w)
   local is_avg = g.is_avg
   local var = is_avg and "s" or "m"
+  local acc_type = e.q and "int32_t" or "float"
   for ky = y_first, y_last do
     for kx = x_first, x_last do
       local ref = string.format("x[%s][%s][%s]", c, ckernel.affine(oy, g.s.h, ky * g.d.h - g.p.h),
         ckernel.affine(ox, g.s.w, kx * g.d.w - g.p.w))
       if ky == y_first and kx == x_first then
-        w.line("float %s = %s;", var, ref)
+        w.line("%s %s = %s;", acc_type, var, ref)
       elseif is_avg then
         w.line("s += %s;", ref)
       else
@@ -158,9 +188,9 @@ local function pool_body(w, step, g, c, oy, ox, row, col)
       end
     end
   end
-  local value = is_avg and average(g, row, col) or "m"
+  local padded = g.k.h * g.k.w - (y_last - y_first + 1) * (x_last - x_first + 1)
   w.line("y[%s][%s][%s] = %s;", c, ckernel.affine(oy, 1, 0), ckernel.affine(ox, 1, 0),
-    ckernel.activation_expr(step.acts, value))
+    pool_value(e, step, g, padded, row, col))
 end
 
 local function emit_kernel(e, step, fname)
@@ -170,7 +200,7 @@ local function emit_kernel(e, step, fname)
       ckernel.axis_runs(g.oh, g.s.h, g.p.h, g.k.h, g.h, g.d.h, function(o) return g.divisor.h[o] end),
       ckernel.axis_runs(g.ow, g.s.w, g.p.w, g.k.w, g.w, g.d.w, function(o) return g.divisor.w[o] end),
       "oy", "ox", "output", 1, function(oy, ox, row, col)
-        pool_body(w, step, g, "c", oy, ox, row, col)
+        pool_body(e, w, step, g, "c", oy, ox, row, col)
       end)
   end)
 end
@@ -183,7 +213,7 @@ local function emit_full(e, step, fname)
         for oy = 0, g.oh - 1 do
           for ox = 0, g.ow - 1 do
             w.line("{")
-            pool_body(w, step, g, c, oy, ox, oy, ox)
+            pool_body(e, w, step, g, c, oy, ox, oy, ox)
             w.line("}")
           end
         end
@@ -201,7 +231,8 @@ end
 
 local function emit_none(e, step, fname)
   local g = pool_geometry(step)
-  local vars = ckernel.none_vars(step, fname, g)
+  local vars = ckernel.none_vars(step, fname, g, e.value_type)
+  local acc_type = e.q and "int32_t" or "float"
   vars.channels = tostring(g.c)
   local value = "m"
   if g.is_avg and g.uniform then
@@ -212,15 +243,21 @@ local function emit_none(e, step, fname)
     value = "s / (float)(ky_count[oy] * kx_count[ox])"
   end
   vars.value = ckernel.activation_expr(step.acts, value)
+  if e.q then
+    -- int8 (no ceil_mode, count_include_pad or dilation: lg.quantize refuses them): the
+    -- window's padded taps count as the zero point
+    vars.value = pool_value(e, step, g, string.format("%d - ((ky_end[oy] - ky_begin[oy]) * (kx_end[ox] - kx_begin[ox]))",
+      g.k.h * g.k.w))
+  end
   local tap = string.format("x[c][%s][%s]", vars.iy, vars.ix)
   if g.is_avg then
-    vars.init, vars.accumulate = "float s = 0.0f;", string.format("s += %s;", tap)
+    vars.init, vars.accumulate = e.q and "int32_t s = 0;" or "float s = 0.0f;", string.format("s += %s;", tap)
   else
     -- max-pool starts from the window's first tap: never empty (validation checked)
-    vars.init = string.format("float m = x[c][%s][%s];",
+    vars.init = string.format(acc_type .. " m = x[c][%s][%s];",
       ckernel.affine("oy", g.s.h, -g.p.h, ckernel.scaled("ky_begin[oy]", g.d.h)),
       ckernel.affine("ox", g.s.w, -g.p.w, ckernel.scaled("kx_begin[ox]", g.d.w)))
-    vars.accumulate = string.format("const float v = %s;\nm = (v > m) ? v : m;", tap)
+    vars.accumulate = string.format("const %s v = %s;\nm = (v > m) ? v : m;", acc_type, tap)
   end
   vars.iy, vars.ix = nil, nil  -- used above: the template has no holes for them
   ckernel.emit_none(e, "pool_none.c", vars)

@@ -1,0 +1,394 @@
+--- --quantize=int8: TensorFlow Lite's int8 scheme, from calibration ranges.
+--
+-- The quantization table built here is the ONE place where scales, zero points,
+-- integer weights, multipliers, shifts and activation tables are decided; the
+-- emitter (lg.emit and the op modules) and the integer reference
+-- (lg.reference_int8) both read it and compute nothing of it themselves.
+--
+-- A real value r and its int8 code q are related by r = scale * (q - zero_point).
+--   weights      int8, symmetric per output channel: scale = max|w| / 127,
+--                zero point 0, codes in [-127, 127]
+--   activations  int8, asymmetric per tensor: the calibration range [min, max]
+--                widened to include 0, scale = (max - min) / 255, zero point
+--                nudged to an integer in [-128, 127] (TFLite's
+--                ChooseQuantizationParams)
+--   bias         int32 at scale s_in * s_w[oc], zero point 0
+--   requantize   acc (int32, at s_in * s_w) to the output tensor: the real
+--                multiplier s_in * s_w / s_out as a 32-bit fixed-point
+--                multiplier and a shift (QuantizeMultiplier), applied with
+--                gemmlowp's SaturatingRoundingDoublingHighMul then
+--                RoundingDivideByPOT, plus the output zero point, clamped to
+--                [low, 127]
+--   relu         a compute layer followed by relu takes the relu's range and
+--                clamps at low = its zero point (ReLU folded into the clamp);
+--                relu itself is max(q, zero point)
+--   sigmoid/tanh a 256-entry table of output codes indexed by q + 128; the
+--                output quantization is fixed (sigmoid 1/256, -128; tanh 1/128, 0)
+--   pooling, flatten keep their input's quantization (avg pool: rounded
+--                division, padded taps counting as the zero point; max pool
+--                on the codes)
+--
+-- The table (q):
+--   calibration   { path =, count = }
+--   input         the network input's params: { scale, zero_point, min, max, degenerate }
+--   output        the last layer's output params
+--   layers[k]     for layer index k - 1:
+--     input, out  params of the tensor it reads and of the one it writes
+--                 (shared tables where the quantization is shared)
+--     conv2d, linear: weight (int8 codes, the float tensor's layout), weight_scale[oc],
+--                 bias[oc] (int32 codes, 0 without bias), multiplier[oc], shift[oc]
+--                 (left shift when positive), low (lower clamp)
+--     sigmoid, tanh: table[1..256] (output code of input code i - 129)
+local reference = require("lg.reference")
+
+local M = {}
+
+M.QMIN, M.QMAX = -128, 127
+M.INT32_MIN, M.INT32_MAX = -2147483648, 2147483647
+
+--- Round half away from zero (std::round, as TFLite's TfLiteRound).
+function M.round(x)
+  if x >= 0 then return math.floor(x + 0.5) end
+  return -math.floor(-x + 0.5)
+end
+
+local function clamp(v, lo, hi)
+  if v < lo then return lo end
+  if v > hi then return hi end
+  return v
+end
+M.clamp = clamp
+
+--- x = m * 2^e with 0.5 <= m < 1 (Lua 5.4 has no math.frexp).
+function M.frexp(x)
+  if x == 0 then return 0.0, 0 end
+  local e = 0
+  local m = math.abs(x)
+  while m >= 1.0 do m = m / 2; e = e + 1 end
+  while m < 0.5 do m = m * 2; e = e - 1 end
+  return (x < 0) and -m or m, e
+end
+
+--- TFLite's QuantizeMultiplier: a positive real multiplier as a Q31 value
+-- in [2^30, 2^31) and a shift (left when positive): real = q * 2^(shift - 31).
+function M.quantize_multiplier(real)
+  assert(real >= 0, "negative multiplier")
+  if real == 0 then return 0, 0 end
+  local q, shift = M.frexp(real)
+  local q_fixed = math.tointeger(M.round(q * (1 << 31)))
+  if q_fixed == (1 << 31) then
+    q_fixed = q_fixed // 2
+    shift = shift + 1
+  end
+  if shift < -31 then return 0, 0 end
+  return q_fixed, shift
+end
+
+--- Scale and zero point of a real range (TFLite's ChooseQuantizationParams).
+function M.choose_params(min, max)
+  local rmin, rmax = math.min(min, 0.0), math.max(max, 0.0)
+  local p = { min = min, max = max }
+  if rmax == rmin then
+    -- every calibration value was 0: any scale represents them; 1 keeps the
+    -- multipliers finite
+    p.scale, p.zero_point, p.degenerate = 1.0, 0, true
+    return p
+  end
+  local scale = (rmax - rmin) / (M.QMAX - M.QMIN)
+  local zp_from_min = M.QMIN - rmin / scale
+  local zp_from_max = M.QMAX - rmax / scale
+  local err_min = math.abs(M.QMIN) + math.abs(rmin / scale)
+  local err_max = math.abs(M.QMAX) + math.abs(rmax / scale)
+  local zp = (err_min < err_max) and zp_from_min or zp_from_max
+  p.scale = scale
+  p.zero_point = math.tointeger(clamp(M.round(zp), M.QMIN, M.QMAX))
+  p.degenerate = (min == max)
+  return p
+end
+
+--- The code of a real value in the given params (round half away, clamp).
+function M.quantize_value(x, p)
+  return math.tointeger(clamp(M.round(x / p.scale) + p.zero_point, M.QMIN, M.QMAX))
+end
+
+--- The real value of a code.
+function M.dequantize_value(q, p)
+  return p.scale * (q - p.zero_point)
+end
+
+local FIXED = {
+  sigmoid = { scale = 1.0 / 256, zero_point = -128, min = 0.0, max = 1.0, fixed = true },
+  tanh = { scale = 1.0 / 128, zero_point = 0, min = -1.0, max = 1.0, fixed = true },
+}
+
+--- The 256-entry table of an activation from input params p_in.
+local function activation_table(fn, p_in, p_out)
+  local t = {}
+  for q = M.QMIN, M.QMAX do
+    local y = fn(M.dequantize_value(q, p_in))
+    t[#t + 1] = math.tointeger(clamp(M.round(y / p_out.scale) + p_out.zero_point, M.QMIN, M.QMAX))
+  end
+  return t
+end
+
+--- Per output channel weights, bias and requantization of conv2d/linear.
+local function quantize_weights(layer, entry)
+  local data = layer.weight.data
+  local channels = layer.weight.shape[1]
+  local per = #data // channels
+  local codes, wscale, bias, mult, shift = {}, {}, {}, {}, {}
+  for oc = 1, channels do
+    local maxabs = 0.0
+    for i = (oc - 1) * per + 1, oc * per do maxabs = math.max(maxabs, math.abs(data[i])) end
+    local s = (maxabs > 0) and (maxabs / 127) or 1.0
+    wscale[oc] = s
+    for i = (oc - 1) * per + 1, oc * per do
+      codes[i] = math.tointeger(clamp(M.round(data[i] / s), -127, 127))
+    end
+    local acc_scale = entry.input.scale * s
+    local b = layer.bias and layer.bias_values.data[oc] or 0.0
+    bias[oc] = math.tointeger(clamp(M.round(b / acc_scale), M.INT32_MIN, M.INT32_MAX))
+    mult[oc], shift[oc] = M.quantize_multiplier(acc_scale / entry.out.scale)
+  end
+  entry.weight, entry.weight_scale, entry.bias = codes, wscale, bias
+  entry.multiplier, entry.shift = mult, shift
+end
+
+--------------------------------------------------------------------------------
+-- Float forward for the calibration ranges: the float reference's arithmetic
+-- (double precision, the same taps) as flat loops without closures, about 3x
+-- faster than lg.reference.run; tests/int8/test_quantize.lua checks that both
+-- give the same values.
+--------------------------------------------------------------------------------
+local fast = {}
+
+local function window_bounds(o, stride, pad, kernel, size)
+  local origin = o * stride - pad
+  return origin, math.max(0, -origin), math.min(kernel, size - origin) - 1
+end
+
+function fast.conv2d(layer, x, c_in, h, w)
+  local oc_n, kh, kw = layer.out_channels, layer.kernel.h, layer.kernel.w
+  local sh, sw, ph, pw = layer.stride.h, layer.stride.w, layer.padding.h, layer.padding.w
+  local oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+  local wt, bias = layer.weight.data, layer.bias and layer.bias_values.data
+  local y, n = {}, 0
+  for oc = 0, oc_n - 1 do
+    for oy = 0, oh - 1 do
+      local iy0, fy0, fy1 = window_bounds(oy, sh, ph, kh, h)
+      for ox = 0, ow - 1 do
+        local ix0, fx0, fx1 = window_bounds(ox, sw, pw, kw, w)
+        local total = 0.0
+        for ic = 0, c_in - 1 do
+          local wbase = (oc * c_in + ic) * kh
+          for fy = fy0, fy1 do
+            local xrow = (ic * h + iy0 + fy) * w + ix0 + 1
+            local wrow = (wbase + fy) * kw + 1
+            for fx = fx0, fx1 do total = total + x[xrow + fx] * wt[wrow + fx] end
+          end
+        end
+        if bias then total = total + bias[oc + 1] end
+        n = n + 1
+        y[n] = total
+      end
+    end
+  end
+  return y, oc_n, oh, ow
+end
+
+function fast.linear(layer, x, n_in)
+  local wt, bias = layer.weight.data, layer.bias and layer.bias_values.data
+  local y = {}
+  for o = 0, layer.out_features - 1 do
+    local total, base = 0.0, o * n_in
+    for i = 1, n_in do total = total + wt[base + i] * x[i] end
+    if bias then total = total + bias[o + 1] end
+    y[o + 1] = total
+  end
+  return y, layer.out_features
+end
+
+local function pool(layer, x, c, h, w, is_avg)
+  local kh, kw, sh, sw, ph, pw = layer.kernel.h, layer.kernel.w, layer.stride.h, layer.stride.w,
+    layer.padding.h, layer.padding.w
+  local oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+  local y, n = {}, 0
+  for ch = 0, c - 1 do
+    for oy = 0, oh - 1 do
+      local iy0, fy0, fy1 = window_bounds(oy, sh, ph, kh, h)
+      for ox = 0, ow - 1 do
+        local ix0, fx0, fx1 = window_bounds(ox, sw, pw, kw, w)
+        local acc = is_avg and 0.0 or -math.huge
+        for fy = fy0, fy1 do
+          local row = (ch * h + iy0 + fy) * w + ix0 + 1
+          for fx = fx0, fx1 do
+            local v = x[row + fx]
+            if is_avg then acc = acc + v elseif v > acc then acc = v end
+          end
+        end
+        n = n + 1
+        y[n] = is_avg and acc / (kh * kw) or acc
+      end
+    end
+  end
+  return y, c, oh, ow
+end
+function fast.avgpool2d(layer, x, c, h, w) return pool(layer, x, c, h, w, true) end
+function fast.maxpool2d(layer, x, c, h, w) return pool(layer, x, c, h, w, false) end
+
+--- lg.reference.run's trace, computed by the loops above.
+function M.float_trace(model, input)
+  local x, c, h, w = input, model.input.channels, model.input.height, model.input.width
+  local trace = {}
+  for k, layer in ipairs(model.layers) do
+    local t = layer.type
+    if fast[t] then
+      x, c, h, w = fast[t](layer, x, c, h, w)
+    elseif t == "flatten" then
+      c, h, w = c * (h or 1) * (w or 1), nil, nil
+    else
+      local fn = reference.activation[t]
+      local y = {}
+      for i = 1, #x do y[i] = fn(x[i]) end
+      x = y
+    end
+    trace[k] = x
+  end
+  return trace
+end
+
+--- Float ranges of every layer's output (and of the input) over the calibration inputs.
+function M.ranges(model, inputs)
+  local lo, hi = { [0] = math.huge }, { [0] = -math.huge }
+  for k = 1, #model.layers do lo[k], hi[k] = math.huge, -math.huge end
+  for _, x in ipairs(inputs) do
+    for _, v in ipairs(x) do
+      if v < lo[0] then lo[0] = v end
+      if v > hi[0] then hi[0] = v end
+    end
+    local trace = M.float_trace(model, x)
+    for k, values in ipairs(trace) do
+      local l, h = lo[k], hi[k]
+      for _, v in ipairs(values) do
+        if v < l then l = v end
+        if v > h then h = v end
+      end
+      lo[k], hi[k] = l, h
+    end
+  end
+  return lo, hi
+end
+
+local COMPUTE = { conv2d = true, linear = true }
+local SHARED = { avgpool2d = true, maxpool2d = true, flatten = true, relu = true }
+
+--- Build the quantization table (see the top of this file).
+-- @param model the model of lg.model, with weights
+-- @param calib the calibration of lg.calibration.read
+function M.build(model, calib)
+  local lo, hi = M.ranges(model, calib.inputs)
+  local q = { calibration = { path = calib.path, count = calib.count, sha256 = calib.sha256 }, layers = {} }
+  q.input = M.choose_params(lo[0], hi[0])
+  local current = q.input
+  local layers = model.layers
+  for k, layer in ipairs(layers) do
+    local entry = { input = current }
+    if COMPUTE[layer.type] then
+      -- followed by relu: the stored value is the relu's, clamped at its zero point
+      local next_layer = layers[k + 1]
+      local folds_relu = next_layer and next_layer.type == "relu"
+      local rk = folds_relu and k + 1 or k
+      entry.out = M.choose_params(lo[rk], hi[rk])
+      entry.out.range_of = folds_relu and "relu" or nil
+      entry.low = folds_relu and math.max(M.QMIN, entry.out.zero_point) or M.QMIN
+      quantize_weights(layer, entry)
+    elseif SHARED[layer.type] then
+      entry.out = current
+    elseif FIXED[layer.type] then
+      entry.out = FIXED[layer.type]
+      entry.table = activation_table(reference.activation[layer.type], current, entry.out)
+    else
+      error("no int8 quantization for layer type " .. tostring(layer.type))
+    end
+    -- the range each layer's own output showed, for --explain
+    entry.range = { min = lo[k], max = hi[k] }
+    q.layers[k] = entry
+    current = entry.out
+  end
+  q.output = current
+  return q
+end
+
+--- The first window field of a layer that the int8 kernels do not implement
+-- yet (issue 14's fields arrived after them), or nil.
+local function unsupported_window_field(layer)
+  if layer.groups and layer.groups ~= 1 then return "groups = " .. layer.groups end
+  local d = layer.dilation
+  if d and (d.h ~= 1 or d.w ~= 1) then return "dilation" end
+  local p = layer.padding
+  if p and (p.top ~= p.bottom or p.left ~= p.right) then return "asymmetric padding" end
+  if layer.ceil_mode then return "ceil_mode" end
+  if layer.count_include_pad == false then return "count_include_pad = false" end
+  return nil
+end
+
+--- Every layer's op module must declare int8 support (its `int8` field), and
+-- use only the window fields the int8 kernels implement.
+function M.check_support(model)
+  local errors = require("lg.errors")
+  local ops = require("lg.ops")
+  for _, layer in ipairs(model.layers) do
+    if not ops.of(layer.type).int8 then
+      errors.raise(model.path, layer.line, errors.layer_prefix(layer) .. "--quantize=int8 does not support "
+        .. layer.type .. " (no int8 kernel yet); remove --quantize to generate float code")
+    end
+    local field = unsupported_window_field(layer)
+    if field then
+      errors.raise(model.path, layer.line, errors.layer_prefix(layer) .. "--quantize=int8 does not support "
+        .. field .. " (no int8 kernel yet); remove --quantize to generate float code")
+    end
+  end
+end
+
+--- The CLI's entry: check support, read the calibration file, build the table
+-- (with explain, also the signal-to-quantization-noise ratios).
+function M.prepare(model, calibration_path, explain)
+  local errors = require("lg.errors")
+  M.check_support(model)
+  if model.weights_absent then
+    errors.raise(model.path, model.weights_line, "--quantize=int8 needs the weights to quantize them, and "
+      .. "the weights file does not exist yet; train first or pass --random-weights SEED")
+  end
+  local calib = require("lg.calibration").read(calibration_path, model)
+  local q = M.build(model, calib)
+  if explain then M.measure_sqnr(model, q, calib.inputs) end
+  return q
+end
+
+--- Per layer, 10 log10(sum r^2 / sum (r - dequantized code)^2) over the
+-- calibration set: the float reference's output r against the integer
+-- reference's. Stored as q.layers[k].sqnr_db (math.huge: no noise).
+function M.measure_sqnr(model, q, inputs)
+  local reference_int8 = require("lg.reference_int8")
+  local signal, noise = {}, {}
+  for k = 1, #model.layers do signal[k], noise[k] = 0.0, 0.0 end
+  for _, x in ipairs(inputs) do
+    local _, float_trace = reference.run(model, x)
+    local _, int_trace = reference_int8.run(model, q, reference_int8.quantize_input(q, x))
+    for k, values in ipairs(float_trace) do
+      local p = q.layers[k].out
+      local codes = int_trace[k]
+      local s, n = signal[k], noise[k]
+      for i, r in ipairs(values) do
+        local d = r - p.scale * (codes[i] - p.zero_point)
+        s, n = s + r * r, n + d * d
+      end
+      signal[k], noise[k] = s, n
+    end
+  end
+  for k = 1, #model.layers do
+    q.layers[k].sqnr_db = (noise[k] > 0) and 10 * math.log(signal[k] / noise[k], 10) or math.huge
+  end
+end
+
+return M

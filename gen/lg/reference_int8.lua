@@ -1,0 +1,170 @@
+--- Integer reference: the int8 network of --quantize=int8 evaluated plainly.
+--
+-- The checking side of the int8 emitter. It reads the model (layer fields and
+-- shapes) and the quantization table of lg.quantize, nothing else of the
+-- generator; it walks the same windows as lg.reference (whose geometry helpers
+-- it calls) but does every sum as written in the scheme: no zero point folded
+-- into a bias, no padding regions. Lua 5.4 integers are 64-bit, so sums never
+-- overflow here; the generated C keeps them in int32 (a model whose sums leave
+-- int32 shows up as a mismatch, and UBSan names it).
+--
+-- Codes are Lua integers in [-128, 127]; maps are flat C-H-W arrays (1-based)
+-- as in lg.reference.
+local reference = require("lg.reference")
+
+local M = {}
+
+local INT32_MIN, INT32_MAX = -2147483648, 2147483647
+
+local function clamp(v, lo, hi)
+  if v < lo then return lo end
+  if v > hi then return hi end
+  return v
+end
+
+--- C's integer division (truncates toward zero) for a positive divisor.
+local function c_divide(a, b)
+  if a >= 0 then return a // b end
+  return -((-a) // b)
+end
+
+--- gemmlowp SaturatingRoundingDoublingHighMul: the high 32 bits of 2*a*b,
+-- rounded to nearest (ties away from zero); the one overflowing case saturates.
+function M.saturating_rounding_doubling_high_mul(a, b)
+  if a == INT32_MIN and b == INT32_MIN then return INT32_MAX end
+  local ab = a * b
+  local nudge = (ab >= 0) and (1 << 30) or (1 - (1 << 30))
+  return c_divide(ab + nudge, 1 << 31)
+end
+
+--- gemmlowp RoundingDivideByPOT: x / 2^exponent rounded to nearest, ties away
+-- from zero. (Lua's >> is a logical shift: the arithmetic shift is a floor
+-- division.)
+function M.rounding_divide_by_pot(x, exponent)
+  local mask = (1 << exponent) - 1
+  local remainder = x & mask
+  local threshold = (mask >> 1) + ((x < 0) and 1 or 0)
+  return x // (1 << exponent) + ((remainder > threshold) and 1 or 0)
+end
+
+--- TFLite MultiplyByQuantizedMultiplier; a left shift (shift > 0) saturates to
+-- int32 first (TFLite leaves that overflow undefined).
+function M.multiply_by_quantized_multiplier(x, multiplier, shift)
+  local left = (shift > 0) and shift or 0
+  local right = (shift > 0) and 0 or -shift
+  local shifted = clamp(x * (1 << left), INT32_MIN, INT32_MAX)
+  return M.rounding_divide_by_pot(M.saturating_rounding_doubling_high_mul(shifted, multiplier), right)
+end
+
+--- An int32 accumulator of output channel oc to the layer's output code.
+local function requantize(entry, acc, oc)
+  local v = M.multiply_by_quantized_multiplier(acc, entry.multiplier[oc + 1], entry.shift[oc + 1])
+  return clamp(v + entry.out.zero_point, entry.low, 127)
+end
+
+local run_layer = {}
+
+--- acc = bias[oc] + sum of w * (x - zx) over the taps inside the image.
+function run_layer.conv2d(layer, entry, input, shape)
+  local g = reference.window_geometry(layer, shape)
+  local in_channels, height, width = shape.channels, shape.height, shape.width
+  local zx = entry.input.zero_point
+  local w = entry.weight
+  return reference.output_map(layer.out_channels, g, function(oc, out_y, out_x)
+    local acc = entry.bias[oc + 1]
+    for ic = 0, in_channels - 1 do
+      reference.each_tap_inside(g, out_y, out_x, height, width, function(in_y, in_x, fy, fx)
+        local x = input[reference.chw_index(ic, in_y, in_x, height, width)]
+        local wi = ((oc * in_channels + ic) * g.kernel_height + fy) * g.kernel_width + fx + 1
+        acc = acc + w[wi] * (x - zx)
+      end)
+    end
+    return requantize(entry, acc, oc)
+  end)
+end
+
+function run_layer.linear(layer, entry, input, shape)
+  local n_in, n_out = shape.features, layer.out_features
+  local zx = entry.input.zero_point
+  local out = {}
+  for o = 0, n_out - 1 do
+    local acc = entry.bias[o + 1]
+    for i = 0, n_in - 1 do acc = acc + entry.weight[o * n_in + i + 1] * (input[i + 1] - zx) end
+    out[o + 1] = requantize(entry, acc, o)
+  end
+  return out, { features = n_out }
+end
+
+--- Average with padded taps counted as the zero point (the code of 0.0),
+-- divided by the window size rounding half away from zero (TFLite's rule).
+function run_layer.avgpool2d(layer, entry, input, shape)
+  local g = reference.window_geometry(layer, shape)
+  local count = g.kernel_height * g.kernel_width
+  local zx = entry.input.zero_point
+  return reference.output_map(shape.channels, g, function(c, out_y, out_x)
+    local sum, taps = 0, 0
+    reference.each_tap_inside(g, out_y, out_x, shape.height, shape.width, function(in_y, in_x)
+      sum = sum + input[reference.chw_index(c, in_y, in_x, shape.height, shape.width)]
+      taps = taps + 1
+    end)
+    sum = sum + (count - taps) * zx
+    local average
+    if sum > 0 then average = c_divide(sum + count // 2, count) else average = c_divide(sum - count // 2, count) end
+    return clamp(average, -128, 127)
+  end)
+end
+
+function run_layer.maxpool2d(layer, _, input, shape)
+  local g = reference.window_geometry(layer, shape)
+  return reference.output_map(shape.channels, g, function(c, out_y, out_x)
+    local largest = -129
+    reference.each_tap_inside(g, out_y, out_x, shape.height, shape.width, function(in_y, in_x)
+      largest = math.max(largest, input[reference.chw_index(c, in_y, in_x, shape.height, shape.width)])
+    end)
+    return largest
+  end)
+end
+
+local function lookup(_, entry, input, shape)
+  local out = {}
+  for i, q in ipairs(input) do out[i] = entry.table[q + 129] end
+  return out, shape
+end
+run_layer.sigmoid, run_layer.tanh = lookup, lookup
+
+function run_layer.relu(_, entry, input, shape)
+  local out = {}
+  for i, q in ipairs(input) do out[i] = math.max(q, entry.input.zero_point) end
+  return out, shape
+end
+
+function run_layer.flatten(_, _, input, shape)
+  local features = shape.features or shape.channels * shape.height * shape.width
+  return table.move(input, 1, #input, 1, {}), { features = features }
+end
+
+--- The input codes of float inputs: round(x / scale) + zero point (half away from zero), clamped.
+function M.quantize_input(q, values)
+  local codes = {}
+  for i, x in ipairs(values) do
+    local v = x / q.input.scale
+    v = (v >= 0) and math.floor(v + 0.5) or -math.floor(-v + 0.5)
+    codes[i] = math.tointeger(clamp(v + q.input.zero_point, -128, 127))
+  end
+  return codes
+end
+
+--- Run the int8 network on input codes.
+-- @return output codes, trace (trace[k] = codes of layer index k - 1's output)
+function M.run(model, q, codes)
+  local shape = { channels = model.input.channels, height = model.input.height, width = model.input.width }
+  assert(#codes == shape.channels * shape.height * shape.width, "input size")
+  local values, trace = codes, {}
+  for k, layer in ipairs(model.layers) do
+    values, shape = run_layer[layer.type](layer, q.layers[k], values, shape)
+    trace[k] = values
+  end
+  return values, trace
+end
+
+return M

@@ -1,0 +1,162 @@
+--- int8 harness: generated --quantize=int8 C against the integer reference
+-- (gen/lg/reference_int8.lua), bit-exact (tolerance 0), every layer traced.
+-- For each description (models/, tests/tiny/, and random architectures of
+-- tools/random_arch.lua with seeded weights) and each unroll level: write a
+-- seeded calibration file, generate, compile warning-free (tools/cwarn.flags)
+-- with ASan and UBSan together with tests/int8/harness_int8.c and run it on
+-- the int8 input cases (int8lib). The plan alternates with the seed. Then a
+-- one-step change of one int8 weight in generated code must be caught.
+--   lua5.4 tests/int8/test_int8_harness.lua [-v] [--seeds 1-20] [--levels full,kernel,none]
+local root = arg[0]:match("^(.*)/tests/int8/[^/]*$") or "."
+package.path = root .. "/gen/?.lua;" .. root .. "/tests/harness/?.lua;" .. root .. "/tests/int8/?.lua;"
+  .. root .. "/tools/?.lua;" .. package.path
+
+local cflags = require("cflags")
+local int8lib = require("int8lib")
+local shellutil = require("shellutil")
+local t = require("testlib")
+
+local args = t.parse_args("tests/int8/test_int8_harness.lua", "int8 C against the integer reference, bit-exact.",
+  function(p)
+    p:option("--seeds", "Random architectures FROM-TO.", "1-20")
+    p:option("--levels", "Unroll levels.", "full,kernel,none")
+    p:option("--model", "A description (repeatable; default models/*.lua and tests/tiny/*.lua)."):count("*")
+  end)
+
+local BUILD = "build/int8"
+local SAN = "-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+-- a sanitized build of a file this large costs minutes and gigabytes (LeNet-5 --unroll=full):
+-- it is compiled -O1 without sanitizers, still bit-exact
+local SAN_MAX_BYTES = 4000000
+local CC = os.getenv("CC") or "gcc"
+
+local function sh(cmd)
+  local out, code = shellutil.capture(cmd .. " 2>&1")
+  return code == 0, out
+end
+
+--- Generate, compile and run one model at one level; returns ok, detail.
+local function run_one(entry, level, dir, calib, data)
+  os.execute("mkdir -p " .. shellutil.shell_quote(dir))
+  local gen = string.format("%s/gen/lenetgen %s --quantize=int8 --calibration %s --unroll=%s %s -o %s", root,
+    shellutil.shell_quote(entry.path), calib, level, entry.options, dir)
+  local ok, out = sh(gen)
+  if not ok then return false, "lenetgen: " .. out end
+  local src = dir .. "/" .. entry.name .. ".c"
+  local size = #(shellutil.read_file(src) or "")
+  local flags = size > SAN_MAX_BYTES and "-O1" or SAN
+  local upper = entry.name:upper()
+  local compile = string.format("%s %s %s -D%s_TRACE -I%s -DHARNESS_HEADER='\"%s.h\"' -DHARNESS_NAME=%s "
+    .. "-DHARNESS_UPPER=%s %s/tests/int8/harness_int8.c %s -o %s/harness", CC, cflags.warn, flags, upper, dir,
+    entry.name, entry.name, upper, root, src, dir)
+  ok, out = sh(compile)
+  if not ok then return false, "compile: " .. out:sub(1, 2000) end
+  ok, out = sh(string.format("%s/harness %s", dir, data))
+  return ok, out
+end
+
+local function describe_entries()
+  local entries = {}
+  local models = args.model
+  if #models == 0 then
+    local listing = shellutil.capture("ls " .. root .. "/models/*.lua " .. root .. "/tests/tiny/*.lua")
+    for path in listing:gmatch("[^\n]+") do models[#models + 1] = path end
+  end
+  for _, path in ipairs(models) do
+    entries[#entries + 1] = { path = path, options = "", seed = nil }
+  end
+  local from, to = args.seeds:match("^(%d+)%-(%d+)$")
+  local random_arch = require("random_arch")
+  os.execute("mkdir -p " .. BUILD .. "/arch")
+  for seed = tonumber(from or 1), tonumber(to or 0) do
+    local path = string.format("%s/arch/rand_%d.lua", BUILD, seed)
+    shellutil.write_file(path, random_arch.description(seed, { max_macs = 2000 }))
+    entries[#entries + 1] = { path = path, seed = seed, options = string.format("--random-weights %d --plan=%s",
+      seed, (seed % 2 == 0) and "fused" or "layered") }
+  end
+  return entries
+end
+
+local levels = {}
+for level in args.levels:gmatch("[^,]+") do levels[#levels + 1] = level end
+
+local entries = describe_entries()
+for _, entry in ipairs(entries) do
+  local model = require("lg.model").load(entry.path, { random_seed = entry.seed })
+  entry.name = model.name
+  local base = BUILD .. "/" .. model.name
+  os.execute("mkdir -p " .. base)
+  local calib = base .. "/calib.safetensors"
+  int8lib.write_calibration(model, calib, 8, entry.seed or 1)
+  local q, c = int8lib.quantize(model, calib)
+  local data = base .. "/cases.bin"
+  int8lib.write_data(model, q, int8lib.input_cases(model, q, c.inputs, entry.seed or 1), data)
+  for _, level in ipairs(levels) do
+    local ok, detail = run_one(entry, level, base .. "/" .. level, calib, data)
+    t.check(ok, string.format("%s --unroll=%s %s: bit-exact with the integer reference", entry.path, level,
+      entry.options), detail)
+  end
+end
+
+-- Every generated file also compiles warning-free with clang and arm-none-eabi-gcc (-O2, -Os).
+for _, entry in ipairs(entries) do
+  for _, level in ipairs(levels) do
+    local dir = BUILD .. "/" .. entry.name .. "/" .. level
+    local src = dir .. "/" .. entry.name .. ".c"
+    if #(shellutil.read_file(src) or "") <= SAN_MAX_BYTES then
+      for _, cc in ipairs({ "clang -O2", "arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard "
+        .. "-mfpu=fpv4-sp-d16 -Os" }) do
+        local ok, out = sh(string.format("%s %s -c %s -o %s/strict.o", cc, cflags.warn, src, dir))
+        t.check(ok, string.format("%s --unroll=%s: warning-free under %s", entry.path, level, cc:match("^%S+")), out)
+      end
+    end
+  end
+end
+
+-- _infer_int8 uses no floating point: on Cortex-M0+ (no FPU) only _infer, the float
+-- wrapper, may call the soft-float routines.
+for _, level in ipairs(levels) do
+  local dir = BUILD .. "/lenet5/" .. level
+  local ok, out = sh(string.format("arm-none-eabi-gcc %s -mcpu=cortex-m0plus -mthumb -O2 -ffunction-sections "
+    .. "-c %s/lenet5.c -o %s/m0plus.o && arm-none-eabi-objdump -r %s/m0plus.o", cflags.warn, dir, dir, dir))
+  local section, bad, seen = nil, {}, 0
+  for line in out:gmatch("[^\n]+") do
+    section = line:match("^RELOCATION RECORDS FOR %[(.-)%]") or section
+    local sym = line:match("(__aeabi_[fd]%w*)") or line:match("(__aeabi_u?[il]2[fd])")
+    if sym then
+      seen = seen + 1
+      if section ~= ".text.lenet5_infer" then bad[#bad + 1] = section .. ": " .. sym end
+    end
+  end
+  t.check(ok and seen > 0 and #bad == 0, string.format("LeNet-5 --unroll=%s on Cortex-M0+: soft-float "
+    .. "routines only in the float wrapper _infer", level), ok and table.concat(bad, "\n") or out)
+end
+
+-- A one-step change in one int8 weight of generated LeNet-5 code is caught.
+do
+  local dir = BUILD .. "/lenet5/kernel"
+  local src = dir .. "/lenet5.c"
+  local text = shellutil.read_file(src)
+  if t.check(text ~= nil, "mutation: generated LeNet-5 kernel-level code exists", src) then
+    -- the first value of layer 0's weights, one code up (or down at 127)
+    local at = text:find("static const int8_t lenet5_layer0_weight", 1, true)
+    local s, e, value = text:find("{ (%-?%d+),", at)
+    local v = tonumber(value)
+    local changed = text:sub(1, s + 1) .. tostring(v < 127 and v + 1 or v - 1) .. text:sub(e)
+    local mdir = BUILD .. "/mutant"
+    os.execute("mkdir -p " .. mdir)
+    shellutil.write_file(mdir .. "/lenet5.c", changed)
+    shellutil.write_file(mdir .. "/lenet5.h", shellutil.read_file(dir .. "/lenet5.h"))
+    local ok, out = sh(string.format("%s %s %s -DLENET5_TRACE -I%s -DHARNESS_HEADER='\"lenet5.h\"' "
+      .. "-DHARNESS_NAME=lenet5 -DHARNESS_UPPER=LENET5 %s/tests/int8/harness_int8.c %s/lenet5.c -o %s/harness",
+      CC, cflags.warn, "-O1", mdir, root, mdir, mdir))
+    t.check(ok, "mutation: the changed code compiles", out)
+    local ran, result = sh(string.format("%s/harness %s/lenet5/cases.bin", mdir, BUILD))
+    -- layer 0 is fused with its sigmoid and pool: the step reports as layer 2
+    t.check(not ran and result:find("first diverging layer 2", 1, true) ~= nil,
+      "mutation: weight code " .. v .. " -> " .. (v < 127 and v + 1 or v - 1) .. " is caught by the trace of "
+      .. "layer 0's step", result)
+  end
+end
+
+t.finish()

@@ -1,0 +1,224 @@
+--- The int8 arithmetic against hand-computed values (TFLite's
+-- QuantizeMultiplier, ChooseQuantizationParams, gemmlowp's
+-- SaturatingRoundingDoublingHighMul and RoundingDivideByPOT), the activation
+-- tables, and every calibration and option mistake of --quantize=int8 with
+-- its exact message, exit status and nothing written.
+--   lua5.4 tests/int8/test_quantize.lua [-v]
+local root = arg[0]:match("^(.*)/tests/int8/[^/]*$") or "."
+package.path = root .. "/gen/?.lua;" .. root .. "/tests/harness/?.lua;" .. root .. "/tests/int8/?.lua;"
+  .. root .. "/tools/?.lua;" .. package.path
+
+local quantize = require("lg.quantize")
+local r8 = require("lg.reference_int8")
+local shellutil = require("shellutil")
+local t = require("testlib")
+t.parse_args("tests/int8/test_quantize.lua", "int8 arithmetic and calibration errors.")
+
+-- QuantizeMultiplier: real = q * 2^(shift - 31), q in [2^30, 2^31)
+for _, c in ipairs({
+  { 0.5, 1 << 30, 0 }, { 1.0, 1 << 30, 1 }, { 0.25, 1 << 30, -1 }, { 0.75, 1610612736, 0 },
+  { 1 - 2^-40, 1 << 30, 1 },               -- rounds up to 2^31: halved, shift + 1
+  { 0.0, 0, 0 }, { 2^-40, 0, 0 },           -- below 2^-32: zero (TFLite)
+  { 0.0009765625 * 1.5, 1610612736, -9 },   -- 1.5 * 2^-10
+}) do
+  local q, shift = quantize.quantize_multiplier(c[1])
+  t.check(q == c[2] and shift == c[3], string.format("quantize_multiplier(%.17g)", c[1]),
+    string.format("got %d, %d; want %d, %d", q, shift, c[2], c[3]))
+end
+
+-- SaturatingRoundingDoublingHighMul: round(2ab / 2^32), the nudge of gemmlowp
+local srdhm = r8.saturating_rounding_doubling_high_mul
+for _, c in ipairs({
+  { 1 << 30, 1 << 30, 1 << 29 }, { 1, 1 << 30, 1 }, { -1, 1 << 30, 0 }, { -3, 1 << 30, -1 },
+  { 3, 1 << 30, 2 }, { -2147483648, -2147483648, 2147483647 }, { -2147483648, 2147483647, -2147483647 },
+  { 2147483647, 2147483647, 2147483646 },
+}) do
+  t.check_eq(srdhm(c[1], c[2]), c[3], string.format("saturating_rounding_doubling_high_mul(%d, %d)", c[1], c[2]))
+end
+
+-- RoundingDivideByPOT: ties away from zero
+for _, c in ipairs({ { 5, 1, 3 }, { -5, 1, -3 }, { 4, 1, 2 }, { -4, 2, -1 }, { 7, 2, 2 }, { -6, 2, -2 },
+                     { -5, 2, -1 }, { 6, 2, 2 }, { 0, 31, 0 }, { -2147483648, 31, -1 } }) do
+  t.check_eq(r8.rounding_divide_by_pot(c[1], c[2]), c[3], string.format("rounding_divide_by_pot(%d, %d)", c[1], c[2]))
+end
+
+-- MultiplyByQuantizedMultiplier: 100 * 0.5, 3 * 0.5 (1.5 rounds to 2), 1000 * 0.75 * 2^-9, a saturating left shift
+t.check_eq(r8.multiply_by_quantized_multiplier(100, 1 << 30, 0), 50, "multiply_by_quantized_multiplier(100, 0.5)")
+t.check_eq(r8.multiply_by_quantized_multiplier(3, 1 << 30, 0), 2, "multiply_by_quantized_multiplier(3, 0.5)")
+t.check_eq(r8.multiply_by_quantized_multiplier(-3, 1 << 30, 0), -1, "multiply_by_quantized_multiplier(-3, 0.5)")
+t.check_eq(r8.multiply_by_quantized_multiplier(1000, 1610612736, -9), 1, "1000 * 0.75 * 2^-9 = 1.46 -> 1")
+t.check_eq(r8.multiply_by_quantized_multiplier(1 << 30, 1 << 30, 4), 2147483647 // 2 + 1,
+  "a left shift saturates to int32 before the multiply")
+
+-- ChooseQuantizationParams
+local function params(min, max) return quantize.choose_params(min, max) end
+local p = params(0.0, 1.0)
+t.check(p.scale == 1 / 255 and p.zero_point == -128 and not p.degenerate, "params [0, 1]: 1/255, -128")
+p = params(-1.0, 1.0)
+t.check(p.scale == 2 / 255 and p.zero_point == -1, "params [-1, 1]: 2/255, zero point round(-0.5) = -1",
+  p.scale .. " " .. p.zero_point)
+p = params(0.5, 2.0)
+t.check(p.scale == 2 / 255 and p.zero_point == -128, "params [0.5, 2] widened to [0, 2]")
+p = params(-3.0, -1.0)
+t.check(p.scale == 3 / 255 and p.zero_point == 127, "params [-3, -1] widened to [-3, 0]: zero point 127")
+p = params(0.0, 0.0)
+t.check(p.degenerate and p.scale == 1.0 and p.zero_point == 0, "params [0, 0]: degenerate, scale 1, no division by 0")
+p = params(2.0, 2.0)
+t.check(p.degenerate and p.scale == 2 / 255, "params [2, 2]: degenerate (reported), range [0, 2]")
+
+-- round half away from zero, input codes
+t.check(quantize.round(2.5) == 3 and quantize.round(-2.5) == -3 and quantize.round(-0.4) == 0, "round half away")
+local codes = r8.quantize_input({ input = { scale = 0.5, zero_point = -10 } }, { 0.0, 0.25, -0.25, 100.0, -100.0 })
+t.check_eq(table.concat(codes, " "), "-10 -9 -11 127 -128", "quantize_input rounds and clamps")
+
+-- activation tables (fixed output quantization)
+do
+  local function quantized(kind)
+    local model = { layers = { { index = 0, type = kind } } }
+    local saved = quantize.ranges
+    quantize.ranges = function() return { [0] = -8.0, -1 }, { [0] = 7.9375, 1 } end
+    local q = quantize.build(model, { path = "x", count = 1, inputs = {} })
+    quantize.ranges = saved
+    return q
+  end
+  local q, qt = quantized("sigmoid"), quantized("tanh")
+  local s, th = q.layers[1].table, qt.layers[1].table
+  -- input [-8, 7.9375] -> scale 15.9375/255 = 1/16, zero point 0
+  t.check(q.input.scale == 1 / 16 and q.input.zero_point == 0, "input [-8, 7.9375]: scale 1/16, zero point 0")
+  t.check(s[129] == 0 and s[1] == -128 and s[256] == 127 and s[129 + 16] == 59,
+    "sigmoid table: code 0 -> 0 (0.5), -128 -> -128, 127 -> 127 (clamped 128), 16 -> round(256 * 0.731) - 128 = 59",
+    string.format("%d %d %d %d", s[129], s[1], s[256], s[129 + 16]))
+  t.check(th[129] == 0 and th[1] == -128 and th[256] == 127 and th[129 + 8] == 59,
+    "tanh table: code 0 -> 0, -128 -> round(128 * tanh(-8)) = -128, 127 -> 127, 8 -> round(128 * tanh(0.5)) = 59",
+    string.format("%d %d %d %d", th[129], th[1], th[256], th[129 + 8]))
+  t.check(q.layers[1].out.scale == 1 / 256 and q.layers[1].out.zero_point == -128
+    and qt.layers[1].out.scale == 1 / 128 and qt.layers[1].out.zero_point == 0, "fixed sigmoid and tanh output params")
+end
+
+-- the calibration's float forward (quantize.float_trace) equals lg.reference.run value for value
+do
+  local lgcheck = require("lgcheck")
+  local reference = require("lg.reference")
+  local random_arch = require("random_arch")
+  os.execute("mkdir -p build/int8/arch")
+  local specs = { { "models/lenet5.lua" }, { "tests/tiny/tiny_conv_bigpad.lua" }, { "tests/tiny/tiny_overlap.lua" },
+                  { "tests/tiny/tiny_maxpool.lua" }, { "tests/tiny/tiny_conv_rect.lua" } }
+  for seed = 1, 10 do
+    local path = string.format("build/int8/arch/unit_%d.lua", seed)
+    shellutil.write_file(path, random_arch.description(seed, { max_macs = 2000 }))
+    specs[#specs + 1] = { path, seed }
+  end
+  for _, spec in ipairs(specs) do
+    local m = require("lg.model").load(spec[1], { random_seed = spec[2] })
+    local x = lgcheck.INPUT_KINDS.random(m.input.channels * m.input.height * m.input.width, 3)
+    local _, want = reference.run(m, x)
+    local got = quantize.float_trace(m, x)
+    local same = #got == #want
+    for k = 1, #want do
+      same = same and #got[k] == #want[k]
+      for i = 1, #want[k] do same = same and got[k][i] == want[k][i] end
+    end
+    t.check(same, spec[1] .. ": the calibration forward equals the float reference exactly")
+  end
+end
+
+--------------------------------------------------------------------------------
+-- The command line: every mistake one line, exit 1 (2 for usage), nothing written
+--------------------------------------------------------------------------------
+local dir = "build/int8/errors"
+os.execute("rm -rf " .. dir .. " && mkdir -p " .. dir .. "/out")
+local write = require("lg.safetensors_write").write
+local function calib_file(name, tensors)
+  local path = dir .. "/" .. name
+  assert(write(path, tensors))
+  return path
+end
+local function zeros(n) local z = {} for i = 1, n do z[i] = 0.0 end return z end
+local good = calib_file("good.safetensors", { input = { shape = { 2, 1, 28, 28 }, data = zeros(2 * 784) } })
+local nan = zeros(2 * 784)
+nan[790] = 0 / 0
+local model = "models/lenet5.lua"
+local body = 'a safetensors file with one F32 tensor "input" of shape [N, 1, 28, 28] (N calibration '
+  .. "inputs of model lenet5)"
+local expect = "expected " .. body
+local cases = {
+  { "--quantize without --calibration", "--quantize=int8", 2,
+    "lenetgen: error: --quantize=int8 needs --calibration CALIB (a safetensors file of representative inputs; "
+      .. "tools/make-calibration writes one)" },
+  { "--calibration without --quantize", "--calibration " .. good, 2,
+    "lenetgen: error: --calibration only applies with --quantize=int8; add --quantize=int8 or remove --calibration" },
+  { "missing file", "--quantize=int8 --calibration " .. dir .. "/none.safetensors", 1,
+    dir .. "/none.safetensors: error: calibration: cannot open: no such file or directory; " .. expect },
+  { "a directory", "--quantize=int8 --calibration " .. dir, 1,
+    dir .. ": error: calibration: cannot read it (a directory?); " .. expect },
+  { "wrong tensor name", "--quantize=int8 --calibration " .. calib_file("name.safetensors",
+      { images = { shape = { 1, 1, 28, 28 }, data = zeros(784) } }), 1,
+    dir .. '/name.safetensors: error: calibration: no tensor "input" (it holds images); ' .. expect },
+  { "wrong rank", "--quantize=int8 --calibration " .. calib_file("rank.safetensors",
+      { input = { shape = { 1, 28, 28 }, data = zeros(784) } }), 1,
+    dir .. '/rank.safetensors: error: calibration: tensor "input" has shape [1, 28, 28] (rank 3); expected rank 4: '
+      .. body },
+  { "wrong shape", "--quantize=int8 --calibration " .. calib_file("shape.safetensors",
+      { input = { shape = { 1, 3, 28, 28 }, data = zeros(3 * 784) } }), 1,
+    dir .. '/shape.safetensors: error: calibration: tensor "input" has shape [1, 3, 28, 28], but model lenet5 '
+      .. "takes 1x28x28 inputs; " .. expect },
+  { "zero samples", "--quantize=int8 --calibration " .. calib_file("empty.safetensors",
+      { input = { shape = { 0, 1, 28, 28 }, data = {} } }), 1,
+    dir .. '/empty.safetensors: error: calibration: tensor "input" holds no inputs (N = 0); ' .. expect },
+  { "NaN", "--quantize=int8 --calibration " .. calib_file("nan.safetensors",
+      { input = { shape = { 2, 1, 28, 28 }, data = nan } }), 1,
+    dir .. "/nan.safetensors: error: calibration: input 1 element 5 is NaN; calibration inputs must be finite" },
+  { "not safetensors", "--quantize=int8 --calibration " .. model, 1, nil },
+}
+for _, c in ipairs(cases) do
+  local before = shellutil.capture("ls -la " .. dir .. "/out")
+  local out, code = shellutil.capture(string.format("%s/gen/lenetgen %s %s -o %s/out 2>&1", root, model, c[2], dir))
+  local lines = {}
+  for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
+  t.check_eq(code, c[3], c[1] .. ": exit status")
+  if c[4] then
+    t.check_eq(lines[1], c[4], c[1] .. ": message")
+  else
+    t.check(#lines == 1 and lines[1]:find(": error: calibration: ", 1, true) and not out:find("traceback"),
+      c[1] .. ": one clean line", out)
+  end
+  t.check(c[3] == 2 or #lines == 1, c[1] .. ": one line", out)
+  t.check_eq(shellutil.capture("ls -la " .. dir .. "/out"), before, c[1] .. ": nothing written")
+end
+
+-- --explain: ranges, scales, zero points, SQNR; a degenerate range is reported, not divided by
+do
+  local zero = calib_file("zero.safetensors", { input = { shape = { 2, 2, 6, 5 }, data = zeros(120) } })
+  local out, code = shellutil.capture(string.format("%s/gen/lenetgen --explain tests/tiny/tiny_conv_nobias.lua "
+    .. "--quantize=int8 --calibration %s 2>&1", root, zero))
+  t.check_eq(code, 0, "explain, all-zero calibration: exit 0")
+  t.check(out:find("0      conv2d   0 .. 0       1          0           exact    degenerate range: every "
+    .. "calibration output is 0 (scale 1 stands in)", 1, true) and out:find("note: 2 layer(s) with a degenerate "
+    .. "range", 1, true), "explain reports the degenerate ranges", out)
+  local _, gen_code = shellutil.capture(string.format("%s/gen/lenetgen tests/tiny/tiny_conv_nobias.lua "
+    .. "--quantize=int8 --calibration %s -o %s/out 2>&1", root, zero, dir))
+  t.check_eq(gen_code, 0, "a degenerate range generates code")
+  os.execute("rm -f " .. dir .. "/out/*")
+  out = shellutil.capture(string.format("%s/gen/lenetgen --explain models/lenet5.lua --quantize=int8 "
+    .. "--calibration %s", root, good))
+  t.check(out:match("\n11 +linear +[-%d.e]+ %.%. [-%d.e]+ +[%d.e-]+ +%-?%d+ +[%d.]+ *\n"),
+    "explain: the last layer's range, scale, zero point and SQNR", out)
+  t.check(out:find("int8 total: 61470 bytes of int8 weights, 944 bytes of int32 biases", 1, true),
+    "explain: int8 totals", out)
+end
+
+-- an op module without the int8 capability is refused by name
+do
+  local ops = require("lg.ops")
+  local pool = ops.of("maxpool2d")
+  pool.int8 = nil
+  local loaded = require("lg.model").load("tests/tiny/tiny_maxpool.lua")
+  local ok, err = pcall(quantize.check_support, loaded)
+  pool.int8 = true
+  local errors = require("lg.errors")
+  t.check(not ok and errors.is(err) and errors.format(err):match("^tests/tiny/tiny_maxpool.lua:%d+: error: layer %d "
+    .. "%(maxpool2d%): %-%-quantize=int8 does not support maxpool2d"), "an op without int8 support: clean error",
+    errors.is(err) and errors.format(err) or tostring(err))
+end
+
+t.finish()
