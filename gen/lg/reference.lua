@@ -415,10 +415,9 @@ M.output_size = output_size
 --- The layer functions, run_layer[type](layer, input, in_shape) -> output,
 -- out_shape (used by tests/harness/magnitude.lua on absolute values).
 M.run_layer = run_layer
---- The window walk, for lg.reference_int8 (the integer mode visits the same
--- taps): window_geometry(layer, in_shape) -> g, output_map(channels, g,
--- value) -> output, shape, each_tap_inside(g, out_y, out_x, in_height,
--- in_width, visit(in_y, in_x, filter_y, filter_x)), chw_index(c, y, x, h, w).
+--- The window walk, for lg.reference_int8 (it visits the same taps): window_geometry(layer,
+-- in_shape) -> g, output_map(channels, g, value) -> output, shape, each_tap_inside(g, out_y,
+-- out_x, in_height, in_width, visit(in_y, in_x, filter_y, filter_x)), chw_index(c, y, x, h, w).
 M.window_geometry, M.output_map = window_geometry, output_map
 M.each_tap_inside, M.chw_index = each_tap_inside, chw_index
 
