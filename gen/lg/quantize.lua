@@ -155,7 +155,8 @@ local function quantize_weights(layer, entry)
 end
 
 --------------------------------------------------------------------------------
--- Float forward for the calibration ranges: the float reference's arithmetic
+-- Float forward for the calibration ranges (symmetric padding, no groups or
+-- dilation: lg.quantize.check_support refuses the rest): the float reference's arithmetic
 -- (double precision, the same taps) as flat loops without closures, about 3x
 -- faster than lg.reference.run; tests/int8/test_quantize.lua checks that both
 -- give the same values.
@@ -169,7 +170,7 @@ end
 
 function fast.conv2d(layer, x, c_in, h, w)
   local oc_n, kh, kw = layer.out_channels, layer.kernel.h, layer.kernel.w
-  local sh, sw, ph, pw = layer.stride.h, layer.stride.w, layer.padding.h, layer.padding.w
+  local sh, sw, ph, pw = layer.stride.h, layer.stride.w, layer.padding.top, layer.padding.left
   local oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
   local wt, bias = layer.weight.data, layer.bias and layer.bias_values.data
   local y, n = {}, 0
@@ -210,7 +211,7 @@ end
 
 local function pool(layer, x, c, h, w, is_avg)
   local kh, kw, sh, sw, ph, pw = layer.kernel.h, layer.kernel.w, layer.stride.h, layer.stride.w,
-    layer.padding.h, layer.padding.w
+    layer.padding.top, layer.padding.left
   local oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
   local y, n = {}, 0
   for ch = 0, c - 1 do

@@ -105,7 +105,7 @@ do
                   { "tests/tiny/tiny_maxpool.lua" }, { "tests/tiny/tiny_conv_rect.lua" } }
   for seed = 1, 10 do
     local path = string.format("build/int8/arch/unit_%d.lua", seed)
-    shellutil.write_file(path, random_arch.description(seed, { max_macs = 2000 }))
+    shellutil.write_file(path, random_arch.description(seed, { max_macs = 2000, int8 = true }))
     specs[#specs + 1] = { path, seed }
   end
   for _, spec in ipairs(specs) do
