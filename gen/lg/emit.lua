@@ -202,7 +202,7 @@ local function source_text_int8(e, model, plan, opts)
   local sections = { render.render(render.template("source_head_int8.c"), {
     banner = opts.manifest, name = e.name, NAME = e.NAME, generation = GENERATION_SLOT }) }
   sections[#sections + 1] = interface.source_text(model, e.NAME)
-  if e.used_acts.relu then sections[#sections + 1] = render.fill("int8_relu.c") end
+  if e.uses_relu then sections[#sections + 1] = render.fill("int8_relu.c") end
   if e.uses_average then sections[#sections + 1] = render.fill("int8_average.c") end
   sections[#sections + 1] = "/* Weights and tables: static const, so they stay in flash on a microcontroller. */"
   table.move(weight_parts, 1, #weight_parts, #sections + 1, sections)

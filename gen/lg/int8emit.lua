@@ -70,7 +70,10 @@ function M.activation_expr(e, act_layers, expr, compute_layer)
     if layer.type == "relu" then
       local folded = i == 1 and compute_layer and layer.index == compute_layer.index + 1
         and M.entry(e, compute_layer).out.range_of == "relu"
-      if not folded then expr = string.format("lg_relu(%s, %d)", expr, entry.input.zero_point) end
+      if not folded then
+        e.uses_relu = true
+        expr = string.format("lg_relu(%s, %d)", expr, entry.input.zero_point)
+      end
     else
       expr = string.format("%s[%s + 128]", M.table_name(e, layer), expr)
     end

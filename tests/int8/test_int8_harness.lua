@@ -57,13 +57,21 @@ end
 
 local function describe_entries()
   local entries = {}
-  local models = args.model
+  local models = {}
+  table.move(args.model, 1, #args.model, 1, models)
   if #models == 0 then
     local listing = shellutil.capture("ls " .. root .. "/models/*.lua " .. root .. "/tests/tiny/*.lua")
     for path in listing:gmatch("[^\n]+") do models[#models + 1] = path end
   end
   for _, path in ipairs(models) do
     entries[#entries + 1] = { path = path, options = "", seed = nil }
+  end
+  if #args.model == 0 then
+    -- the int8 paths the others may miss (see its comment), both plans
+    for seed, plan in ipairs({ "fused", "layered" }) do
+      entries[#entries + 1] = { path = root .. "/tests/int8/models/int8_mix.lua", seed = seed,
+        options = string.format("--random-weights %d --plan=%s", seed, plan), name_suffix = "_" .. plan }
+    end
   end
   local from, to = args.seeds:match("^(%d+)%-(%d+)$")
   local random_arch = require("random_arch")
@@ -100,7 +108,7 @@ local entries = supported
 for _, entry in ipairs(entries) do
   local model = require("lg.model").load(entry.path, { random_seed = entry.seed })
   entry.name = model.name
-  local base = BUILD .. "/" .. model.name
+  local base = BUILD .. "/" .. model.name .. (entry.name_suffix or "")
   os.execute("mkdir -p " .. base)
   local calib = base .. "/calib.safetensors"
   int8lib.write_calibration(model, calib, 8, entry.seed or 1)
@@ -117,7 +125,7 @@ end
 -- Every generated file also compiles warning-free with clang and arm-none-eabi-gcc (-O2, -Os).
 for _, entry in ipairs(entries) do
   for _, level in ipairs(levels) do
-    local dir = BUILD .. "/" .. entry.name .. "/" .. level
+    local dir = BUILD .. "/" .. entry.name .. (entry.name_suffix or "") .. "/" .. level
     local src = dir .. "/" .. entry.name .. ".c"
     if #(shellutil.read_file(src) or "") <= SAN_MAX_BYTES then
       for _, cc in ipairs({ "clang -O2", "arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard "
