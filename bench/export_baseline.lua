@@ -119,10 +119,10 @@ local function main(args)
     if t == "conv2d" then
       calls[#calls + 1] = string.format("bl_conv2d(%s, %d, %d, %d, %s, %s, %d, %d, %d, %d, %d, %d, %d, %s)",
         cur, ins[1], ins[2], ins[3], wname, bias, outs[1], layer.kernel.h, layer.kernel.w,
-        layer.stride.h, layer.stride.w, layer.padding.h, layer.padding.w, dst)
+        layer.stride.h, layer.stride.w, layer.padding.top, layer.padding.left, dst)
       macs = macs + product(outs) * ins[1] * layer.kernel.h * layer.kernel.w
       arch[#arch + 1] = string.format("conv2d %d %d %d %d %d %d %d %d %d %s", layer.index, ins[1], outs[1],
-        layer.kernel.h, layer.kernel.w, layer.stride.h, layer.stride.w, layer.padding.h, layer.padding.w,
+        layer.kernel.h, layer.kernel.w, layer.stride.h, layer.stride.w, layer.padding.top, layer.padding.left,
         layer.bias_values and "bias" or "nobias")
     elseif t == "linear" then
       calls[#calls + 1] = string.format("bl_linear(%s, %d, %s, %s, %d, %s)", cur, ins[1], wname, bias, outs[1], dst)
@@ -132,9 +132,9 @@ local function main(args)
     elseif t == "avgpool2d" or t == "maxpool2d" then
       calls[#calls + 1] = string.format("bl_%s(%s, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s)", t, cur,
         ins[1], ins[2], ins[3], layer.kernel.h, layer.kernel.w, layer.stride.h, layer.stride.w,
-        layer.padding.h, layer.padding.w, dst)
+        layer.padding.top, layer.padding.left, dst)
       arch[#arch + 1] = string.format("%s %d %d %d %d %d %d", t, layer.kernel.h, layer.kernel.w,
-        layer.stride.h, layer.stride.w, layer.padding.h, layer.padding.w)
+        layer.stride.h, layer.stride.w, layer.padding.top, layer.padding.left)
     elseif t == "sigmoid" or t == "tanh" or t == "relu" then
       if cur == "(input)" then
         -- the input is the caller's and read-only: work on a copy

@@ -7,7 +7,8 @@
 -- ("unroll full|kernel|none"; code outside any step counts as full):
 --   full:         no for loop; every subscript and pointer offset is an integer literal
 --   kernel, none: every subscript and pointer offset is an affine expression (integer
---                 literals, +, -, *, parentheses; no product of two variables) of the
+--                 literals, +, -, *, parentheses; no product of two variables; / only by
+--                 a positive integer literal, as in a grouped input channel oc / 2) of the
 --                 loop variables of the for loops that enclose it
 --   declarations: array dimensions are integer literals, upper-case macros or the C99
 --                 static-assertion form (C) ? 1 : -1
@@ -118,12 +119,23 @@ local function affine(toks, a, b, vars, consts, tables)
   end
   local function term()
     local d = factor()
-    while d ~= nil and pos <= b and peek().v == "*" do
+    while d ~= nil and pos <= b and (peek().v == "*" or peek().v == "/") do
+      local op = peek().v
       pos = pos + 1
-      local d2 = factor()
-      if d2 == nil then return nil end
-      d = d + d2
-      if d > 1 then reason = "product of two variables" return nil end
+      if op == "/" then
+        -- a grouped convolution's input channel (oc / multiplier): an integer
+        -- literal divisor keeps the index bounded by the dividend's range
+        local t = peek()
+        if not (t and pos <= b and t.t == "int" and tonumber(t.v) and tonumber(t.v) > 0) then
+          reason = "a divisor that is not a positive integer literal" return nil
+        end
+        pos = pos + 1
+      else
+        local d2 = factor()
+        if d2 == nil then return nil end
+        d = d + d2
+        if d > 1 then reason = "product of two variables" return nil end
+      end
     end
     return d
   end
@@ -290,7 +302,13 @@ function M.scan(raw)
           if q1 and (q1.v == "*" or (q1.t == "id" and q2 and q2.v == "*")) then is_decl = true end
         elseif p and p.t == "id" then
           local before = toks[m - 1]
-          if before and (TYPE_WORDS[before.v] or before.v == "*") then is_decl = true end
+          -- `*` declares a pointer after a type word, `const`, `*`, `(` or `,`; after
+          -- an operand (x[c] * w[c], (a) * b) it multiplies
+          local operand_before = toks[m - 2]
+          local pointer = before and before.v == "*" and operand_before
+            and (TYPE_WORDS[operand_before.v] or operand_before.v == "const" or operand_before.v == "*"
+                 or operand_before.v == "(" or operand_before.v == ",")
+          if before and (TYPE_WORDS[before.v] or pointer) then is_decl = true end
         end
       end
       if is_decl then

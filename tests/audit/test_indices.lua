@@ -53,6 +53,18 @@ do
       .. "    const float *p = input + 3;\n    output[0] = p[(int)input[0]];\n}\n", 1, "a data-dependent index" },
     { full .. "static void f(float *restrict scratch, int k)\n{\n    g(scratch + k);\n}\n", 1,
       "a non-constant pointer offset" },
+    { kernel .. "static void f(const float *restrict input, float *restrict output)\n{\n"
+      .. "    for (int i = 0; i < 4; ++i) {\n        output[i] = input[(i / 2) + 1];\n    }\n}\n", 0,
+      "an affine index divided by a literal" },
+    { kernel .. "static void f(const float *restrict input, float *restrict output)\n{\n"
+      .. "    for (int i = 1; i < 4; ++i) {\n        for (int j = 1; j < 4; ++j) {\n"
+      .. "            output[i / j] = input[j];\n        }\n    }\n}\n", 1, "a division by a loop variable" },
+    { kernel .. "static void f(const float *restrict input, float *restrict output)\n{\n"
+      .. "    for (int c = 0; c < 4; ++c) {\n        output[c] = input[c] * w[c];\n    }\n}\n", 0,
+      "a product with an array element (not a pointer declaration)" },
+    { kernel .. "static void f(const float *restrict input, float *restrict output)\n{\n"
+      .. "    for (int c = 0; c < 4; ++c) {\n        const float *rows[c];\n        output[c] = input[c];\n"
+      .. "    }\n}\n", 1, "a pointer array declared with a variable dimension" },
   }
   for _, c in ipairs(cases) do
     local n, first = findings(c[1])

@@ -3,6 +3,7 @@
 -- the average, as in PyTorch's default; max-pool ignores the padding.
 local ckernel = require("lg.ckernel")
 local geometry = require("lg.geometry")
+local render = require("lg.render")
 local int8emit = require("lg.int8emit")
 local shared = require("lg.ops.shared")
 
@@ -223,10 +224,12 @@ local function emit_full(e, step, fname)
 end
 
 --- A constant table of one axis's divisors (--unroll=none, when they vary).
+-- float counts: the product of two (exact, small) counts is the divisor with
+-- no cast of a composite expression (MISRA C:2012 Rule 10.8)
 local function divisor_table(name, divisors, count)
   local values = {}
-  for o = 0, count - 1 do values[#values + 1] = tostring(divisors[o]) end
-  return string.format("static const int %s[%d] = { %s };", name, count, table.concat(values, ", "))
+  for o = 0, count - 1 do values[#values + 1] = render.float(divisors[o]) end
+  return string.format("static const float %s[%d] = { %s };", name, count, table.concat(values, ", "))
 end
 
 local function emit_none(e, step, fname)
@@ -240,7 +243,7 @@ local function emit_none(e, step, fname)
   elseif g.is_avg then
     vars.tables = table.concat({ vars.tables, divisor_table("ky_count", g.divisor.h, g.oh),
       divisor_table("kx_count", g.divisor.w, g.ow) }, "\n")
-    value = "s / (float)(ky_count[oy] * kx_count[ox])"
+    value = "s / (ky_count[oy] * kx_count[ox])"
   end
   vars.value = ckernel.activation_expr(step.acts, value)
   if e.q then
