@@ -16,8 +16,9 @@
 # A configuration is UNROLL-PLAN-MATH (kernel-fused-libm, ...) or baseline-loops-libm.
 # MATH int8 is the network generated with --quantize=int8 (issue 13; --math=builtin for its float
 # wrapper), calibrated on build/bench/NET/calibration.safetensors: the first BENCH_CALIB_COUNT
-# Fashion-MNIST training images (tools/make-calibration) for a network fed images, else 64 seeded
-# random inputs (tests/firmware/random_calibration.lua). Its host program times
+# Fashion-MNIST training images (tools/make-calibration) when BENCH_CALIB_IMAGES_NET is yes (the
+# description must say how pixels are scaled: input.normalize), else 64 seeded random inputs
+# (tests/firmware/random_calibration.lua). Its host program times
 # <name>_infer_int8 and its outputs are checked bit-exact against the integer reference
 # (bench/ref_bench.lua --int8), its QEMU images against int8 golden codes (NET/int8/golden.h);
 # it is also built for Cortex-M0+ (m0plus, run on mps2-an385) and RV32IMAC at -O2 and -Os.
@@ -51,11 +52,14 @@ BENCH_TRAIN_IMAGES := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.
 BENCH_MODEL_lenet5      := models/lenet5.lua
 BENCH_SEED_lenet5       :=
 BENCH_IMAGES_lenet5     := yes
+BENCH_CALIB_IMAGES_lenet5 := yes
 # `full` once, at -O2 (host and Cortex-M4F): its compile takes minutes and gigabytes
 BENCH_FULLCFG_lenet5    := full-fused-libm
 BENCH_MODEL_lenet5_wide := bench/lenet5_wide.lua
 BENCH_SEED_lenet5_wide  := 1
 BENCH_IMAGES_lenet5_wide := yes
+# random weights and no input.normalize: calibrated on seeded random inputs
+BENCH_CALIB_IMAGES_lenet5_wide :=
 # no `full` for the wide variant: 4x LeNet-5's MACs, far beyond the time budget
 BENCH_FULLCFG_lenet5_wide :=
 BENCH_MODEL_bench_tiny  := bench/smoke_tiny.lua
@@ -145,7 +149,7 @@ $(BENCH_DIR)/$(1)/int8/golden.h: tests/firmware/make_golden.lua $(BENCH_MODEL_$(
 $(BENCH_DIR)/$(1)/calibration.safetensors: tools/make-calibration tests/firmware/random_calibration.lua $(BENCH_MODEL_$(1))
 	$$(if $(Q),@echo "  CALIB   $$@")
 	$(Q)mkdir -p $$(@D)
-	$(Q)$(if $(BENCH_IMAGES_$(1)),\
+	$(Q)$(if $(BENCH_CALIB_IMAGES_$(1)),\
 	    $(LUA) tools/make-calibration $(BENCH_MODEL_$(1)) --images $(BENCH_TRAIN_IMAGES) --count $(BENCH_CALIB_COUNT) -o $$@,\
 	    $(LUA) tests/firmware/random_calibration.lua $(BENCH_MODEL_$(1)) $$@ 64 7)
 endef
