@@ -8,7 +8,9 @@
 -- interpreter, a callgrind count (with valgrind), Cortex-M4F sizes and a QEMU count whose
 -- outputs passed the firmware harness (with the ARM tools), compile records; the baseline's
 -- speed-up against itself is 1; results.md has a table per network and the chart is a PNG
--- (with gnuplot). Prints "N passed, N failed".
+-- (with gnuplot). The int8 configuration (kernel-fused-int8): host outputs equal to the integer
+-- reference's codes (its own row, reference-int8), QEMU runs on Cortex-M4F, Cortex-M0+ code and
+-- RV32IMAC at -O2 and -Os that passed against the int8 golden codes. Prints "N passed, N failed".
 local script_dir = arg[0]:match("^(.*)/[^/]*$") or "."
 package.path = script_dir .. "/?.lua;" .. script_dir .. "/../tools/?.lua;" .. package.path
 local common = require("bench_common")
@@ -38,7 +40,7 @@ for _, r in ipairs(rows) do
   by_impl[r.impl] = r
 end
 
-local expected = { "baseline", "kernel-fused-libm", "none-layered-builtin", "full-fused-libm" }
+local expected = { "baseline", "kernel-fused-libm", "none-layered-builtin", "full-fused-libm", "kernel-fused-int8" }
 for _, impl in ipairs(expected) do
   local r = by_impl[impl]
   check(r ~= nil, impl .. ": has a row")
@@ -74,10 +76,26 @@ for _, impl in ipairs(expected) do
         check(r.m4f_os_check == "ok" and positive(r.m4f_os_instructions_mean), impl .. ": QEMU -Os passed and counted")
       end
     end
-    -- RV32IMAC: builtin math only (no C library)
-    if with_rv32 and impl:match("%-builtin$") then
+    -- RV32IMAC: builtin math or int8 only (no C library)
+    if with_rv32 and (impl:match("%-builtin$") or impl:match("%-int8$")) then
       check(r.rv32_o2_check == "ok" and positive(r.rv32_o2_instructions_mean)
         and r.rv32_o2_instructions_mean <= r.rv32_o2_instructions_max, impl .. ": RV32IMAC QEMU -O2 passed and counted")
+    end
+    if impl:match("%-int8$") then
+      check(r.host_o2_max_abs_diff == 0 and r.host_o3native_max_abs_diff == 0,
+        impl .. ": host output codes equal the integer reference's (bit-exact)")
+      if with_rv32 then
+        check(r.rv32_os_check == "ok" and positive(r.rv32_os_instructions_mean), impl .. ": RV32IMAC QEMU -Os passed and counted")
+      end
+      if with_arm then
+        check(positive(r.m0plus_o2_code_bytes) and positive(r.m0plus_os_code_bytes), impl .. ": Cortex-M0+ code sizes")
+      end
+      if with_qemu then
+        for _, opt in ipairs({ "o2", "os" }) do
+          check(r["m0plus_" .. opt .. "_check"] == "ok" and positive(r["m0plus_" .. opt .. "_instructions_mean"]),
+            impl .. ": Cortex-M0+ QEMU -" .. opt .. " passed and counted")
+        end
+      end
     end
   end
 end
@@ -85,6 +103,8 @@ local base = by_impl.baseline
 check(base and math.abs((base.host_o2_speedup_vs_baseline or 0) - 1) < 1e-9, "baseline: speed-up 1 against itself")
 local ref = by_impl.reference
 check(ref and positive(ref.host_o2_median_ns), "reference interpreter timed")
+local ref_int8 = by_impl["reference-int8"]
+check(ref_int8 and positive(ref_int8.host_o2_median_ns), "integer reference interpreter timed")
 
 local f = io.open(dir .. "/results.md", "r")
 local md = f and f:read("a") or ""
@@ -92,6 +112,8 @@ if f then f:close() end
 check(md:match("## [^\n]*bench/smoke_tiny.lua") ~= nil, "results.md has a section for the network")
 check(md:match("| lenetgen kernel%-fused%-libm |") ~= nil, "results.md has a row per configuration")
 check(md:match("## Commands") ~= nil, "results.md lists the commands")
+check(md:match("| lenetgen kernel%-fused%-int8 |") ~= nil and md:match("### int8 on the microcontrollers") ~= nil,
+  "results.md has the int8 rows and the int8 microcontroller table")
 if have("gnuplot") then
   f = io.open(dir .. "/speed_vs_size.png", "rb")
   local head = f and f:read(8) or ""

@@ -18,25 +18,40 @@
  *
  * The input is fixed and exactly representable: value i = ((i * 2654435761) mod 2^32 >> 16
  * mod 256) / 256, a pixel-like pattern in [0, 1) that bench/measure.lua recomputes.
+ *
+ * -DBENCH_INT8 (an int8 network, BENCH_INFER=NAME_infer_int8): input and output are int8 codes;
+ * input code i = ((i * 2654435761) mod 2^32 >> 16 mod 256) - 128, the same pattern as codes, so
+ * that bench/ref_bench.lua --int8 feeds the integer reference the very same codes (no float
+ * rounding between the two), and "output" prints the output codes, compared bit-exact.
  */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <stdint.h>
 
 #include BENCH_HEADER
 
-static float input[BENCH_INPUT_SIZE];
-static float output[BENCH_OUTPUT_SIZE];
-static volatile float sink;
+#ifdef BENCH_INT8
+typedef int8_t bench_value_t;
+#else
+typedef float bench_value_t;
+#endif
+static bench_value_t input[BENCH_INPUT_SIZE];
+static bench_value_t output[BENCH_OUTPUT_SIZE];
+static volatile bench_value_t sink;
 
 static void fill_input(void)
 {
     unsigned long i;
     for (i = 0; i < (unsigned long)BENCH_INPUT_SIZE; i++) {
         unsigned long h = (i * 2654435761ul) & 0xFFFFFFFFul;
+#ifdef BENCH_INT8
+        input[i] = (int8_t)((int)((h >> 16) & 255ul) - 128);
+#else
         input[i] = (float)((h >> 16) & 255ul) / 256.0f;
+#endif
     }
 }
 

@@ -13,6 +13,10 @@
 --   Cortex-M4F      QEMU mps2-an386 with -icount shift=0 running tests/firmware/harness.c
 --                   (SysTick instruction count, outputs checked against the reference
 --                   interpreter's), -O2 and -Os; sizes from tools/footprint
+--   int8            (configurations UNROLL-PLAN-int8) host outputs bit-exact against the
+--                   integer reference (bench/ref_bench.lua --int8 NET/calibration.safetensors,
+--                   its own row "reference-int8"), plus Cortex-M0+ code on QEMU mps2-an385 and
+--                   RV32IMAC at -O2 and -Os, against int8 golden codes
 --   compile         the .time files of the build (elapsed, CPU, peak memory)
 -- plus the reference interpreter (bench/ref_bench.lua) and PyTorch (bench/torch_bench.py,
 -- when /usr/bin/python3 imports torch). Writes RESULTS_DIR/results.csv and BUILD_DIR/meta.txt
@@ -105,15 +109,16 @@ local function parse_bench(out)
 end
 
 --- Largest |got - want| and whether all agree within the project's tolerance
--- (1e-5 + 1e-5 |want|, tests/harness/lgcheck.lua).
-local function compare(got, want)
+-- (1e-5 + 1e-5 |want|, tests/harness/lgcheck.lua), or exactly when `exact` (int8 codes).
+local function compare(got, want, exact)
   if not got or not want or #got ~= #want then return nil, false end
   local worst, ok = 0, true
+  local tolerance = exact and function() return 0 end or function(w) return 1e-5 + 1e-5 * math.abs(w) end
   for i = 1, #want do
     local d = math.abs(got[i] - want[i])
     if d ~= d then d = math.huge end
     if d > worst then worst = d end
-    if not (d <= 1e-5 + 1e-5 * math.abs(want[i])) then ok = false end
+    if not (d <= tolerance(want[i])) then ok = false end
   end
   return worst, ok
 end
@@ -141,6 +146,13 @@ local function read_harness(row, key, out)
   row[key .. "_check"] = passed and (failed == "0" and "ok" or (failed .. " failed")) or "no result"
   return row[key .. "_check"]
 end
+
+-- The QEMU board of each ARM target: no Cortex-M0+ board exists, so ARMv6-M code runs on the
+-- Cortex-M3 mps2-an385 (as in mk/firmware.mk).
+local ARM_BOARDS = {
+  m4f = { machine = "mps2-an386", title = "Cortex-M4F" },
+  m0plus = { machine = "mps2-an385", title = "Cortex-M0+" },
+}
 
 local function main(args)
   local opts = parse_args(args)
@@ -173,6 +185,21 @@ local function main(args)
     rows[#rows + 1] = { net = name, impl = "reference", unroll = "", plan = "", math = "double",
       o2 = ref, o2_diff = 0, o2_ok = true }
 
+    -- the integer reference, for the int8 configurations: their outputs must equal its codes
+    local ref_int8
+    local calib = string.format("%s/%s/calibration.safetensors", opts.dir, name)
+    local wants_int8 = false
+    for _, c in ipairs(net.configs) do wants_int8 = wants_int8 or c:match("%-int8$") ~= nil end
+    if wants_int8 then
+      cmd = string.format("%slua5.4 bench/ref_bench.lua %s%s --reps %d --int8 %s", pin, sh(net.model), seed_opt,
+        opts.ref_reps, sh(calib))
+      remember("reference_int8", cmd)
+      ref_int8 = parse_bench((run(cmd)))
+      if not ref_int8.output then fail("the integer reference failed: " .. cmd) end
+      rows[#rows + 1] = { net = name, impl = "reference-int8", unroll = "", plan = "", math = "int8",
+        o2 = ref_int8, o2_diff = 0, o2_ok = true }
+    end
+
     -- PyTorch
     local base_gen = string.format("%s/%s/baseline-loops/gen-libm", opts.dir, name)
     if torch_version and exists(base_gen .. "/" .. name .. ".arch") then
@@ -194,6 +221,7 @@ local function main(args)
       local vdir = string.format("%s/%s/%s-%s", opts.dir, name, unroll, plan)
       local gen = vdir .. "/gen-" .. math_opt
       local is_base = unroll == "baseline"
+      local int8 = math_opt == "int8"
       local row = { net = name, impl = is_base and "baseline" or cfg, unroll = is_base and "loops" or unroll,
         plan = is_base and "per-layer" or plan, math = math_opt }
       io.stderr:write("measure:   " .. cfg .. "\n")
@@ -211,7 +239,7 @@ local function main(args)
         if unroll ~= "full" or opt == "O2" then row["cc_" .. key] = compile_record(dir .. "/" .. name .. ".o") end
         if exists(exe) then
           timing_jobs[#timing_jobs + 1] = { row = row, key = key, exe = exe, what = string.format("%s %s host -%s",
-            name, cfg, opt), ref = ref.output, times = {} }
+            name, cfg, opt), ref = int8 and ref_int8.output or ref.output, exact = int8, times = {} }
         elseif not (unroll == "full" and opt ~= "O2") then
           note(string.format("%s %s host -%s: %s", name, cfg, opt, (row["cc_" .. key] or {}).note or "not built"))
         end
@@ -231,41 +259,50 @@ local function main(args)
         if counts[1] and counts[2] then row.host_instr = (counts[2] - counts[1]) / n end
       end
 
-      -- Cortex-M4F: footprint and QEMU
+      -- Cortex-M4F (and for int8 Cortex-M0+ code, on the Cortex-M3 board): footprint and QEMU
       local fp_args = {}
-      for _, opt in ipairs({ "O2", "Os" }) do
-        local dir = string.format("%s/m4f-%s-%s", vdir, opt, math_opt)
-        if opt == "O2" then row.cc_m4f = compile_record(dir .. "/" .. name .. ".o") end
-        if exists(dir .. "/fp.elf") then fp_args[#fp_args + 1] = string.format("m4f-%s-%s:arm-none-eabi-gcc", opt, math_opt) end
-        if have_qemu and exists(dir .. "/fw.elf") then
-          cmd = string.format("timeout %d qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none "
-            .. "-semihosting-config enable=on,target=native -icount shift=0 -kernel %s", opts.qemu_timeout, sh(dir .. "/fw.elf"))
-          remember("qemu", cmd)
-          local check = read_harness(row, "m4f_" .. opt:lower(), run(cmd))
-          if check ~= "ok" then
-            note(string.format("%s %s Cortex-M4F -%s on QEMU: %s", name, cfg, opt, check))
+      for _, target in ipairs(int8 and { "m4f", "m0plus" } or { "m4f" }) do
+        local board = ARM_BOARDS[target]
+        for _, opt in ipairs({ "O2", "Os" }) do
+          local dir = string.format("%s/%s-%s-%s", vdir, target, opt, math_opt)
+          local cc_key = "cc_" .. target
+          if opt == "O2" then row[cc_key] = compile_record(dir .. "/" .. name .. ".o") end
+          if exists(dir .. "/fp.elf") then
+            fp_args[#fp_args + 1] = string.format("%s-%s-%s:arm-none-eabi-gcc", target, opt, math_opt)
           end
-        elseif exists(string.format("%s/%s.o.timedout", dir, name)) or (opt == "O2" and row.cc_m4f.note) then
-          note(string.format("%s %s Cortex-M4F -%s: %s", name, cfg, opt,
-            compile_record(dir .. "/" .. name .. ".o").note or "not built"))
+          if have_qemu and exists(dir .. "/fw.elf") then
+            cmd = string.format("timeout %d qemu-system-arm -M %s -nographic -monitor none -serial none "
+              .. "-semihosting-config enable=on,target=native -icount shift=0 -kernel %s", opts.qemu_timeout,
+              board.machine, sh(dir .. "/fw.elf"))
+            remember(target == "m4f" and "qemu" or "qemu_" .. target, cmd)
+            local check = read_harness(row, target .. "_" .. opt:lower(), run(cmd))
+            if check ~= "ok" then
+              note(string.format("%s %s %s -%s on QEMU: %s", name, cfg, board.title, opt, check))
+            end
+          elseif exists(string.format("%s/%s.o.timedout", dir, name)) or (opt == "O2" and row[cc_key].note) then
+            note(string.format("%s %s %s -%s: %s", name, cfg, board.title, opt,
+              compile_record(dir .. "/" .. name .. ".o").note or "not built"))
+          end
         end
       end
-      -- RV32IMAC (builtin math, -O2): QEMU virt
-      local rv32_image = string.format("%s/rv32-O2-%s/fw-rv32.elf", vdir, math_opt)
-      if have_qemu_rv32 and exists(rv32_image) then
-        cmd = string.format("timeout %d qemu-system-riscv32 -M virt -bios none -nographic -monitor none "
-          .. "-icount shift=0 -kernel %s", opts.qemu_timeout, sh(rv32_image))
-        remember("qemu_rv32", cmd)
-        local check = read_harness(row, "rv32_o2", run(cmd))
-        if check ~= "ok" then note(string.format("%s %s RV32IMAC -O2 on QEMU: %s", name, cfg, check)) end
+      -- RV32IMAC (builtin math -O2; int8 -O2 and -Os): QEMU virt
+      for _, opt in ipairs(int8 and { "O2", "Os" } or { "O2" }) do
+        local rv32_image = string.format("%s/rv32-%s-%s/fw-rv32.elf", vdir, opt, math_opt)
+        if have_qemu_rv32 and exists(rv32_image) then
+          cmd = string.format("timeout %d qemu-system-riscv32 -M virt -bios none -nographic -monitor none "
+            .. "-icount shift=0 -kernel %s", opts.qemu_timeout, sh(rv32_image))
+          remember("qemu_rv32", cmd)
+          local check = read_harness(row, "rv32_" .. opt:lower(), run(cmd))
+          if check ~= "ok" then note(string.format("%s %s RV32IMAC -%s on QEMU: %s", name, cfg, opt, check)) end
+        end
       end
       if #fp_args > 0 then
         cmd = string.format("lua5.4 tools/footprint --dir %s --name %s %s", sh(vdir), name, table.concat(fp_args, " "))
         remember("footprint", cmd)
         local out = run(cmd)
-        for opt, code, lib, weights, ram, stack in
-            out:gmatch("| Cortex%-M4F%s*| %-(O%w)%s*| %w+%s*|%s*(%d+) |%s*(%d+) |%s*(%d+) |%s*(%d+) |%s*(>?=?%s*%d+) |") do
-          local key = "m4f_" .. opt:lower()
+        for title, opt, code, lib, weights, ram, stack in
+            out:gmatch("| (Cortex%-M%d%+?F?)%s*| %-(O%w)%s*| %w+%s*|%s*(%d+) |%s*(%d+) |%s*(%d+) |%s*(%d+) |%s*(>?=?%s*%d+) |") do
+          local key = (title == "Cortex-M4F" and "m4f_" or "m0plus_") .. opt:lower()
           row[key .. "_code"], row[key .. "_lib"] = tonumber(code), tonumber(lib)
           row[key .. "_weights"], row[key .. "_ram"] = tonumber(weights), tonumber(ram)
           row[key .. "_stack"] = stack:gsub("%s", "")
@@ -289,7 +326,7 @@ local function main(args)
       local out = run(cmd)
       local t = parse_bench(out)
       if round == 1 then
-        job.row[job.key .. "_diff"], job.row[job.key .. "_ok"] = compare(t.output, job.ref)
+        job.row[job.key .. "_diff"], job.row[job.key .. "_ok"] = compare(t.output, job.ref, job.exact)
         if job.row[job.key .. "_ok"] == false then
           note(string.format("%s: output differs from the reference interpreter by %.3g", job.what,
             job.row[job.key .. "_diff"] or -1))
@@ -356,7 +393,8 @@ local function main(args)
   put("rounds", math.min(opts.rounds, opts.reps))
   put("min_batch_us", opts.min_batch_us)
   put("ref_reps", opts.ref_reps)
-  for _, k in ipairs({ "host", "callgrind", "qemu", "qemu_rv32", "footprint", "reference", "pytorch" }) do
+  for _, k in ipairs({ "host", "callgrind", "qemu", "qemu_m0plus", "qemu_rv32", "footprint", "reference",
+      "reference_int8", "pytorch" }) do
     if commands[k] then put("cmd_" .. k, commands[k]) end
   end
   for i, n in ipairs(notes) do put("note" .. i, n) end

@@ -74,6 +74,7 @@ local function label(r)
   if r.impl == "baseline" then return "baseline (nested loops)" end
   if r.impl == "reference" then return "reference interpreter (Lua)" end
   if r.impl == "pytorch" then return "PyTorch, batch 1, 1 thread" end
+  if r.impl == "reference-int8" then return "integer reference interpreter (Lua, int8)" end
   return "lenetgen " .. r.impl
 end
 
@@ -104,13 +105,14 @@ for _, r in ipairs(rows) do
 end
 
 local function sorted_rows(net)
-  local order = { baseline = 0, reference = 90, pytorch = 91 }
+  local order = { baseline = 0, reference = 90, pytorch = 91, ["reference-int8"] = 92 }
+  local math_rank = { libm = 0, builtin = 1, int8 = 2 }
   local unroll_rank = { full = 1, kernel = 2, none = 3 }
   local list = {}
   for _, r in ipairs(by_net[net]) do list[#list + 1] = r end
   local function key(r)
     if order[r.impl] then return order[r.impl] * 100 end
-    return (unroll_rank[r.unroll] or 5) * 100 + (r.plan == "fused" and 0 or 10) + (r.math == "libm" and 0 or 1)
+    return (unroll_rank[r.unroll] or 5) * 100 + (r.plan == "fused" and 0 or 10) + (math_rank[r.math] or 3)
   end
   table.sort(list, function(a, b) return key(a) < key(b) end)
   return list
@@ -177,6 +179,20 @@ w("  /usr/bin/time -f '%e %U %S %M'; builds ran in parallel on a shared machine,
 w("  includes waiting: CPU seconds are the steadier figure.")
 w()
 
+--- "met" or "**missed**": v <= limit when `le`, else v >= limit.
+local function met(v, limit, le)
+  if not v then return "not measured" end
+  if le then return v <= limit and "met" or "**missed**" end
+  return v >= limit and "met" or "**missed**"
+end
+
+--- The row of configuration `impl` in a list of rows, or nil.
+local function by_impl_of(list, impl)
+  for _, r in ipairs(list) do
+    if r.impl == impl then return r end
+  end
+end
+
 for _, net in ipairs(nets) do
   local list = sorted_rows(net)
   w("## " .. (NET_TITLES[net] or net))
@@ -191,11 +207,6 @@ for _, net in ipairs(nets) do
     if r.impl == "baseline" then base = r elseif r.impl == "reference" then ref = r end
   end
   if def and net == "lenet5" then
-    local function met(v, limit, le)
-      if not v then return "not measured" end
-      if le then return v <= limit and "met" or "**missed**" end
-      return v >= limit and "met" or "**missed**"
-    end
     local ref_ratio_o2 = ref and def.host_o2_median_ns and ref.host_o2_median_ns / def.host_o2_median_ns
     w("Issue 6 targets, default configuration (`" .. opts.default .. "`):")
     w()
@@ -225,12 +236,54 @@ for _, net in ipairs(nets) do
       qemu_cell(r, "m4f_os"), qemu_cell(r, "rv32_o2")))
   end
   w()
+  -- int8 (issue 13) on the microcontrollers: every target at -O2 and -Os
+  local int8_rows = {}
+  for _, r in ipairs(list) do
+    if r.math == "int8" and r.impl ~= "reference-int8" then int8_rows[#int8_rows + 1] = r end
+  end
+  local int8_def = by_impl_of(list, "kernel-fused-int8")
+  if int8_def and net == "lenet5" then
+    local flash = int8_def.m4f_os_code_bytes and int8_def.weight_bytes
+      and int8_def.m4f_os_code_bytes + (int8_def.m4f_os_lib_bytes or 0) + int8_def.weight_bytes
+    w("Issue 13 and 17 int8 targets (`kernel-fused-int8`; host outputs bit-exact against the integer reference,")
+    w("QEMU outputs against its golden codes):")
+    w()
+    w("| target | measured | |")
+    w("|---|---|---|")
+    w(string.format("| Cortex-M4F -O2 ≤ 0.6 M instructions per inference | %s mean, %s worst | %s |",
+      instr(int8_def.m4f_o2_instructions_mean), instr(int8_def.m4f_o2_instructions_max),
+      met(int8_def.m4f_o2_instructions_max, 0.6e6, true)))
+    w(string.format("| Cortex-M0+ code -O2 (mps2-an385) ≤ 2.0 M | %s mean, %s worst | %s |",
+      instr(int8_def.m0plus_o2_instructions_mean), instr(int8_def.m0plus_o2_instructions_max),
+      met(int8_def.m0plus_o2_instructions_max, 2.0e6, true)))
+    w(string.format("| RV32IMAC -O2 ≤ 2.0 M (issue 17) | %s mean, %s worst | %s |",
+      instr(int8_def.rv32_o2_instructions_mean), instr(int8_def.rv32_o2_instructions_max),
+      met(int8_def.rv32_o2_instructions_max, 2.0e6, true)))
+    w(string.format("| flash at -Os on M4F: code + library + weights and tables ≤ 80 KB (81,920 B) | %s B (%s + %s + %s) | %s |",
+      int(flash), int(int8_def.m4f_os_code_bytes), int(int8_def.m4f_os_lib_bytes), int(int8_def.weight_bytes),
+      met(flash, 81920, true)))
+    w(string.format("| activation RAM ≤ 3,200 B | %s B (header) | %s |", int(int8_def.activation_bytes_header),
+      met(int8_def.activation_bytes_header, 3200, true)))
+    w()
+  end
+  if #int8_rows > 0 then
+    w("### int8 on the microcontrollers (instructions per inference, mean / worst; code bytes)")
+    w()
+    w("| implementation | Cortex-M4F -O2 | Cortex-M4F -Os | Cortex-M0+ -O2 | Cortex-M0+ -Os | RV32IMAC -O2 | RV32IMAC -Os | M4F code -Os | M0+ code -O2 | M0+ code -Os |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for _, r in ipairs(int8_rows) do
+      w(string.format("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", label(r), qemu_cell(r, "m4f_o2"),
+        qemu_cell(r, "m4f_os"), qemu_cell(r, "m0plus_o2"), qemu_cell(r, "m0plus_os"), qemu_cell(r, "rv32_o2"),
+        qemu_cell(r, "rv32_os"), int(r.m4f_os_code_bytes), int(r.m0plus_o2_code_bytes), int(r.m0plus_os_code_bytes)))
+    end
+    w()
+  end
   w("### Size and build (bytes unless stated)")
   w()
   w("| implementation | Cortex-M4F code -O2 | code -Os | lib -O2 | weights | act. RAM | .bss | stack | C source | gcc -O2 s (CPU) / MB | arm-none-eabi-gcc -O2 s (CPU) / MB |")
   w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
   for _, r in ipairs(list) do
-    if r.impl ~= "reference" and r.impl ~= "pytorch" then
+    if r.impl ~= "reference" and r.impl ~= "pytorch" and r.impl ~= "reference-int8" then
       w(string.format("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |", label(r), int(r.m4f_o2_code_bytes),
         int(r.m4f_os_code_bytes), int(r.m4f_o2_lib_bytes), int(r.weight_bytes), int(r.activation_bytes_header),
         int(r.m4f_static_ram_bytes), r.m4f_o2_stack_bytes and tostring(r.m4f_o2_stack_bytes) or "–",
@@ -276,6 +329,11 @@ for _, net in ipairs(without_full) do
   end
 end
 w("- Cortex-M4F figures are QEMU instruction counts, not cycles on silicon.")
+w("- int8 (`UNROLL-PLAN-int8`, `--quantize=int8 --calibration NET/calibration.safetensors`): no `full`")
+w("  build (its float twin already takes minutes); the host rows time `NAME_infer_int8` on a fixed")
+w("  pattern of input codes, so they exclude the float wrapper's quantize and dequantize; the")
+w("  integer reference row is timed like the float one. Its weights column is the int8 weights,")
+w("  int32 biases and per-channel multipliers and shifts (tools/footprint).")
 for _, n in ipairs(meta.notes or {}) do w("- " .. n) end
 w()
 w("## Commands")
@@ -286,15 +344,22 @@ w("make bench-report     # redraw results.md and the chart from results.csv")
 w("# generation (per configuration), e.g.")
 w("gen/lenetgen models/lenet5.lua -o DIR --unroll=kernel --plan=fused --math=libm")
 w("gen/lenetgen bench/lenet5_wide.lua -o DIR --unroll=kernel --plan=fused --math=libm --random-weights 1")
+w("lua5.4 tools/make-calibration models/lenet5.lua --images /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz \\")
+w("    --count 500 -o build/bench/lenet5/calibration.safetensors                 # int8: the first 500 training images")
+w("gen/lenetgen models/lenet5.lua -o DIR --unroll=kernel --plan=fused --math=builtin --quantize=int8 \\")
+w("    --calibration build/bench/lenet5/calibration.safetensors")
 w("lua5.4 bench/export_baseline.lua models/lenet5.lua -o DIR      # baseline weights, buffers, API header")
 w("# compiles (each wrapped in /usr/bin/time -f '%e %U %S %M' and timeout)")
 w("gcc -O2 | -O3 -march=native  " .. require("cflags").warn .. " -c NAME.c")
 w("arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -ffunction-sections -fdata-sections \\")
 w("    -fstack-usage -O2 | -Os (same warnings) -c NAME.c")
 w("riscv64-unknown-elf-gcc -march=rv32imac -mabi=ilp32 -ffreestanding -ffunction-sections -fdata-sections \\")
-w("    -O2 (same warnings) -c NAME.c")
+w("    -O2 (same warnings) -c NAME.c                        # int8 also -Os")
+w("arm-none-eabi-gcc -mcpu=cortex-m0plus -mthumb -mfloat-abi=soft -ffunction-sections -fdata-sections \\")
+w("    -fstack-usage -O2 | -Os (same warnings) -c NAME.c     # int8 only")
 w("# measurements (examples of the exact commands run)")
-for _, k in ipairs({ "host", "callgrind", "qemu", "qemu_rv32", "footprint", "reference", "pytorch" }) do
+for _, k in ipairs({ "host", "callgrind", "qemu", "qemu_m0plus", "qemu_rv32", "footprint", "reference",
+    "reference_int8", "pytorch" }) do
   if meta["cmd_" .. k] then w(meta["cmd_" .. k]) end
 end
 w("```")
@@ -317,7 +382,7 @@ end
 -- colour by math (blue libm, orange builtin). Points that coincide (the same code size,
 -- speeds within 3%) share one entry.
 local SHAPE = { baseline = { 9, 9 }, full = { 5, 4 }, kernel = { 7, 6 }, none = { 13, 12 } } -- filled, open
-local COLOR = { libm = "#1f77b4", builtin = "#ff7f0e", baseline = "#333333" }
+local COLOR = { libm = "#1f77b4", builtin = "#ff7f0e", int8 = "#2ca02c", baseline = "#333333" }
 
 --- "none-fused-libm" + "none-layered-libm" -> "none-fused/layered-libm"
 local function merge_labels(a, b)

@@ -14,6 +14,15 @@
 # BENCH_CPU (the core the measurements are pinned to with taskset), BENCH_JOBS.
 #
 # A configuration is UNROLL-PLAN-MATH (kernel-fused-libm, ...) or baseline-loops-libm.
+# MATH int8 is the network generated with --quantize=int8 (issue 13; --math=builtin for its float
+# wrapper), calibrated on build/bench/NET/calibration.safetensors: the first BENCH_CALIB_COUNT
+# Fashion-MNIST training images (tools/make-calibration) when BENCH_CALIB_IMAGES_NET is yes (the
+# description must say how pixels are scaled: input.normalize), else 64 seeded random inputs
+# (tests/firmware/random_calibration.lua). Its host program times
+# <name>_infer_int8 and its outputs are checked bit-exact against the integer reference
+# (bench/ref_bench.lua --int8), its QEMU images against int8 golden codes (NET/int8/golden.h);
+# it is also built for Cortex-M0+ (m0plus, run on mps2-an385) and RV32IMAC at -O2 and -Os.
+# BENCH_INT8_VARIANTS: the UNROLL-PLAN pairs measured in int8 (empty: none).
 # Files of network NET and configuration U-P-M:
 #   build/bench/NET/U-P/gen-M/            generated NAME.c NAME.h (baseline: NAME.h NAME_net.h,
 #                                         plus NAME.arch and NAME.safetensors for PyTorch)
@@ -35,29 +44,37 @@ BENCH_CPU     ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) - 1 )))
 BENCH_JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 BENCH_QEMU_TIMEOUT ?= 300
 BENCH_TORCH   ?= yes
+BENCH_INT8_VARIANTS ?= kernel-fused kernel-layered none-fused none-layered
+BENCH_CALIB_COUNT ?= 500
+BENCH_TRAIN_IMAGES := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 
 # ---- the networks ----
 BENCH_MODEL_lenet5      := models/lenet5.lua
 BENCH_SEED_lenet5       :=
 BENCH_IMAGES_lenet5     := yes
+BENCH_CALIB_IMAGES_lenet5 := yes
 # `full` once, at -O2 (host and Cortex-M4F): its compile takes minutes and gigabytes
 BENCH_FULLCFG_lenet5    := full-fused-libm
 BENCH_MODEL_lenet5_wide := bench/lenet5_wide.lua
 BENCH_SEED_lenet5_wide  := 1
 BENCH_IMAGES_lenet5_wide := yes
+# random weights and no input.normalize: calibrated on seeded random inputs
+BENCH_CALIB_IMAGES_lenet5_wide :=
 # no `full` for the wide variant: 4x LeNet-5's MACs, far beyond the time budget
 BENCH_FULLCFG_lenet5_wide :=
 BENCH_MODEL_bench_tiny  := bench/smoke_tiny.lua
 BENCH_SEED_bench_tiny   := 7
 BENCH_IMAGES_bench_tiny :=
-BENCH_CONFIGS_bench_tiny := kernel-fused-libm none-layered-builtin full-fused-libm baseline-loops-libm
+BENCH_CONFIGS_bench_tiny := kernel-fused-libm none-layered-builtin full-fused-libm baseline-loops-libm \
+                            kernel-fused-int8
 
 BENCH_VARIANTS := kernel-fused kernel-layered none-fused none-layered
 BENCH_MATHS    := libm builtin
 # BENCH_CONFIGS_NET, when set, replaces the full list for that network. `full` comes first so
 # that its long compiles start first and everything else is built beside them.
 bench_configs = $(or $(BENCH_CONFIGS_$(1)),$(if $(filter yes,$(BENCH_FULL)),$(BENCH_FULLCFG_$(1))) \
-                $(foreach v,$(BENCH_VARIANTS),$(foreach m,$(BENCH_MATHS),$(v)-$(m))) baseline-loops-libm)
+                $(foreach v,$(BENCH_VARIANTS),$(foreach m,$(BENCH_MATHS),$(v)-$(m))) baseline-loops-libm \
+                $(foreach v,$(BENCH_INT8_VARIANTS),$(v)-int8))
 
 # ---- compilers and flags ----
 bench_have = $(shell command -v $(1) >/dev/null 2>&1 && echo yes)
@@ -68,23 +85,32 @@ BENCH_CC_rv32   := riscv64-unknown-elf-gcc
 BENCH_ARCH_rv32 := -march=rv32imac -mabi=ilp32 -ffreestanding -ffunction-sections -fdata-sections
 BENCH_CC_host   := $(CC)
 BENCH_CC_m4f    := arm-none-eabi-gcc
+BENCH_CC_m0plus := arm-none-eabi-gcc
 BENCH_ARCH_host :=
 BENCH_ARCH_m4f  := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 \
                    -ffunction-sections -fdata-sections -fstack-usage
+BENCH_ARCH_m0plus := -mcpu=cortex-m0plus -mthumb -mfloat-abi=soft -ffunction-sections -fdata-sections -fstack-usage
+BENCH_DESC_m4f    := Cortex-M4F on QEMU mps2-an386
+BENCH_DESC_m0plus := Cortex-M0+ code (ARMv6-M) on QEMU mps2-an385 (Cortex-M3)
 BENCH_OPT_O2       := -O2
 BENCH_OPT_Os       := -Os
 BENCH_OPT_O3native := -O3 -march=native
-# full: -O2 only; everything else: host -O2 and -O3 -march=native, Cortex-M4F -O2 and -Os
+# full: -O2 only; everything else: host -O2 and -O3 -march=native, Cortex-M4F -O2 and -Os;
+# int8 also Cortex-M0+ -O2 and -Os
 bench_targets = $(if $(filter full-%,$(1)),$(if $(BENCH_HAVE_ARM),m4f-O2) host-O2,\
-                host-O2 host-O3native $(if $(BENCH_HAVE_ARM),m4f-O2 m4f-Os)) $(bench_rv32_targets)
-# RV32IMAC (no C library: builtin math only), -O2, not `full`
-bench_rv32_targets = $(if $(and $(BENCH_HAVE_RV32),$(filter %-builtin,$(1)),$(filter-out full-%,$(1))),rv32-O2)
+                host-O2 host-O3native $(if $(BENCH_HAVE_ARM),m4f-O2 m4f-Os \
+                $(if $(filter %-int8,$(1)),m0plus-O2 m0plus-Os))) $(bench_rv32_targets)
+# RV32IMAC (no C library: builtin math or int8), -O2 (int8: and -Os), not `full`
+bench_rv32_targets = $(if $(and $(BENCH_HAVE_RV32),$(filter %-builtin %-int8,$(1)),$(filter-out full-%,$(1))),\
+                     rv32-O2 $(if $(filter %-int8,$(1)),rv32-Os))
 
 bench_w = $(word $(2),$(subst -, ,$(1)))
 # configuration -> its directory (without math) and math option
 bench_vdir = $(BENCH_DIR)/$(1)/$(call bench_w,$(2),1)-$(call bench_w,$(2),2)
 bench_math = $(call bench_w,$(1),3)
 bench_upper = $(shell echo $(1) | tr a-z A-Z)
+# the golden header's directory of network $(1), configuration $(2): int8 codes for int8
+bench_golden = $(BENCH_DIR)/$(1)$(if $(filter %-int8,$(2)),/int8)
 
 # Compile $(1) timed by /usr/bin/time (elapsed, user, system seconds, peak KB) and bounded by
 # BENCH_COMPILE_TIMEOUT. A timed-out compile is not retried until its source changes.
@@ -112,20 +138,36 @@ $(BENCH_DIR)/$(1)/golden.h: tests/firmware/make_golden.lua tests/harness/lgcheck
 	    $(if $(BENCH_SEED_$(1)),--random-weights $(BENCH_SEED_$(1))) \
 	    $(if $(BENCH_IMAGES_$(1)),--images models/samples/t10k-first1000-images-idx3-ubyte \
 	        --labels models/samples/t10k-first1000-labels-idx1-ubyte --count 8)
+$(BENCH_DIR)/$(1)/int8/golden.h: tests/firmware/make_golden.lua $(BENCH_MODEL_$(1)) $(GEN_SRCS) \
+        $(BENCH_DIR)/$(1)/calibration.safetensors
+	$$(if $(Q),@echo "  GOLDEN  $$@")
+	$(Q)mkdir -p $$(@D)
+	$(Q)$(LUA) tests/firmware/make_golden.lua $(BENCH_MODEL_$(1)) $$@ --int8 $(BENCH_DIR)/$(1)/calibration.safetensors \
+	    $(if $(BENCH_SEED_$(1)),--random-weights $(BENCH_SEED_$(1))) \
+	    $(if $(BENCH_IMAGES_$(1)),--images models/samples/t10k-first1000-images-idx3-ubyte \
+	        --labels models/samples/t10k-first1000-labels-idx1-ubyte --count 8,--random-count 8)
+$(BENCH_DIR)/$(1)/calibration.safetensors: tools/make-calibration tests/firmware/random_calibration.lua $(BENCH_MODEL_$(1))
+	$$(if $(Q),@echo "  CALIB   $$@")
+	$(Q)mkdir -p $$(@D)
+	$(Q)$(if $(BENCH_CALIB_IMAGES_$(1)),\
+	    $(LUA) tools/make-calibration $(BENCH_MODEL_$(1)) --images $(BENCH_TRAIN_IMAGES) --count $(BENCH_CALIB_COUNT) -o $$@,\
+	    $(LUA) tests/firmware/random_calibration.lua $(BENCH_MODEL_$(1)) $$@ 64 7)
 endef
 
 # $(1) = network, $(2) = configuration
 define BENCH_CONFIG_RULES
 $(call bench_vdir,$(1),$(2))/gen-$(call bench_math,$(2))/stamp: $(BENCH_MODEL_$(1)) \
         $(wildcard $(BENCH_MODEL_$(1):.lua=.safetensors)) $(GEN_SRCS) \
-        $(if $(filter baseline-%,$(2)),bench/export_baseline.lua bench/baseline_loops.c)
+        $(if $(filter baseline-%,$(2)),bench/export_baseline.lua bench/baseline_loops.c) \
+        $(if $(filter %-int8,$(2)),$(BENCH_DIR)/$(1)/calibration.safetensors)
 	$$(if $(Q),@echo "  GEN     $$(@D)")
 	$(Q)mkdir -p $$(@D)
 	$(Q)$(if $(filter baseline-%,$(2)),\
 	    cmp -s bench/baseline_loops.c $$(@D)/$(1).c || cp bench/baseline_loops.c $$(@D)/$(1).c; \
 	    $(LUA) bench/export_baseline.lua $(BENCH_MODEL_$(1)) -o $$(@D),\
 	    $(LUA) gen/lenetgen $(BENCH_MODEL_$(1)) -o $$(@D) --unroll=$(call bench_w,$(2),1) \
-	        --plan=$(call bench_w,$(2),2) --math=$(call bench_math,$(2))) \
+	        --plan=$(call bench_w,$(2),2) $(if $(filter %-int8,$(2)),--math=builtin --quantize=int8 \
+	            --calibration $(BENCH_DIR)/$(1)/calibration.safetensors,--math=$(call bench_math,$(2)))) \
 	    $(if $(BENCH_SEED_$(1)),--random-weights $(BENCH_SEED_$(1))) \
 	    $(if $(filter full,$(call bench_w,$(2),1)),--split-bytes=none)
 	$(Q)touch $$@
@@ -151,7 +193,7 @@ $(call bench_vdir,$(1),$(2))/$(3)-$(call bench_math,$(2))/$(1).o: \
 	    $(if $(filter baseline-%,$(2)),-DBL_NET='"$(1)_net.h"') -c -o $$@ $$<)
 
 $(if $(filter host-%,$(3)),$(eval $(call BENCH_HOST_RULES,$(1),$(2),$(3))),\
-  $(if $(filter rv32-%,$(3)),$(eval $(call BENCH_RV32_RULES,$(1),$(2),$(3))),$(eval $(call BENCH_M4F_RULES,$(1),$(2),$(3)))))
+  $(if $(filter rv32-%,$(3)),$(eval $(call BENCH_RV32_RULES,$(1),$(2),$(3))),$(eval $(call BENCH_ARM_RULES,$(1),$(2),$(3),$(call bench_w,$(3),1)))))
 endef
 
 # the host program: driver + network
@@ -160,30 +202,33 @@ $(call bench_vdir,$(1),$(2))/host-$(call bench_w,$(3),2)-$(call bench_math,$(2))
         $(call bench_vdir,$(1),$(2))/host-$(call bench_w,$(3),2)-$(call bench_math,$(2))/$(1).o bench/driver.c
 	$$(if $(Q),@echo "  LINK    $$@")
 	$(Q)$(CC) $(BENCH_OPT_$(call bench_w,$(3),2)) $(CWARN) -I$(call bench_vdir,$(1),$(2))/gen-$(call bench_math,$(2)) \
-	    -DBENCH_HEADER='"$(1).h"' -DBENCH_INFER=$(1)_infer -DBENCH_INPUT_SIZE=$(call bench_upper,$(1))_INPUT_SIZE \
+	    -DBENCH_HEADER='"$(1).h"' -DBENCH_INFER=$(1)_infer$(if $(filter %-int8,$(2)),_int8 -DBENCH_INT8) \
+	    -DBENCH_INPUT_SIZE=$(call bench_upper,$(1))_INPUT_SIZE \
 	    -DBENCH_OUTPUT_SIZE=$(call bench_upper,$(1))_OUTPUT_SIZE bench/driver.c $$< -lm -o $$@
 endef
 
-# Cortex-M4F: the footprint image (tools/footprint) and the QEMU image (tests/firmware/harness.c)
-define BENCH_M4F_RULES
-$(call bench_vdir,$(1),$(2))/m4f-$(call bench_w,$(3),2)-$(call bench_math,$(2))/fp.elf: \
-        $(call bench_vdir,$(1),$(2))/m4f-$(call bench_w,$(3),2)-$(call bench_math,$(2))/$(1).o \
+# Cortex-M4F and Cortex-M0+ ($(4) = m4f or m0plus): the footprint image (tools/footprint) and the
+# QEMU image (tests/firmware/harness.c). The int8 footprint image calls only <name>_infer_int8.
+define BENCH_ARM_RULES
+$(call bench_vdir,$(1),$(2))/$(3)-$(call bench_math,$(2))/fp.elf: \
+        $(call bench_vdir,$(1),$(2))/$(3)-$(call bench_math,$(2))/$(1).o \
         tests/firmware/footprint_main.c tests/firmware/startup_arm.S $(call BENCH_ARM_LD,$(2))
 	$$(if $(Q),@echo "  LINK    $$@")
-	$(Q)$(BENCH_CC_m4f) $(BENCH_ARCH_m4f) $(BENCH_OPT_$(call bench_w,$(3),2)) $(CWARN) \
+	$(Q)$(BENCH_CC_$(4)) $(BENCH_ARCH_$(4)) $(BENCH_OPT_$(call bench_w,$(3),2)) $(CWARN) \
 	    -DFP_HEADER='"$(1).h"' -DFP_INFER=$(1)_infer -DFP_INPUT_SIZE=$(call bench_upper,$(1))_INPUT_SIZE \
+	    $(if $(filter %-int8,$(2)),-DFP_INT8=$(1)_infer_int8) \
 	    -DFP_OUTPUT_SIZE=$(call bench_upper,$(1))_OUTPUT_SIZE -I$(call bench_vdir,$(1),$(2))/gen-$(call bench_math,$(2)) \
 	    -Wl,--gc-sections -nostartfiles --specs=nosys.specs -T $(call BENCH_ARM_LD,$(2)) \
 	    tests/firmware/startup_arm.S tests/firmware/footprint_main.c $$< -o $$@ -lm
 	$(Q)rm -f $$(@D)/footprint_main.su
 
-$(call bench_vdir,$(1),$(2))/m4f-$(call bench_w,$(3),2)-$(call bench_math,$(2))/fw.elf: \
-        $(call bench_vdir,$(1),$(2))/m4f-$(call bench_w,$(3),2)-$(call bench_math,$(2))/$(1).o \
-        $(BENCH_DIR)/$(1)/golden.h tests/firmware/harness.c tests/firmware/startup_arm.S $(call BENCH_ARM_LD,$(2))
+$(call bench_vdir,$(1),$(2))/$(3)-$(call bench_math,$(2))/fw.elf: \
+        $(call bench_vdir,$(1),$(2))/$(3)-$(call bench_math,$(2))/$(1).o \
+        $(call bench_golden,$(1),$(2))/golden.h tests/firmware/harness.c tests/firmware/startup_arm.S $(call BENCH_ARM_LD,$(2))
 	$$(if $(Q),@echo "  LINK    $$@")
-	$(Q)$(BENCH_CC_m4f) $(BENCH_ARCH_m4f) -O2 $(CWARN) \
-	    -DFW_TARGET_DESC='"Cortex-M4F on QEMU mps2-an386, $(2) -$(call bench_w,$(3),2)"' \
-	    -I$(BENCH_DIR)/$(1) -I$(call bench_vdir,$(1),$(2))/gen-$(call bench_math,$(2)) -Wl,--gc-sections \
+	$(Q)$(BENCH_CC_$(4)) $(BENCH_ARCH_$(4)) -O2 $(CWARN) \
+	    -DFW_TARGET_DESC='"$(BENCH_DESC_$(4)), $(2) -$(call bench_w,$(3),2)"' \
+	    -I$(call bench_golden,$(1),$(2)) -I$(call bench_vdir,$(1),$(2))/gen-$(call bench_math,$(2)) -Wl,--gc-sections \
 	    --specs=rdimon.specs -nostartfiles -T $(call BENCH_ARM_LD,$(2)) \
 	    tests/firmware/startup_arm.S tests/firmware/harness.c $$< -lm -o $$@
 	$(Q)rm -f $$(@D)/harness.su
@@ -194,11 +239,11 @@ endef
 define BENCH_RV32_RULES
 $(call bench_vdir,$(1),$(2))/rv32-$(call bench_w,$(3),2)-$(call bench_math,$(2))/fw-rv32.elf: \
         $(call bench_vdir,$(1),$(2))/rv32-$(call bench_w,$(3),2)-$(call bench_math,$(2))/$(1).o \
-        $(BENCH_DIR)/$(1)/golden.h tests/firmware/harness_rv32.c tests/firmware/golden_check.h \
+        $(call bench_golden,$(1),$(2))/golden.h tests/firmware/harness_rv32.c tests/firmware/golden_check.h \
         tests/firmware/startup_rv32.S tests/firmware/rv32-virt.ld
 	$$(if $(Q),@echo "  LINK    $$@")
 	$(Q)$$(FW_RV32_LINK) -DFW_TARGET_DESC='"RV32IMAC on QEMU virt, $(2) -$(call bench_w,$(3),2)"' \
-	    -I$(BENCH_DIR)/$(1) -I$(call bench_vdir,$(1),$(2))/gen-$(call bench_math,$(2)) $$< -lgcc -o $$@
+	    -I$(call bench_golden,$(1),$(2)) -I$(call bench_vdir,$(1),$(2))/gen-$(call bench_math,$(2)) $$< -lgcc -o $$@
 	$(Q)rm -f $$(@D)/harness_rv32.su
 endef
 
