@@ -22,10 +22,10 @@ M.fields = { type = true, out_channels = true, kernel = true, stride = true, pad
 -- (In weight-major order, before, 16 was best: 0.965 M against 1.04 M for 8.)
 M.MAX_ACCUMULATORS = 12
 -- int8: int32 accumulators live in the 13 or so free core registers beside
--- the pointers, the loaded codes and the loop counters. LeNet-5 int8 on
--- Cortex-M4F -O2, QEMU instructions per inference: 12 accumulators 1.36 M
--- (spilling), 8 give 1.288 M, 4 and 6 give 1.291 M; Cortex-M0+ code 2.98 M
--- with 4 or 6 and 3.01 M with 8.
+-- the pointers, the loaded codes and the loop counters. LeNet-5 int8, QEMU
+-- instructions per inference (with the base-tap pointer of mac_statements):
+-- 4 accumulators give Cortex-M4F -O2 1.083 M, Cortex-M0+ code -O2 2.947 M,
+-- RV32IMAC -O2 1.790 M; 8 give 1.175 M, 2.923 M, 1.703 M. Cortex-M4F decides.
 M.MAX_ACCUMULATORS_INT8 = 4
 
 function M.check(v, raw, layer, fpath)
