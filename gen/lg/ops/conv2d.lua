@@ -22,10 +22,10 @@ M.fields = { type = true, out_channels = true, kernel = true, stride = true, pad
 -- (In weight-major order, before, 16 was best: 0.965 M against 1.04 M for 8.)
 M.MAX_ACCUMULATORS = 12
 -- int8: int32 accumulators live in the 13 or so free core registers beside
--- the pointers, the loaded codes and the loop counters. LeNet-5 int8 on
--- Cortex-M4F -O2, QEMU instructions per inference: 12 accumulators 1.36 M
--- (spilling), 8 give 1.288 M, 4 and 6 give 1.291 M; Cortex-M0+ code 2.98 M
--- with 4 or 6 and 3.01 M with 8.
+-- the pointers, the loaded codes and the loop counters. LeNet-5 int8, QEMU
+-- instructions per inference (with the base-tap pointer of mac_statements):
+-- 4 accumulators give Cortex-M4F -O2 1.083 M, Cortex-M0+ code -O2 2.947 M,
+-- RV32IMAC -O2 1.790 M; 8 give 1.175 M, 2.923 M, 1.703 M. Cortex-M4F decides.
 M.MAX_ACCUMULATORS_INT8 = 4
 
 function M.check(v, raw, layer, fpath)
@@ -177,14 +177,16 @@ local function input_channel(g, oc, c)
   return string.format("%s + %s", first, c)
 end
 
---- The multiply-accumulates of one kernel row ky of input channel c.
+--- The multiply-accumulates of one kernel row ky of input channel c, in the
+-- order they are emitted, each with the constant parts of its input row and
+-- column (iy, ix: the position's and, with row_loop, the ky loop's terms aside).
 -- Within one kernel row of one input channel the statements go in input
 -- pixel order (row, then column), each pixel feeding every accumulator that
 -- reads it: a pixel is then live for a few statements only and the row's
 -- kw weights stay in registers, so each pixel and each weight is loaded once
 -- (weight-major order keeps every pixel live across the whole row and makes
 -- the register allocator reload it).
-local function kernel_row(w, b, acc, c, ky, row_loop)
+local function row_macs(b, acc, ky, row_loop)
   local g = b.g
   local macs = {}
   for kx = 0, g.k.w - 1 do
@@ -192,7 +194,8 @@ local function kernel_row(w, b, acc, c, ky, row_loop)
       local ky_ok = row_loop or (ky >= a.y_first and ky <= a.y_last)
       if ky_ok and kx >= a.x_first and kx <= a.x_last then
         local col_offset = (a.k * g.ps.w + a.dx) * g.s.w + kx * g.d.w
-        macs[#macs + 1] = { a = a, kx = kx, row = a.dy * g.s.h, col = col_offset, order = i }
+        macs[#macs + 1] = { a = a, kx = kx, row = a.dy * g.s.h, col = col_offset, order = i,
+                            iy = a.dy * g.s.h - g.p.h + (row_loop and 0 or ky * g.d.h), ix = col_offset - g.p.w }
       end
     end
   end
@@ -201,17 +204,44 @@ local function kernel_row(w, b, acc, c, ky, row_loop)
     if m.col ~= n.col then return m.col < n.col end
     return m.order < n.order
   end)
-  for _, m in ipairs(macs) do
+  return macs
+end
+
+--- The statements of row_macs. With base (int8 loops), every input is read
+-- through the pointer xc to the base tap, at a constant offset: compilers
+-- then address each tap as xc plus an immediate instead of keeping (and
+-- spilling) one pointer per tap.
+local function kernel_row(w, b, acc, c, ky, row_loop, base)
+  local g = b.g
+  for _, m in ipairs(row_macs(b, acc, ky, row_loop)) do
     local a, kx = m.a, m.kx
-    local iy
-    if row_loop then
-      iy = ckernel.affine(b.py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h, ckernel.scaled("ky", g.d.h))
+    if base then
+      w.line("LG_MAC(%s, w[%s][%s][%d], xc[%d]);", a.name, c, ky, kx, (m.iy - base.iy) * g.w + m.ix - base.ix)
     else
-      iy = ckernel.affine(b.py, g.ps.h * g.s.h, a.dy * g.s.h - g.p.h + ky * g.d.h)
+      local iy
+      if row_loop then
+        iy = ckernel.affine(b.py, g.ps.h * g.s.h, m.iy, ckernel.scaled("ky", g.d.h))
+      else
+        iy = ckernel.affine(b.py, g.ps.h * g.s.h, m.iy)
+      end
+      local ix = ckernel.affine(b.px, g.ps.w * g.s.w, m.ix)
+      w.line("LG_MAC(%s, w[%s][%s][%d], x[%s][%s][%s]);", a.name, c, ky, kx, input_channel(g, b.oc, c), iy, ix)
     end
-    local ix = ckernel.affine(b.px, g.ps.w * g.s.w, (a.k * g.ps.w + a.dx) * g.s.w - g.p.w + kx * g.d.w)
-    w.line("LG_MAC(%s, w[%s][%s][%d], x[%s][%s][%s]);", a.name, c, ky, kx, input_channel(g, b.oc, c), iy, ix)
   end
+end
+
+--- int8 loops: the smallest constant row and column any tap of the body
+-- reads. Both are inside the image (each is some real tap's), so the tap
+-- (row, column) is too and every offset from it is nonnegative. math.huge
+-- when every tap of the body is padding.
+local function base_tap(b, acc, rows, row_loop)
+  local base = { iy = math.huge, ix = math.huge }
+  for _, ky in ipairs(rows) do
+    for _, m in ipairs(row_macs(b, acc, ky, row_loop)) do
+      base.iy, base.ix = math.min(base.iy, m.iy), math.min(base.ix, m.ix)
+    end
+  end
+  return base
 end
 
 --- Every multiply-accumulate of the body. Each weight is loaded once and
@@ -239,8 +269,15 @@ local function mac_statements(w, b, acc)
   end
   if channel_loop then w.line("for (int c = 0; c < %d; ++c) {", g.c_in) end
   if row_loop then w.line("for (int ky = 0; ky < %d; ++ky) {", g.k.h) end
+  local base = (b.bias and b.loops) and base_tap(b, acc, rows, row_loop) or nil
+  if base and base.iy == math.huge then base = nil end  -- only padding taps: no MAC reads the input
   for _, c in ipairs(channels) do
-    for _, ky in ipairs(rows) do kernel_row(w, b, acc, c, ky, row_loop) end
+    if base then
+      w.line("const int8_t *xc = &x[%s][%s][%s];", input_channel(g, b.oc, c),
+        ckernel.affine(b.py, g.ps.h * g.s.h, base.iy, row_loop and ckernel.scaled("ky", g.d.h) or nil),
+        ckernel.affine(b.px, g.ps.w * g.s.w, base.ix))
+    end
+    for _, ky in ipairs(rows) do kernel_row(w, b, acc, c, ky, row_loop, base) end
   end
   if row_loop then w.line("}") end
   if channel_loop then w.line("}") end
