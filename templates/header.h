@@ -3,7 +3,7 @@ ${banner}
 #define ${guard}
 
 /*
- * Generation id: a hash of this header and ${name}.c as generated together.
+ * Generation id: a hash of this header and the C files generated with it.
  * ${name}.c refuses to compile with a ${name}.h of another lenetgen run.
  */
 #define ${NAME}_GENERATION ${generation}
