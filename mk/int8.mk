@@ -16,3 +16,13 @@ test-int8:
 
 test-int8-unit:
 	$(Q)$(LUA) tests/int8/test_quantize.lua
+
+# make test-int8-mul32: the requantization's 32-bit-only arithmetic (ARMv6-M, LG_INT8_MUL32) and
+# its 64-bit form against the integer reference on edge and random operands
+# (tests/int8/test_mul32.lua), then the int8 harness with -DLG_INT8_MUL32 (the ARMv6-M path on
+# the host, ASan+UBSan) at --unroll=kernel on the shipped, tiny and 2 random architectures
+.PHONY: test-int8-mul32
+TEST_TARGETS += test-int8-mul32
+test-int8-mul32:
+	$(Q)$(LUA) tests/int8/test_mul32.lua
+	$(Q)CC="$${CC:-gcc} -DLG_INT8_MUL32" $(LUA) tests/int8/test_int8_harness.lua --seeds 1-2 --levels kernel

@@ -16,6 +16,63 @@ ${banner}
  */
 #define LG_MAC(acc, w, x) ((acc) += (int32_t)(w) * (int32_t)(x))
 
+#if defined(__ARM_ARCH_6M__) || defined(LG_INT8_MUL32)
+/*
+ * ARMv6-M (Cortex-M0, M0+, M1) has no 32x32->64 multiply: a 64-bit product
+ * costs a call to __aeabi_lmul. These two give exactly the results of the
+ * 64-bit versions below with 32-bit operations only (LG_INT8_MUL32 selects
+ * them on any compiler; tests/int8/test_mul32.lua compares them with the
+ * integer reference).
+ */
+/* acc * 2^shift saturated to int32, for shift > 0 */
+static inline int32_t lg_saturating_left_shift(int32_t acc, int32_t shift)
+{
+    if (shift > 30) {
+        return (acc > 0) ? INT32_MAX : ((acc < 0) ? INT32_MIN : 0);
+    }
+    const int32_t limit = INT32_MAX >> shift; /* INT32_MIN >> shift is -limit - 1 */
+    return (acc > limit) ? INT32_MAX : ((acc < -limit - 1) ? INT32_MIN : acc * ((int32_t)1 << shift));
+}
+/*
+ * floor((x * multiplier + 2^30) / 2^31), which is gemmlowp's rounding of the
+ * doubled high word, for multiplier in [0, 2^31) (QuantizeMultiplier's
+ * range: the saturating case of INT32_MIN * INT32_MIN cannot occur). The
+ * product is x1*m1*2^32 + (x1*m0 + x0*m1)*2^16 + x0*m0 from 16-bit halves
+ * (Hacker's Delight's mulhs; every partial sum fits in int32); hi is its
+ * high word and bits 14 and 15 of w1 are bits 30 and 31 of its low word.
+ */
+static inline int32_t lg_high_mul(int32_t x, int32_t multiplier)
+{
+    const int32_t x0 = x & 0xFFFF;
+    const int32_t x1 = x >> 16;
+    const int32_t m0 = multiplier & 0xFFFF;
+    const int32_t m1 = multiplier >> 16;
+    const uint32_t w0 = (uint32_t)x0 * (uint32_t)m0;
+    const int32_t t = x1 * m0 + (int32_t)(w0 >> 16);
+    const int32_t w1 = x0 * m1 + (t & 0xFFFF);
+    const int32_t hi = x1 * m1 + (t >> 16) + (w1 >> 16);
+    return 2 * hi + ((((w1 >> 14) & 3) + 1) >> 1);
+}
+#else
+/* acc * 2^shift saturated to int32, for shift > 0 */
+static inline int32_t lg_saturating_left_shift(int32_t acc, int32_t shift)
+{
+    const int64_t wide = (int64_t)acc * ((int64_t)1 << shift);
+    return (wide > INT32_MAX) ? INT32_MAX : ((wide < INT32_MIN) ? INT32_MIN : (int32_t)wide);
+}
+/* gemmlowp's SaturatingRoundingDoublingHighMul */
+static inline int32_t lg_high_mul(int32_t x, int32_t multiplier)
+{
+    if ((x == INT32_MIN) && (multiplier == INT32_MIN)) {
+        return INT32_MAX;
+    }
+    const int64_t product = (int64_t)x * (int64_t)multiplier;
+    const int64_t nudged = product + ((product >= 0) ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30)));
+    /* division by 2^31 truncating toward zero, without a 64-bit division */
+    return (int32_t)((nudged >= 0) ? (nudged >> 31) : -((-nudged) >> 31));
+}
+#endif
+
 /*
  * acc (int32, at scale s_in * s_w) to an output code: acc * multiplier *
  * 2^(shift - 31) by gemmlowp's SaturatingRoundingDoublingHighMul and
@@ -27,22 +84,10 @@ ${banner}
  */
 static inline int8_t lg_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point, int32_t low)
 {
-    int32_t x = acc;
-    if (shift > 0) {
-        const int64_t wide = (int64_t)acc * ((int64_t)1 << shift);
-        x = (wide > INT32_MAX) ? INT32_MAX : ((wide < INT32_MIN) ? INT32_MIN : (int32_t)wide);
-    }
-    int32_t high;
-    if ((x == INT32_MIN) && (multiplier == INT32_MIN)) {
-        high = INT32_MAX;
-    } else {
-        const int64_t product = (int64_t)x * (int64_t)multiplier;
-        const int64_t nudged = product + ((product >= 0) ? ((int64_t)1 << 30) : (1 - ((int64_t)1 << 30)));
-        /* division by 2^31 truncating toward zero, without a 64-bit division */
-        high = (int32_t)((nudged >= 0) ? (nudged >> 31) : -((-nudged) >> 31));
-    }
+    const int32_t x = (shift > 0) ? lg_saturating_left_shift(acc, shift) : acc;
+    const int32_t high = lg_high_mul(x, multiplier);
     const int32_t right = (shift > 0) ? 0 : -shift;
-    const int32_t mask = (int32_t)(((int64_t)1 << right) - 1);
+    const int32_t mask = (int32_t)(((uint32_t)1 << right) - 1u);
     const int32_t remainder = high & mask;
     const int32_t threshold = (mask >> 1) + ((high < 0) ? 1 : 0);
     int32_t v = (high >> right) + ((remainder > threshold) ? 1 : 0) + zero_point;

@@ -1,0 +1,120 @@
+--- The requantization's 32-bit-only arithmetic (templates/source_head_int8.c,
+-- chosen on ARMv6-M or with LG_INT8_MUL32) and its 64-bit form, each compiled
+-- on the host, against the integer reference (gen/lg/reference_int8.lua):
+-- lg_high_mul, lg_saturating_left_shift and lg_requantize must give exactly
+-- the reference's values on edge operands (powers of two and their
+-- neighbours, the 16-bit half boundaries, the int32 limits, rounding ties)
+-- and on seeded random ones, every shift QuantizeMultiplier can produce.
+--   lua5.4 tests/int8/test_mul32.lua [-v] [--random 100000]
+local root = arg[0]:match("^(.*)/tests/int8/[^/]*$") or "."
+package.path = root .. "/gen/?.lua;" .. root .. "/tests/harness/?.lua;" .. root .. "/tools/?.lua;" .. package.path
+
+local cflags = require("cflags")
+local lgcheck = require("lgcheck")
+local reference_int8 = require("lg.reference_int8")
+local shellutil = require("shellutil")
+local t = require("testlib")
+
+local args = t.parse_args("tests/int8/test_mul32.lua", "32-bit requantization against the integer reference.",
+  function(p) p:option("--random", "Random operand triples.", "100000") end)
+
+local BUILD = "build/int8/mul32"
+local CC = os.getenv("CC") or "gcc"
+local INT32_MIN, INT32_MAX = -2147483648, 2147483647
+
+-- The template's arithmetic, from its first #if to its end (the helpers
+-- lg_requantize needs, no placeholder), behind the headers it relies on.
+local template = assert(shellutil.read_file(root .. "/templates/source_head_int8.c"))
+local helpers = template:match("\n(#if defined%(__ARM_ARCH_6M__%).*)$")
+t.check(helpers ~= nil and not helpers:find("${", 1, true), "template: helpers found, without placeholders")
+
+local DRIVER = [[
+#include <stdint.h>
+#include <stdio.h>
+%s
+int main(void)
+{
+    long long x, m, s;
+    while (scanf("%%lld %%lld %%lld", &x, &m, &s) == 3) {
+        const int32_t left = (s > 0) ? lg_saturating_left_shift((int32_t)x, (int32_t)s) : (int32_t)x;
+        printf("%%ld %%ld %%d\n", (long)lg_high_mul((int32_t)x, (int32_t)m), (long)left,
+               (int)lg_requantize((int32_t)x, (int32_t)m, (int32_t)s, 0, -128));
+    }
+    return 0;
+}
+]]
+
+-- operands: x any int32; multiplier in {0} and [2^30, 2^31) as QuantizeMultiplier gives, plus
+-- smaller ones (the arithmetic is exact for every multiplier in [0, 2^31)); shift in [-31, 31]
+local edge_x, edge_m = { 0, 1, -1, 2, -2, 3, -3, INT32_MIN, INT32_MIN + 1, INT32_MAX, INT32_MAX - 1 }, { 0, 1, 2, 3 }
+for k = 1, 30 do
+  for _, d in ipairs({ -1, 0, 1 }) do
+    edge_x[#edge_x + 1] = (1 << k) + d
+    edge_x[#edge_x + 1] = -(1 << k) + d
+    edge_m[#edge_m + 1] = (1 << k) + d
+  end
+end
+for _, v in ipairs({ 0xFFFF, 0x7FFF, 0x8000, 0xFFFF0000 - 0x100000000, 0x7FFF0000, 0x7FFFFFFF - 0x8000 }) do
+  edge_x[#edge_x + 1], edge_x[#edge_x + 2] = v, -v
+  if v > 0 then edge_m[#edge_m + 1] = v end
+end
+edge_m[#edge_m + 1] = INT32_MAX
+
+local cases = {}
+local shifts = { -31, -13, -1, 0, 1, 7, 30, 31 }
+for i, x in ipairs(edge_x) do
+  for j, m in ipairs(edge_m) do
+    cases[#cases + 1] = { x, m, shifts[(i + j) % #shifts + 1] }
+  end
+end
+local next_unit = lgcheck.uniform_source(13)
+local function random_int(lo, hi) return lo + math.floor(next_unit() * (hi - lo + 1)) end
+for _ = 1, tonumber(args.random) do
+  -- accumulators of every magnitude, not only the huge ones a uniform draw gives
+  local bits = random_int(0, 31)
+  local x = random_int(-(1 << bits), (1 << bits) - 1)
+  local m = random_int(1 << 30, INT32_MAX)
+  cases[#cases + 1] = { x, m, random_int(-31, 4) }
+end
+-- rounding ties of the high word: x * m + 2^30 a multiple of 2^31 (m = 2^30 + 2^k, x = ±(2^(31-k)) ...)
+for k = 0, 30 do
+  for _, x in ipairs({ 1, -1, 3, -3 }) do cases[#cases + 1] = { x, (1 << 30) + (1 << k) - 1, -k % 32 - 31 } end
+end
+
+local function expected(x, m, s)
+  local left = (s > 0) and math.min(INT32_MAX, math.max(INT32_MIN, x * (1 << s))) or x
+  local v = reference_int8.multiply_by_quantized_multiplier(x, m, s)
+  return string.format("%d %d %d", reference_int8.saturating_rounding_doubling_high_mul(x, m), left,
+    math.min(127, math.max(-128, v)))
+end
+
+os.execute("mkdir -p " .. BUILD)
+local input_lines = {}
+for i, c in ipairs(cases) do input_lines[i] = string.format("%d %d %d", c[1], c[2], c[3]) end
+shellutil.write_file(BUILD .. "/cases.txt", table.concat(input_lines, "\n") .. "\n")
+shellutil.write_file(BUILD .. "/driver.c", DRIVER:format(helpers or ""))
+
+for _, variant in ipairs({ { "32-bit (LG_INT8_MUL32)", "-DLG_INT8_MUL32" }, { "64-bit", "" } }) do
+  local name, define = variant[1], variant[2]
+  local exe = BUILD .. "/driver" .. (define ~= "" and "32" or "64")
+  local out, code = shellutil.capture(string.format("%s %s -O2 -fsanitize=undefined -fno-sanitize-recover=all "
+    .. "-Wno-unused-function %s %s/driver.c -o %s 2>&1", CC, cflags.warn, define, BUILD, exe))
+  if t.check(code == 0, name .. ": driver compiles warning-free", out) then
+    out, code = shellutil.capture(string.format("%s < %s/cases.txt 2>&1", exe, BUILD))
+    local got = {}
+    for line in out:gmatch("[^\n]+") do got[#got + 1] = line end
+    t.check_eq(code, 0, name .. ": driver exit status (UBSan quiet)")
+    t.check_eq(#got, #cases, name .. ": one result per case")
+    local bad
+    for i, c in ipairs(cases) do
+      local want = expected(c[1], c[2], c[3])
+      if got[i] ~= want then
+        bad = string.format("x %d multiplier %d shift %d: got %s, reference %s", c[1], c[2], c[3], tostring(got[i]), want)
+        break
+      end
+    end
+    t.check(bad == nil, string.format("%s: %d cases equal to the reference (high word, left shift, code)", name,
+      #cases), bad)
+  end
+end
+t.finish()
