@@ -34,11 +34,11 @@ local DRIVER = [[
 %s
 int main(void)
 {
-    long long x, m, s;
-    while (scanf("%%lld %%lld %%lld", &x, &m, &s) == 3) {
+    long long x, m, s, z;
+    while (scanf("%%lld %%lld %%lld %%lld", &x, &m, &s, &z) == 4) {
         const int32_t left = (s > 0) ? lg_saturating_left_shift((int32_t)x, (int32_t)s) : (int32_t)x;
         printf("%%ld %%ld %%d\n", (long)lg_high_mul((int32_t)x, (int32_t)m), (long)left,
-               (int)lg_requantize((int32_t)x, (int32_t)m, (int32_t)s, 0, -128));
+               (int)lg_requantize((int32_t)x, (int32_t)m, (int32_t)s, (int32_t)z, -128));
     }
     return 0;
 }
@@ -81,16 +81,29 @@ for k = 0, 30 do
   for _, x in ipairs({ 1, -1, 3, -3 }) do cases[#cases + 1] = { x, (1 << 30) + (1 << k) - 1, -k % 32 - 31 } end
 end
 
-local function expected(x, m, s)
+-- zero points cycle through the extremes: the sum with a saturated value
+-- must not overflow (the template clamps before adding, the reference adds in 64 bits)
+local ZERO_POINTS = { 0, -128, 127, 5, -77 }
+local function zero_point(i) return ZERO_POINTS[i % #ZERO_POINTS + 1] end
+
+-- saturated values next to every zero point: the sum would leave int32 if the
+-- zero point were added first
+for _, x in ipairs({ INT32_MAX, INT32_MIN, INT32_MAX - 1 }) do
+  for _, sh in ipairs({ 0, 1, 31 }) do
+    for _ = 1, #ZERO_POINTS do cases[#cases + 1] = { x, INT32_MAX, sh } end
+  end
+end
+
+local function expected(x, m, s, z)
   local left = (s > 0) and math.min(INT32_MAX, math.max(INT32_MIN, x * (1 << s))) or x
-  local v = reference_int8.multiply_by_quantized_multiplier(x, m, s)
+  local v = reference_int8.multiply_by_quantized_multiplier(x, m, s) + z
   return string.format("%d %d %d", reference_int8.saturating_rounding_doubling_high_mul(x, m), left,
     math.min(127, math.max(-128, v)))
 end
 
 os.execute("mkdir -p " .. BUILD)
 local input_lines = {}
-for i, c in ipairs(cases) do input_lines[i] = string.format("%d %d %d", c[1], c[2], c[3]) end
+for i, c in ipairs(cases) do input_lines[i] = string.format("%d %d %d %d", c[1], c[2], c[3], zero_point(i)) end
 shellutil.write_file(BUILD .. "/cases.txt", table.concat(input_lines, "\n") .. "\n")
 shellutil.write_file(BUILD .. "/driver.c", DRIVER:format(helpers or ""))
 
@@ -107,9 +120,10 @@ for _, variant in ipairs({ { "32-bit (LG_INT8_MUL32)", "-DLG_INT8_MUL32" }, { "6
     t.check_eq(#got, #cases, name .. ": one result per case")
     local bad
     for i, c in ipairs(cases) do
-      local want = expected(c[1], c[2], c[3])
+      local want = expected(c[1], c[2], c[3], zero_point(i))
       if got[i] ~= want then
-        bad = string.format("x %d multiplier %d shift %d: got %s, reference %s", c[1], c[2], c[3], tostring(got[i]), want)
+        bad = string.format("x %d multiplier %d shift %d zero point %d: got %s, reference %s", c[1], c[2], c[3],
+          zero_point(i), tostring(got[i]), want)
         break
       end
     end
