@@ -17,6 +17,36 @@ ${banner}
 #define LG_MAC(acc, w, x) ((acc) += (int32_t)(w) * (int32_t)(x))
 
 /*
+ * Cores with the DSP extension (Cortex-M4, M7, M33) multiply two int16 pairs
+ * and add both products in one SMLAD: lg_mac4 does four taps of a kernel row
+ * with two of them. Its weights are packed at generation time as int16 pairs
+ * (w[s], w[s + 2]) and (w[s + 1], w[s + 3]) (low half first), matching
+ * __sxtb16 of the four input codes (bytes 0 and 2) and of the word rotated right
+ * by 8 (bytes 1 and 3; the compiler folds the rotation into SXTB16), little-endian. Bit-identical to four LG_MACs: every
+ * product fits int16 * int16 and the sums are the same int32 additions
+ * (wrapping as the portable ones would never do for real models). A test
+ * header defining LG_ACLE_EMULATION supplies the intrinsics in plain C.
+ */
+#if defined(LG_ACLE_EMULATION) || (defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(__ARM_BIG_ENDIAN))
+#define LG_DSP 1
+#ifndef LG_ACLE_EMULATION
+#include <arm_acle.h>
+#endif
+#include <string.h>
+#if defined(__GNUC__)
+/* at -Os gcc would call it: a call costs more than its five instructions */
+__attribute__((always_inline))
+#endif
+static inline int32_t lg_mac4(int32_t acc, const int32_t *pairs, const int8_t *x)
+{
+    uint32_t word; /* four codes; memcpy: LDR may be unaligned, a pointer cast may not */
+    memcpy(&word, x, sizeof word);
+    acc = __smlad(__sxtb16((int32_t)word), pairs[0], acc);
+    return __smlad(__sxtb16((int32_t)((word >> 8) | (word << 24))), pairs[1], acc); /* ROR 8 */
+}
+#endif
+
+/*
  * acc (int32, at scale s_in * s_w) to an output code: acc * multiplier *
  * 2^(shift - 31) by gemmlowp's SaturatingRoundingDoublingHighMul and
  * RoundingDivideByPOT (TFLite's MultiplyByQuantizedMultiplier; a left shift

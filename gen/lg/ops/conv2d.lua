@@ -230,6 +230,40 @@ local function kernel_row(w, b, acc, c, ky, row_loop, base)
   end
 end
 
+--- The DSP variant of kernel_row (int8 loops with a base tap, dilation 1 in
+-- x): per accumulator, its taps of the row in groups of four through lg_mac4
+-- (two __smlad on packed weight pairs), the rest as LG_MAC. Returns whether a
+-- statement reads the int8 weights w.
+local function kernel_row_dsp(w, b, acc, c, ky, row_loop, base)
+  local g = b.g
+  local by_acc = {}
+  for _, m in ipairs(row_macs(b, acc, ky, row_loop)) do
+    local list = by_acc[m.a]
+    if not list then list = {}; by_acc[m.a] = list end
+    list[#list + 1] = m
+  end
+  local reads_w = false
+  for _, a in ipairs(acc) do
+    local list = by_acc[a] or {}
+    table.sort(list, function(m, n) return m.kx < n.kx end)
+    local i = 1
+    while i <= #list do
+      local m = list[i]
+      local offset = (m.iy - base.iy) * g.w + m.ix - base.ix
+      if i + 3 <= #list and list[i + 3].kx == m.kx + 3 then
+        w.line("%s = lg_mac4(%s, &%s[%s][%s][%s][%d], xc + %d);", a.name, a.name, b.pairs.name(), b.oc, c, ky,
+          b.pairs.slot(m.kx), offset)
+        i = i + 4
+      else
+        w.line("LG_MAC(%s, w[%s][%s][%d], xc[%d]);", a.name, c, ky, m.kx, offset)
+        reads_w = true
+        i = i + 1
+      end
+    end
+  end
+  return reads_w
+end
+
 --- int8 loops: the smallest constant row and column any tap of the body
 -- reads. Both are inside the image (each is some real tap's), so the tap
 -- (row, column) is too and every offset from it is nonnegative. math.huge
@@ -277,7 +311,17 @@ local function mac_statements(w, b, acc)
         ckernel.affine(b.py, g.ps.h * g.s.h, base.iy, row_loop and ckernel.scaled("ky", g.d.h) or nil),
         ckernel.affine(b.px, g.ps.w * g.s.w, base.ix))
     end
-    for _, ky in ipairs(rows) do kernel_row(w, b, acc, c, ky, row_loop, base) end
+    if base and b.pairs and g.d.w == 1 and g.k.w >= 4 then
+      w.line("#ifdef LG_DSP")
+      local reads_w = false
+      for _, ky in ipairs(rows) do reads_w = kernel_row_dsp(w, b, acc, c, ky, row_loop, base) or reads_w end
+      if not reads_w then w.line("(void)w;") end
+      w.line("#else")
+      for _, ky in ipairs(rows) do kernel_row(w, b, acc, c, ky, row_loop, base) end
+      w.line("#endif")
+    else
+      for _, ky in ipairs(rows) do kernel_row(w, b, acc, c, ky, row_loop, base) end
+    end
   end
   if row_loop then w.line("}") end
   if channel_loop then w.line("}") end
@@ -378,15 +422,17 @@ end
 local function emit_kernel(e, step, fname)
   local g = conv_geometry(step)
   local bias = bias_registry(e, step)
+  local pairs = e.q and int8emit.conv_pairs(e, step.layer) or nil
   ckernel.channel_loop_function(e, step, fname, "oc", step.layer.out_channels, function(w)
     channel_prologue(e, w, step, "oc", bias)
     ckernel.regions(w, g.row_runs(), g.col_runs(), "py", "px", step.pool and "pooled" or "output",
       block_width(e, g), function(py, px, row, col, width)
         conv_body(e, w, step, { g = g, oc = "oc", py = py, px = px, row = row, col = col, width = width,
-                                loops = true, bias = bias })
+                                loops = true, bias = bias, pairs = pairs })
       end)
   end)
   add_bias_table(e, bias)
+  if pairs and pairs.table() then e.add_table(pairs.table()) end
 end
 
 local function emit_full(e, step, fname)
