@@ -17,14 +17,14 @@ ${banner}
 #define LG_MAC(acc, w, x) ((acc) += (int32_t)(w) * (int32_t)(x))
 
 /*
- * Cores with the DSP extension (Cortex-M4, M7, M33) multiply two int16 pairs
- * and add both products in one SMLAD: lg_mac4 does four taps of a kernel row
- * with two of them. Its weights are packed at generation time as int16 pairs
- * (w[s], w[s + 2]) and (w[s + 1], w[s + 3]) (low half first), matching
- * __sxtb16 of the four input codes (bytes 0 and 2) and of the word rotated right
- * by 8 (bytes 1 and 3; the compiler folds the rotation into SXTB16), little-endian. Bit-identical to four LG_MACs: every
- * product fits int16 * int16 and the sums are the same int32 additions
- * (wrapping as the portable ones would never do for real models). A test
+ * Cores with the DSP extension (Cortex-M4, M7, M33): __smlad multiplies two
+ * int16 pairs and adds both products to an accumulator in one instruction.
+ * The conv bodies of --unroll=kernel read four input codes as one word (LDR
+ * may be unaligned, a pointer cast may not: memcpy) and split it with
+ * __sxtb16 into the pairs (x[0], x[2]) (lg_low_pair) and, rotated right by 8,
+ * (x[1], x[3]) (lg_high_pair; little-endian), against weights packed at
+ * generation time as int16 pairs. Bit-identical to the LG_MACs: each product
+ * is an int8 * int8 one and the sums are the same int32 additions. A test
  * header defining LG_ACLE_EMULATION supplies the intrinsics in plain C.
  */
 #if defined(LG_ACLE_EMULATION) || (defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(__ARM_BIG_ENDIAN))
@@ -34,15 +34,24 @@ ${banner}
 #endif
 #include <string.h>
 #if defined(__GNUC__)
-/* at -Os gcc would call it: a call costs more than its five instructions */
-__attribute__((always_inline))
+#define LG_ALWAYS_INLINE __attribute__((always_inline)) /* at -Os gcc would call them */
+#else
+#define LG_ALWAYS_INLINE
 #endif
-static inline int32_t lg_mac4(int32_t acc, const int32_t *pairs, const int8_t *x)
+LG_ALWAYS_INLINE static inline uint32_t lg_word(const int8_t *x)
 {
-    uint32_t word; /* four codes; memcpy: LDR may be unaligned, a pointer cast may not */
+    uint32_t word;
     memcpy(&word, x, sizeof word);
-    acc = __smlad(__sxtb16((int32_t)word), pairs[0], acc);
-    return __smlad(__sxtb16((int32_t)((word >> 8) | (word << 24))), pairs[1], acc); /* ROR 8 */
+    return word;
+}
+LG_ALWAYS_INLINE static inline int32_t lg_low_pair(const int8_t *x)
+{
+    return __sxtb16((int32_t)lg_word(x));
+}
+LG_ALWAYS_INLINE static inline int32_t lg_high_pair(const int8_t *x)
+{
+    const uint32_t word = lg_word(x);
+    return __sxtb16((int32_t)((word >> 8) | (word << 24))); /* ROR 8 */
 }
 #endif
 

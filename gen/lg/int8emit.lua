@@ -138,23 +138,21 @@ function M.conv_bias(e, layer)
   return registry
 end
 
---- A registry of the weight pairs the DSP path (lg_mac4, templates/
--- source_head_int8.c) of one conv layer reads: slot(s) is the first of the two
--- int32 columns for the four taps s..s+3 of a kernel row, packed as int16
--- pairs (w[s], w[s + 2]) and (w[s + 1], w[s + 3]), low half first. The table,
+--- A registry of the weight pairs the DSP path (__smlad, templates/
+-- source_head_int8.c) of one conv layer reads: slot(s) is the int32 column of
+-- the int16 pair (w[s], w[s + 2]) of a kernel row, low half first. The table,
 -- [out_channels][in_channels / groups][kernel h][columns], exists only under
 -- LG_DSP (the portable path reads the int8 weights).
 function M.conv_pairs(e, layer)
   local registry = { keys = {}, starts = {} }
   function registry.slot(s)
     if not registry.keys[s] then
-      registry.keys[s] = 2 * #registry.starts
+      registry.keys[s] = #registry.starts
       registry.starts[#registry.starts + 1] = s
     end
     return registry.keys[s]
   end
   function registry.name() return array_name(e, layer, "weight_pairs") end
-  function registry.columns() return math.max(1, 2 * #registry.starts) end
   function registry.table()
     if #registry.starts == 0 then return nil end
     local weight = M.entry(e, layer).weight
@@ -167,15 +165,14 @@ function M.conv_pairs(e, layer)
           local row = ((oc * c_in + c) * kh + ky) * kw + 1
           for _, s in ipairs(registry.starts) do
             values[#values + 1] = pack(weight[row + s], weight[row + s + 2])
-            values[#values + 1] = pack(weight[row + s + 1], weight[row + s + 3])
           end
         end
       end
     end
     return "#ifdef LG_DSP\n" .. carray.weight_array(e.writer(), registry.name(),
-      { shape = { layer.out_channels, c_in, kh, 2 * #registry.starts }, data = values },
-      string.format("layer %d: int8 weights as int16 pairs for __smlad, per kernel row: (w[s], w[s + 2]) and "
-        .. "(w[s + 1], w[s + 3]) for s = %s (low half first)", layer.index, table.concat(registry.starts, ", ")),
+      { shape = { layer.out_channels, c_in, kh, #registry.starts }, data = values },
+      string.format("layer %d: int8 weights as int16 pairs for __smlad, per kernel row: (w[s], w[s + 2]) for "
+        .. "s = %s (low half first)", layer.index, table.concat(registry.starts, ", ")),
       "int32_t", tostring) .. "\n#endif"
   end
   return registry

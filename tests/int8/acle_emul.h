@@ -1,4 +1,4 @@
-/* The ACLE DSP intrinsics lg_mac4 uses (Arm C Language Extensions, section
+/* The ACLE DSP intrinsics the generated LG_DSP path uses (Arm C Language Extensions, section
  * "SIMD32 intrinsics"), in plain C, so the host harness can run the generated
  * __ARM_FEATURE_DSP path: force-included (-include) before the generated C,
  * whose LG_DSP branch then takes these instead of <arm_acle.h>. */

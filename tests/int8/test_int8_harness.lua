@@ -125,9 +125,9 @@ for _, entry in ipairs(entries) do
     local ok, detail = run_one(entry, level, base .. "/" .. level, calib, data)
     t.check(ok, string.format("%s --unroll=%s %s: bit-exact with the integer reference", entry.path, level,
       entry.options), detail)
-    -- the __ARM_FEATURE_DSP path (lg_mac4 on packed weight pairs), its intrinsics emulated in C
+    -- the __ARM_FEATURE_DSP path (__smlad on packed weight pairs), its intrinsics emulated in C
     local src = base .. "/" .. level .. "/" .. entry.name .. ".c"
-    if ok and (shellutil.read_file(src) or ""):find("lg_mac4(", 1, true) then
+    if ok and (shellutil.read_file(src) or ""):find("__smlad(", 1, true) then
       ok, detail = run_one(entry, level, base .. "/" .. level, calib, data, DSP_EMULATION, false)
       t.check(ok, string.format("%s --unroll=%s %s: DSP path (ACLE emulated) bit-exact with the integer reference",
         entry.path, level, entry.options), detail)
@@ -196,15 +196,15 @@ do
   end
 end
 
--- The DSP path really runs on packed pairs: LeNet-5's kernel-level conv2 uses lg_mac4, and a change
+-- The DSP path really runs on packed pairs: LeNet-5's kernel-level conv2 uses __smlad, and a change
 -- of one packed weight pair is caught with the intrinsics emulated (and ignored by the portable path,
 -- which never compiles the pair tables).
 do
   local dir = BUILD .. "/lenet5/kernel"
   local text = shellutil.read_file(dir .. "/lenet5.c") or ""
   local at = text:find("static const int32_t lenet5_layer3_weight_pairs", 1, true)
-  if t.check(at ~= nil and text:find("lg_mac4(", 1, true) ~= nil,
-      "DSP mutation: LeNet-5 kernel-level conv2 has packed weight pairs read by lg_mac4", dir) then
+  if t.check(at ~= nil and text:find("__smlad(", 1, true) ~= nil,
+      "DSP mutation: LeNet-5 kernel-level conv2 has packed weight pairs read by __smlad", dir) then
     local s, e, value = text:find("{ (%-?%d+),", at)
     -- the low half (weight w[oc 0][c 0][ky 0][0]) 32 codes up: one code may round away in conv2
     local bumped = tonumber(value) + 32

@@ -231,10 +231,16 @@ local function kernel_row(w, b, acc, c, ky, row_loop, base)
 end
 
 --- The DSP variant of kernel_row (int8 loops with a base tap, dilation 1 in
--- x): per accumulator, its taps of the row in groups of four through lg_mac4
--- (two __smlad on packed weight pairs), the rest as LG_MAC. Returns whether a
--- statement reads the int8 weights w.
-local function kernel_row_dsp(w, b, acc, c, ky, row_loop, base)
+-- x). The body's inputs of a row are read as 32-bit words at even columns
+-- from the base tap, each split by lg_low_pair and lg_high_pair into the int16
+-- pairs (x[q], x[q + 2]) and (x[q + 1], x[q + 3]), so adjacent accumulators
+-- share the words (and the compiler loads and splits each once). Four
+-- consecutive taps of an accumulator from column c are the pairs (c, c + 2)
+-- and (c + 1, c + 3), two __smlad on weights packed as int16 pairs; the other
+-- taps are LG_MAC. A word is read only where all its four codes are inside
+-- the body's columns (col_max: the last one any real tap reads), so inside
+-- the image. Appends { offset, text, reads_w } to `out`.
+local function kernel_row_dsp(out, b, acc, c, ky, row_loop, base, col_max)
   local g = b.g
   local by_acc = {}
   for _, m in ipairs(row_macs(b, acc, ky, row_loop)) do
@@ -242,26 +248,57 @@ local function kernel_row_dsp(w, b, acc, c, ky, row_loop, base)
     if not list then list = {}; by_acc[m.a] = list end
     list[#list + 1] = m
   end
-  local reads_w = false
+  local function pair(row, col)  -- the pair (col, col + 2) of the row, or nil
+    local q = col - col % 2
+    if q + 3 > col_max then return nil end
+    return string.format("%s(xc + %d)", (col % 2 == 0) and "lg_low_pair" or "lg_high_pair", row * g.w + q)
+  end
+  local function smlad(a, x, kx, offset)
+    out[#out + 1] = { offset = offset, text = string.format("%s = __smlad(%s, %s[%s][%s][%s][%d], %s);", a.name, x,
+      b.pairs.name(), b.oc, c, ky, b.pairs.slot(kx), a.name) }
+  end
   for _, a in ipairs(acc) do
     local list = by_acc[a] or {}
     table.sort(list, function(m, n) return m.kx < n.kx end)
     local i = 1
     while i <= #list do
       local m = list[i]
-      local offset = (m.iy - base.iy) * g.w + m.ix - base.ix
-      if i + 3 <= #list and list[i + 3].kx == m.kx + 3 then
-        w.line("%s = lg_mac4(%s, &%s[%s][%s][%s][%d], xc + %d);", a.name, a.name, b.pairs.name(), b.oc, c, ky,
-          b.pairs.slot(m.kx), offset)
+      local row, col = m.iy - base.iy, m.ix - base.ix
+      local offset = row * g.w + col
+      local first, second = pair(row, col), pair(row, col + 1)
+      if i + 3 <= #list and list[i + 3].kx == m.kx + 3 and first and second then
+        smlad(a, first, m.kx, offset)
+        smlad(a, second, m.kx + 1, offset + 1)
         i = i + 4
       else
-        w.line("LG_MAC(%s, w[%s][%s][%d], xc[%d]);", a.name, c, ky, m.kx, offset)
-        reads_w = true
+        out[#out + 1] = { offset = offset, reads_w = true,
+                          text = string.format("LG_MAC(%s, w[%s][%s][%d], xc[%d]);", a.name, c, ky, m.kx, offset) }
         i = i + 1
       end
     end
   end
-  return reads_w
+end
+
+--- The DSP statements of input channel c, in input order (a word's pairs
+-- are used by every accumulator that reads them while they are in registers).
+local function channel_dsp(w, b, acc, c, rows, row_loop, base)
+  local col_max = -1
+  for _, ky in ipairs(rows) do
+    for _, m in ipairs(row_macs(b, acc, ky, row_loop)) do col_max = math.max(col_max, m.ix - base.ix) end
+  end
+  local statements = {}
+  for _, ky in ipairs(rows) do kernel_row_dsp(statements, b, acc, c, ky, row_loop, base, col_max) end
+  for i, st in ipairs(statements) do st.index = i end
+  table.sort(statements, function(m, n)
+    if m.offset ~= n.offset then return m.offset < n.offset end
+    return m.index < n.index
+  end)
+  local reads_w = false
+  for _, st in ipairs(statements) do
+    w.line("%s", st.text)
+    reads_w = reads_w or st.reads_w
+  end
+  if not reads_w then w.line("(void)w;") end
 end
 
 --- int8 loops: the smallest constant row and column any tap of the body
@@ -313,9 +350,7 @@ local function mac_statements(w, b, acc)
     end
     if base and b.pairs and g.d.w == 1 and g.k.w >= 4 then
       w.line("#ifdef LG_DSP")
-      local reads_w = false
-      for _, ky in ipairs(rows) do reads_w = kernel_row_dsp(w, b, acc, c, ky, row_loop, base) or reads_w end
-      if not reads_w then w.line("(void)w;") end
+      channel_dsp(w, b, acc, c, rows, row_loop, base)
       w.line("#else")
       for _, ky in ipairs(rows) do kernel_row(w, b, acc, c, ky, row_loop, base) end
       w.line("#endif")
