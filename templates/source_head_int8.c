@@ -74,6 +74,45 @@ static inline int32_t lg_high_mul(int32_t x, int32_t multiplier)
 #endif
 
 /*
+ * Cores with the DSP extension (Cortex-M4, M7, M33): __smlad multiplies two
+ * int16 pairs and adds both products to an accumulator in one instruction.
+ * The conv bodies of --unroll=kernel read four input codes as one word (LDR
+ * may be unaligned, a pointer cast may not: memcpy) and split it with
+ * __sxtb16 into the pairs (x[0], x[2]) (lg_low_pair) and, rotated right by 8,
+ * (x[1], x[3]) (lg_high_pair; little-endian), against weights packed at
+ * generation time as int16 pairs. Bit-identical to the LG_MACs: each product
+ * is an int8 * int8 one and the sums are the same int32 additions. A test
+ * header defining LG_ACLE_EMULATION supplies the intrinsics in plain C.
+ */
+#if defined(LG_ACLE_EMULATION) || (defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1) && !defined(__ARM_BIG_ENDIAN))
+#define LG_DSP 1
+#ifndef LG_ACLE_EMULATION
+#include <arm_acle.h>
+#endif
+#include <string.h>
+#if defined(__GNUC__)
+#define LG_ALWAYS_INLINE __attribute__((always_inline)) /* at -Os gcc would call them */
+#else
+#define LG_ALWAYS_INLINE
+#endif
+LG_ALWAYS_INLINE static inline uint32_t lg_word(const int8_t *x)
+{
+    uint32_t word;
+    memcpy(&word, x, sizeof word);
+    return word;
+}
+LG_ALWAYS_INLINE static inline int32_t lg_low_pair(const int8_t *x)
+{
+    return __sxtb16((int32_t)lg_word(x));
+}
+LG_ALWAYS_INLINE static inline int32_t lg_high_pair(const int8_t *x)
+{
+    const uint32_t word = lg_word(x);
+    return __sxtb16((int32_t)((word >> 8) | (word << 24))); /* ROR 8 */
+}
+#endif
+
+/*
  * acc (int32, at scale s_in * s_w) to an output code: acc * multiplier *
  * 2^(shift - 31) by gemmlowp's SaturatingRoundingDoublingHighMul and
  * RoundingDivideByPOT (TFLite's MultiplyByQuantizedMultiplier; a left shift

@@ -138,6 +138,46 @@ function M.conv_bias(e, layer)
   return registry
 end
 
+--- A registry of the weight pairs the DSP path (__smlad, templates/
+-- source_head_int8.c) of one conv layer reads: slot(s) is the int32 column of
+-- the int16 pair (w[s], w[s + 2]) of a kernel row, low half first. The table,
+-- [out_channels][in_channels / groups][kernel h][columns], exists only under
+-- LG_DSP (the portable path reads the int8 weights).
+function M.conv_pairs(e, layer)
+  local registry = { keys = {}, starts = {} }
+  function registry.slot(s)
+    if not registry.keys[s] then
+      registry.keys[s] = #registry.starts
+      registry.starts[#registry.starts + 1] = s
+    end
+    return registry.keys[s]
+  end
+  function registry.name() return array_name(e, layer, "weight_pairs") end
+  function registry.table()
+    if #registry.starts == 0 then return nil end
+    local weight = M.entry(e, layer).weight
+    local c_in, kh, kw = layer.weight.shape[2], layer.kernel.h, layer.kernel.w
+    local function pack(low, high) return high * 65536 + (low & 0xffff) end
+    local values = {}
+    for oc = 0, layer.out_channels - 1 do
+      for c = 0, c_in - 1 do
+        for ky = 0, kh - 1 do
+          local row = ((oc * c_in + c) * kh + ky) * kw + 1
+          for _, s in ipairs(registry.starts) do
+            values[#values + 1] = pack(weight[row + s], weight[row + s + 2])
+          end
+        end
+      end
+    end
+    return "#ifdef LG_DSP\n" .. carray.weight_array(e.writer(), registry.name(),
+      { shape = { layer.out_channels, c_in, kh, #registry.starts }, data = values },
+      string.format("layer %d: int8 weights as int16 pairs for __smlad, per kernel row: (w[s], w[s + 2]) for "
+        .. "s = %s (low half first)", layer.index, table.concat(registry.starts, ", ")),
+      "int32_t", tostring) .. "\n#endif"
+  end
+  return registry
+end
+
 --- linear: bias - zx * (sum of the row's weights), one per output.
 function M.linear_bias_table(e, layer)
   local entry = M.entry(e, layer)

@@ -230,6 +230,77 @@ local function kernel_row(w, b, acc, c, ky, row_loop, base)
   end
 end
 
+--- The DSP variant of kernel_row (int8 loops with a base tap, dilation 1 in
+-- x). The body's inputs of a row are read as 32-bit words at even columns
+-- from the base tap, each split by lg_low_pair and lg_high_pair into the int16
+-- pairs (x[q], x[q + 2]) and (x[q + 1], x[q + 3]), so adjacent accumulators
+-- share the words (and the compiler loads and splits each once). Four
+-- consecutive taps of an accumulator from column c are the pairs (c, c + 2)
+-- and (c + 1, c + 3), two __smlad on weights packed as int16 pairs; the other
+-- taps are LG_MAC. A word is read only where all its four codes are inside
+-- the body's columns (col_max: the last one any real tap reads), so inside
+-- the image. Appends { offset, text, reads_w } to `out`.
+local function kernel_row_dsp(out, b, acc, c, ky, row_loop, base, col_max)
+  local g = b.g
+  local by_acc = {}
+  for _, m in ipairs(row_macs(b, acc, ky, row_loop)) do
+    local list = by_acc[m.a]
+    if not list then list = {}; by_acc[m.a] = list end
+    list[#list + 1] = m
+  end
+  local function pair(row, col)  -- the pair (col, col + 2) of the row, or nil
+    local q = col - col % 2
+    if q + 3 > col_max then return nil end
+    return string.format("%s(xc + %d)", (col % 2 == 0) and "lg_low_pair" or "lg_high_pair", row * g.w + q)
+  end
+  local function smlad(a, x, kx, offset)
+    out[#out + 1] = { offset = offset, text = string.format("%s = __smlad(%s, %s[%s][%s][%s][%d], %s);", a.name, x,
+      b.pairs.name(), b.oc, c, ky, b.pairs.slot(kx), a.name) }
+  end
+  for _, a in ipairs(acc) do
+    local list = by_acc[a] or {}
+    table.sort(list, function(m, n) return m.kx < n.kx end)
+    local i = 1
+    while i <= #list do
+      local m = list[i]
+      local row, col = m.iy - base.iy, m.ix - base.ix
+      local offset = row * g.w + col
+      local first, second = pair(row, col), pair(row, col + 1)
+      if i + 3 <= #list and list[i + 3].kx == m.kx + 3 and first and second then
+        smlad(a, first, m.kx, offset)
+        smlad(a, second, m.kx + 1, offset + 1)
+        i = i + 4
+      else
+        out[#out + 1] = { offset = offset, reads_w = true,
+                          text = string.format("LG_MAC(%s, w[%s][%s][%d], xc[%d]);", a.name, c, ky, m.kx, offset) }
+        i = i + 1
+      end
+    end
+  end
+end
+
+--- The DSP statements of input channel c, in input order (a word's pairs
+-- are used by every accumulator that reads them while they are in registers).
+local function channel_dsp(w, b, acc, c, rows, row_loop, base)
+  local col_max = -1
+  for _, ky in ipairs(rows) do
+    for _, m in ipairs(row_macs(b, acc, ky, row_loop)) do col_max = math.max(col_max, m.ix - base.ix) end
+  end
+  local statements = {}
+  for _, ky in ipairs(rows) do kernel_row_dsp(statements, b, acc, c, ky, row_loop, base, col_max) end
+  for i, st in ipairs(statements) do st.index = i end
+  table.sort(statements, function(m, n)
+    if m.offset ~= n.offset then return m.offset < n.offset end
+    return m.index < n.index
+  end)
+  local reads_w = false
+  for _, st in ipairs(statements) do
+    w.line("%s", st.text)
+    reads_w = reads_w or st.reads_w
+  end
+  if not reads_w then w.line("(void)w;") end
+end
+
 --- int8 loops: the smallest constant row and column any tap of the body
 -- reads. Both are inside the image (each is some real tap's), so the tap
 -- (row, column) is too and every offset from it is nonnegative. math.huge
@@ -277,7 +348,15 @@ local function mac_statements(w, b, acc)
         ckernel.affine(b.py, g.ps.h * g.s.h, base.iy, row_loop and ckernel.scaled("ky", g.d.h) or nil),
         ckernel.affine(b.px, g.ps.w * g.s.w, base.ix))
     end
-    for _, ky in ipairs(rows) do kernel_row(w, b, acc, c, ky, row_loop, base) end
+    if base and b.pairs and g.d.w == 1 and g.k.w >= 4 then
+      w.line("#ifdef LG_DSP")
+      channel_dsp(w, b, acc, c, rows, row_loop, base)
+      w.line("#else")
+      for _, ky in ipairs(rows) do kernel_row(w, b, acc, c, ky, row_loop, base) end
+      w.line("#endif")
+    else
+      for _, ky in ipairs(rows) do kernel_row(w, b, acc, c, ky, row_loop, base) end
+    end
   end
   if row_loop then w.line("}") end
   if channel_loop then w.line("}") end
@@ -378,15 +457,17 @@ end
 local function emit_kernel(e, step, fname)
   local g = conv_geometry(step)
   local bias = bias_registry(e, step)
+  local pairs = e.q and int8emit.conv_pairs(e, step.layer) or nil
   ckernel.channel_loop_function(e, step, fname, "oc", step.layer.out_channels, function(w)
     channel_prologue(e, w, step, "oc", bias)
     ckernel.regions(w, g.row_runs(), g.col_runs(), "py", "px", step.pool and "pooled" or "output",
       block_width(e, g), function(py, px, row, col, width)
         conv_body(e, w, step, { g = g, oc = "oc", py = py, px = px, row = row, col = col, width = width,
-                                loops = true, bias = bias })
+                                loops = true, bias = bias, pairs = pairs })
       end)
   end)
   add_bias_table(e, bias)
+  if pairs and pairs.table() then e.add_table(pairs.table()) end
 end
 
 local function emit_full(e, step, fname)
