@@ -130,12 +130,9 @@ static inline int8_t lg_requantize(int32_t acc, int32_t multiplier, int32_t shif
     const int32_t remainder = high & mask;
     const int32_t threshold = (mask >> 1) + ((high < 0) ? 1 : 0);
     int32_t v = (high >> right) + ((remainder > threshold) ? 1 : 0);
-    /* Clamp before adding the zero point (|zero_point| <= 128), so the sum
-     * cannot overflow: a value beyond +-512 gives the same code either way. */
-    v = (v > 512) ? 512 : v;
-    v = (v < -512) ? -512 : v;
-    v += zero_point;
-    v = (v < low) ? low : v;
-    v = (v > 127) ? 127 : v;
-    return (int8_t)v;
+    /* Clamp to [low, 127] before adding the zero point, so the sum cannot
+     * overflow (v may be near INT32_MAX); the bounds fold to constants. */
+    v = (v < (low - zero_point)) ? (low - zero_point) : v;
+    v = (v > (127 - zero_point)) ? (127 - zero_point) : v;
+    return (int8_t)(v + zero_point);
 }
