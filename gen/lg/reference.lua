@@ -332,22 +332,25 @@ local function channel_layout(shape)
   return shape.channels, shape.height * shape.width
 end
 
+--- output[i] = value(channel, input[i]) for every value of every channel.
+local function per_channel(input, shape, value)
+  local channels, count = channel_layout(shape)
+  local output = {}
+  for i = 1, channels * count do output[i] = value((i - 1) // count, input[i]) end
+  return output, shape
+end
+
 --- PReLU: x for x > 0, else weight[c] * x, with one weight per channel or
 -- one shared weight.
 function run_layer.prelu(layer, input, in_shape)
-  local channels, per_channel = channel_layout(in_shape)
+  local channels = channel_layout(in_shape)
   check(layer.tensors and layer.tensors.weight, layer, "weight tensor missing")
   local slopes = layer.tensors.weight.data
   check(#slopes == channels or #slopes == 1, layer, "%d slopes for %d channels", #slopes, channels)
-  local output = {}
-  for channel = 0, channels - 1 do
+  return per_channel(input, in_shape, function(channel, x)
     local slope = slopes[#slopes == 1 and 1 or channel + 1]
-    for k = 1, per_channel do
-      local i = channel * per_channel + k
-      output[i] = input[i] > 0 and input[i] or slope * input[i]
-    end
-  end
-  return output, in_shape
+    return x > 0 and x or slope * x
+  end)
 end
 
 --- Batch normalisation with the running statistics, unfolded:
@@ -355,33 +358,28 @@ end
 -- (weight 1 and bias 0 when affine = false).
 function run_layer.batchnorm2d(layer, input, in_shape)
   check(in_shape.channels ~= nil, layer, "needs a C x H x W input")
-  local channels, per_channel = channel_layout(in_shape)
+  local channels = channel_layout(in_shape)
   local t = layer.tensors
   check(t and t.running_mean and t.running_var, layer, "running statistics missing")
   for _, key in ipairs({ "running_mean", "running_var" }) do check_tensor(layer, key, t[key], { channels }) end
   check(layer.affine == (t.weight ~= nil) and layer.affine == (t.bias ~= nil), layer, "affine disagrees with the tensors")
-  local output = {}
-  for channel = 0, channels - 1 do
+  return per_channel(input, in_shape, function(channel, x)
     local mean, variance = t.running_mean.data[channel + 1], t.running_var.data[channel + 1]
     local gamma = layer.affine and t.weight.data[channel + 1] or 1.0
     local beta = layer.affine and t.bias.data[channel + 1] or 0.0
-    for k = 1, per_channel do
-      local i = channel * per_channel + k
-      output[i] = (input[i] - mean) / math.sqrt(variance + layer.eps) * gamma + beta
-    end
-  end
-  return output, in_shape
+    return (x - mean) / math.sqrt(variance + layer.eps) * gamma + beta
+  end)
 end
 
 --- Mean of each channel: C x H x W -> C x 1 x 1.
 function run_layer.global_avgpool(layer, input, in_shape)
   check(in_shape.channels ~= nil, layer, "needs a C x H x W input")
-  local channels, per_channel = channel_layout(in_shape)
+  local channels, count = channel_layout(in_shape)
   local output = {}
   for channel = 0, channels - 1 do
     local total = 0.0
-    for k = 1, per_channel do total = total + input[channel * per_channel + k] end
-    output[channel + 1] = total / per_channel
+    for k = 1, count do total = total + input[channel * count + k] end
+    output[channel + 1] = total / count
   end
   return output, { channels = channels, height = 1, width = 1 }
 end
