@@ -5,10 +5,13 @@
 #                           weight change that must be caught (tests/int8/test_int8_harness.lua)
 #   make test-int8-unit     the quantization arithmetic against hand-computed and TFLite values,
 #                           calibration errors (tests/int8/test_quantize.lua)
-INT8_SEEDS  ?= 1-20
+# make test keeps CI under its time budget: 8 random architectures, and sources over 4 MB at
+# --unroll=full (LeNet-5) are left to make soak (soak-int8: SOAK_INT8_SEEDS, --big-full)
+INT8_SEEDS  ?= 1-8
 INT8_LEVELS ?= full,kernel,none
+SOAK_INT8_SEEDS ?= 9-60
 
-.PHONY: test-int8 test-int8-unit
+.PHONY: test-int8 test-int8-unit soak soak-int8
 TEST_TARGETS += test-int8-unit test-int8
 
 test-int8:
@@ -20,9 +23,14 @@ test-int8-unit:
 # make test-int8-mul32: the requantization's 32-bit-only arithmetic (ARMv6-M, LG_INT8_MUL32) and
 # its 64-bit form against the integer reference on edge and random operands
 # (tests/int8/test_mul32.lua), then the int8 harness with -DLG_INT8_MUL32 (the ARMv6-M path on
-# the host, ASan+UBSan) at --unroll=kernel on the shipped, tiny and 2 random architectures
+# the host, ASan+UBSan) at --unroll=kernel on LeNet-5 and 2 random architectures
 .PHONY: test-int8-mul32
 TEST_TARGETS += test-int8-mul32
 test-int8-mul32:
 	$(Q)$(LUA) tests/int8/test_mul32.lua
-	$(Q)CC="$${CC:-gcc} -DLG_INT8_MUL32" $(LUA) tests/int8/test_int8_harness.lua --seeds 1-2 --levels kernel
+	$(Q)CC="$${CC:-gcc} -DLG_INT8_MUL32" $(LUA) tests/int8/test_int8_harness.lua --seeds 1-2 --levels kernel \
+	    --model models/lenet5.lua
+
+soak: soak-int8
+soak-int8:
+	$(Q)$(LUA) tests/int8/test_int8_harness.lua --seeds $(SOAK_INT8_SEEDS) --levels $(INT8_LEVELS) --big-full

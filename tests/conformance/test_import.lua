@@ -103,6 +103,25 @@ testlib.check(status ~= 0 and out:find("FAILED  ] check/lenet5/kernel/lenet5/che
   "a relu written for a sigmoid fails make check on PyTorch's vectors",
   out:sub(-600))
 
+-- inputs of rank 3 ([N, C, L]: Conv1d, MaxPool1d as 1 x k windows) and rank 2 ([N, F]):
+-- exported by PyTorch, imported, and equal to PyTorch's outputs in make check
+for _, net in ipairs({ { "Conv1dNet", "1,2,8", "input = { channels = 2, height = 1, width = 8 }" },
+                       { "Mlp", "1,6", "input = { channels = 6, height = 1, width = 1 }" } }) do
+  local dir = WORK .. "/" .. net[1]
+  local onnx = dir .. "/" .. net[1]:lower() .. ".onnx"
+  code = run("tools/torch-export tests/conformance/models/ranks.py:" .. net[1] .. " --input " .. net[2]
+    .. " -o " .. onnx)
+  testlib.check_eq(code, 0, net[1] .. ": tools/torch-export")
+  code = run("gen/lenetgen-import " .. onnx .. " -o " .. dir .. "/imp")
+  testlib.check_eq(code, 0, net[1] .. ": lenetgen-import")
+  local text = shellutil.read_file(dir .. "/imp/" .. net[1]:lower() .. ".lua") or ""
+  testlib.check(text:find(net[3], 1, true) ~= nil, net[1] .. ": rank " .. select(2, net[2]:gsub(",", "")) + 1
+    .. " input read as " .. net[3], text)
+  status, _, err = run("make --no-print-directory check MODEL=" .. dir .. "/imp/" .. net[1]:lower()
+    .. ".lua LEVELS=kernel >/dev/null")
+  testlib.check_eq(status, 0, net[1] .. ": make check (reference and PyTorch's vectors) passes" .. err)
+end
+
 -- the check field: a missing file and a wrong shape, one line each
 shellutil.write_file(slip .. "/lenet5.lua", (desc:gsub("lenet5_check", "missing")))
 status, _, err = run("gen/lenetgen " .. slip .. "/lenet5.lua -o " .. slip)
