@@ -237,20 +237,21 @@ local function emit_none(e, step, fname)
   local vars = ckernel.none_vars(step, fname, g, e.value_type)
   local acc_type = e.q and "int32_t" or "float"
   vars.channels = tostring(g.c)
-  local value = "m"
-  if g.is_avg and g.uniform then
-    value = ckernel.divide_by_count("s", g.k.h * g.k.w)
-  elseif g.is_avg then
-    vars.tables = table.concat({ vars.tables, divisor_table("ky_count", g.divisor.h, g.oh),
-      divisor_table("kx_count", g.divisor.w, g.ow) }, "\n")
-    value = "s / (ky_count[oy] * kx_count[ox])"
-  end
-  vars.value = ckernel.activation_expr(step.acts, value)
   if e.q then
     -- int8 (no ceil_mode, count_include_pad or dilation: lg.quantize refuses them): the
     -- window's padded taps count as the zero point
     vars.value = pool_value(e, step, g, string.format("%d - ((ky_end[oy] - ky_begin[oy]) * (kx_end[ox] - kx_begin[ox]))",
       g.k.h * g.k.w))
+  else
+    local value = "m"
+    if g.is_avg and g.uniform then
+      value = ckernel.divide_by_count("s", g.k.h * g.k.w)
+    elseif g.is_avg then
+      vars.tables = table.concat({ vars.tables, divisor_table("ky_count", g.divisor.h, g.oh),
+        divisor_table("kx_count", g.divisor.w, g.ow) }, "\n")
+      value = "s / (ky_count[oy] * kx_count[ox])"
+    end
+    vars.value = ckernel.activation_expr(step.acts, value)
   end
   local tap = string.format("x[c][%s][%s]", vars.iy, vars.ix)
   if g.is_avg then
