@@ -207,6 +207,35 @@ do
     "explain: int8 totals", out)
 end
 
+-- issue 14's window fields and layers: refused by layer and name, exit 1, nothing written
+do
+  local nopad = dir .. "/nopad.lua"
+  shellutil.write_file(nopad, 'return { name = "nopad", input = { channels = 1, height = 28, width = 28 },\n'
+    .. '  layers = {\n    { type = "avgpool2d", kernel = 3, padding = 1, count_include_pad = false },\n'
+    .. '    { type = "flatten" }, { type = "linear", out_features = 2 },\n  },\n}\n')
+  local TAIL = " (no int8 kernel yet); remove --quantize to generate float code"
+  for _, c in ipairs({
+    { "tests/tiny/tiny_depthwise.lua", "tests/tiny/tiny_depthwise.lua:8: error: layer 0 (conv2d): --quantize=int8 "
+      .. "does not support groups = 4" },
+    { "tests/tiny/tiny_dilation.lua", "tests/tiny/tiny_dilation.lua:8: error: layer 0 (conv2d): --quantize=int8 "
+      .. "does not support dilation" },
+    { "tests/tiny/tiny_same.lua", "tests/tiny/tiny_same.lua:8: error: layer 0 (conv2d): --quantize=int8 does not "
+      .. "support asymmetric padding" },
+    { "tests/tiny/tiny_ceil.lua", "tests/tiny/tiny_ceil.lua:9: error: layer 1 (maxpool2d): --quantize=int8 does not "
+      .. "support ceil_mode" },
+    { nopad, nopad .. ":3: error: layer 0 (avgpool2d): --quantize=int8 does not support count_include_pad = false" },
+    { "tests/tiny/tiny_bn_unfolded.lua", "tests/tiny/tiny_bn_unfolded.lua:9: error: layer 1 (batchnorm2d): "
+      .. "--quantize=int8 does not support batchnorm2d" },
+  }) do
+    local before = shellutil.capture("ls -la " .. dir .. "/out")
+    local out, code = shellutil.capture(string.format("%s/gen/lenetgen %s --random-weights 1 --quantize=int8 "
+      .. "--calibration %s -o %s/out 2>&1", root, c[1], good, dir))
+    t.check_eq(code, 1, c[1] .. ": int8 refusal exit status")
+    t.check_eq(out, c[2] .. TAIL .. "\n", c[1] .. ": int8 refusal message")
+    t.check_eq(shellutil.capture("ls -la " .. dir .. "/out"), before, c[1] .. ": int8 refusal writes nothing")
+  end
+end
+
 -- an op module without the int8 capability is refused by name
 do
   local ops = require("lg.ops")
