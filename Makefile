@@ -41,8 +41,18 @@ include $(sort $(wildcard mk/*.mk))
 # Last, so that it checks out/ as the other targets left it (mk/audit.mk).
 TEST_TARGETS += check-generated
 
+# make test runs TEST_JOBS suites at a time (tools/run-tests); suites that share build
+# files run one after the other in a chain (a+b), the longest chains first;
+# check-generated runs last, alone. TEST_JOBS=1 runs them one by one in this order.
+TEST_JOBS   ?= 2
+TEST_CHAINS := test-firmware+test-footprint+test-firmware-model+bench-smoke \
+               test-int8-unit+test-int8+test-int8-mul32
+TEST_FIRST  := test-audit lint test-harness test-compilers test-property test-split-lenet5
+TEST_PLAN   := $(TEST_CHAINS) $(filter $(TEST_FIRST),$(TEST_TARGETS)) \
+               $(filter-out $(subst +, ,$(TEST_CHAINS)) $(TEST_FIRST) check-generated,$(TEST_TARGETS))
+
 test: deps
-	$(Q)tools/run-tests $(TEST_TARGETS)
+	$(Q)tools/run-tests -j $(TEST_JOBS) $(TEST_PLAN) --last check-generated
 
 clean:
 	rm -rf $(BUILD) out/*.c out/*.h
