@@ -115,7 +115,8 @@ function M.conv_bias(e, layer)
   function registry.table()
     local entry = M.entry(e, layer)
     local zx = entry.input.zero_point
-    local c_in, kh, kw = layer.in_shape[1], layer.kernel.h, layer.kernel.w
+    -- the input channels each output channel reads (in_channels / groups)
+    local c_in, kh, kw = layer.weight.shape[2], layer.kernel.h, layer.kernel.w
     local values = {}
     for oc = 0, layer.out_channels - 1 do
       for _, r in ipairs(registry.list) do

@@ -155,8 +155,8 @@ local function quantize_weights(layer, entry)
 end
 
 --------------------------------------------------------------------------------
--- Float forward for the calibration ranges (symmetric padding, no groups or
--- dilation: lg.quantize.check_support refuses the rest): the float reference's arithmetic
+-- Float forward for the calibration ranges (the common windows: symmetric
+-- padding, no groups or dilation; has_fast_loop): the float reference's arithmetic
 -- (double precision, the same taps) as flat loops without closures, about 3x
 -- faster than lg.reference.run; tests/int8/test_quantize.lua checks that both
 -- give the same values.
@@ -237,21 +237,31 @@ end
 function fast.avgpool2d(layer, x, c, h, w) return pool(layer, x, c, h, w, true) end
 function fast.maxpool2d(layer, x, c, h, w) return pool(layer, x, c, h, w, false) end
 
---- lg.reference.run's trace, computed by the loops above.
+--- Does the loop of `fast` compute this layer? Only windows with symmetric
+-- padding, no groups, dilation or ceil_mode, and averages counting the padding.
+local function has_fast_loop(layer)
+  if not fast[layer.type] then return false end
+  if layer.type == "linear" then return true end
+  local p, d = layer.padding, layer.dilation
+  return (layer.groups or 1) == 1 and (not d or (d.h == 1 and d.w == 1))
+    and p.top == p.bottom and p.left == p.right and not layer.ceil_mode and layer.count_include_pad ~= false
+end
+
+--- lg.reference.run's trace, computed by the loops above where they apply
+-- and by lg.reference's own layer functions elsewhere.
 function M.float_trace(model, input)
   local x, c, h, w = input, model.input.channels, model.input.height, model.input.width
   local trace = {}
   for k, layer in ipairs(model.layers) do
     local t = layer.type
-    if fast[t] then
+    if has_fast_loop(layer) then
       x, c, h, w = fast[t](layer, x, c, h, w)
     elseif t == "flatten" then
       c, h, w = c * (h or 1) * (w or 1), nil, nil
     else
-      local fn = reference.activation[t]
-      local y = {}
-      for i = 1, #x do y[i] = fn(x[i]) end
-      x = y
+      local shape = h and { channels = c, height = h, width = w } or { features = c }
+      x, shape = reference.run_layer[t](layer, x, shape)
+      c, h, w = shape.features or shape.channels, shape.height, shape.width
     end
     trace[k] = x
   end
@@ -320,21 +330,7 @@ function M.build(model, calib)
   return q
 end
 
---- The first window field of a layer that the int8 kernels do not implement
--- yet (issue 14's fields arrived after them), or nil.
-local function unsupported_window_field(layer)
-  if layer.groups and layer.groups ~= 1 then return "groups = " .. layer.groups end
-  local d = layer.dilation
-  if d and (d.h ~= 1 or d.w ~= 1) then return "dilation" end
-  local p = layer.padding
-  if p and (p.top ~= p.bottom or p.left ~= p.right) then return "asymmetric padding" end
-  if layer.ceil_mode then return "ceil_mode" end
-  if layer.count_include_pad == false then return "count_include_pad = false" end
-  return nil
-end
-
---- Every layer's op module must declare int8 support (its `int8` field), and
--- use only the window fields the int8 kernels implement.
+--- Every layer's op module must declare int8 support (its `int8` field).
 function M.check_support(model)
   local errors = require("lg.errors")
   local ops = require("lg.ops")
@@ -342,11 +338,6 @@ function M.check_support(model)
     if not ops.of(layer.type).int8 then
       errors.raise(model.path, layer.line, errors.layer_prefix(layer) .. "--quantize=int8 does not support "
         .. layer.type .. " (no int8 kernel yet); remove --quantize to generate float code")
-    end
-    local field = unsupported_window_field(layer)
-    if field then
-      errors.raise(model.path, layer.line, errors.layer_prefix(layer) .. "--quantize=int8 does not support "
-        .. field .. " (no int8 kernel yet); remove --quantize to generate float code")
     end
   end
 end

@@ -64,18 +64,25 @@ end
 
 local run_layer = {}
 
---- acc = bias[oc] + sum of w * (x - zx) over the taps inside the image.
+--- acc = bias[oc] + sum of w * (x - zx) over the taps inside the image. With
+-- groups, output channel oc reads the group_size input channels of its block
+-- oc // (out_channels / groups), as in lg.reference.
 function run_layer.conv2d(layer, entry, input, shape)
   local g = reference.window_geometry(layer, shape)
-  local in_channels, height, width = shape.channels, shape.height, shape.width
+  local height, width = shape.height, shape.width
+  local groups = layer.groups or 1
+  local group_size = shape.channels // groups
+  local outputs_per_group = layer.out_channels // groups
   local zx = entry.input.zero_point
   local w = entry.weight
   return reference.output_map(layer.out_channels, g, function(oc, out_y, out_x)
     local acc = entry.bias[oc + 1]
-    for ic = 0, in_channels - 1 do
+    local block = oc // outputs_per_group
+    for j = 0, group_size - 1 do
+      local ic = block * group_size + j
       reference.each_tap_inside(g, out_y, out_x, height, width, function(in_y, in_x, fy, fx)
         local x = input[reference.chw_index(ic, in_y, in_x, height, width)]
-        local wi = ((oc * in_channels + ic) * g.kernel_height + fy) * g.kernel_width + fx + 1
+        local wi = ((oc * group_size + j) * g.kernel_height + fy) * g.kernel_width + fx + 1
         acc = acc + w[wi] * (x - zx)
       end)
     end
@@ -95,11 +102,25 @@ function run_layer.linear(layer, entry, input, shape)
   return out, { features = n_out }
 end
 
---- Average with padded taps counted as the zero point (the code of 0.0),
--- divided by the window size rounding half away from zero (TFLite's rule).
+--- sum / count rounded half away from zero (TFLite's average pooling).
+local function rounded_divide(sum, count)
+  if sum > 0 then return c_divide(sum + count // 2, count) end
+  return c_divide(sum - count // 2, count)
+end
+
+--- Window positions along one axis inside the padded input [-pad_before,
+-- size + pad_after) of a window starting at origin (only a ceil_mode window
+-- hangs past its end).
+local function positions_in_padded_input(origin, kernel, size, pad_after)
+  return math.min(origin + kernel, size + pad_after) - origin
+end
+
+--- The average of a window, as PyTorch divides it: count_include_pad (the
+-- default) divides by the window's positions in the padded input, its padded
+-- taps counting as the zero point (the code of 0.0); count_include_pad =
+-- false divides by the taps inside the image. Rounded half away from zero.
 function run_layer.avgpool2d(layer, entry, input, shape)
   local g = reference.window_geometry(layer, shape)
-  local count = g.kernel_height * g.kernel_width
   local zx = entry.input.zero_point
   return reference.output_map(shape.channels, g, function(c, out_y, out_x)
     local sum, taps = 0, 0
@@ -107,10 +128,14 @@ function run_layer.avgpool2d(layer, entry, input, shape)
       sum = sum + input[reference.chw_index(c, in_y, in_x, shape.height, shape.width)]
       taps = taps + 1
     end)
-    sum = sum + (count - taps) * zx
-    local average
-    if sum > 0 then average = c_divide(sum + count // 2, count) else average = c_divide(sum - count // 2, count) end
-    return clamp(average, -128, 127)
+    local count = taps
+    if layer.count_include_pad ~= false then
+      count = positions_in_padded_input(out_y * g.stride_height - g.pad_top, g.kernel_height, shape.height,
+        g.pad_bottom) * positions_in_padded_input(out_x * g.stride_width - g.pad_left, g.kernel_width, shape.width,
+        g.pad_right)
+      sum = sum + (count - taps) * zx
+    end
+    return clamp(rounded_divide(sum, count), -128, 127)
   end)
 end
 

@@ -65,6 +65,10 @@ local function run_one(entry, level, dir, calib, data, extra, gen_again)
   return ok, out
 end
 
+-- tests/tiny networks using issue 14's window fields and layers, run at both plans
+local BOTH_PLANS = { tiny_depthwise = true, tiny_dilation = true, tiny_same = true, tiny_ceil = true,
+  tiny_avg_nopad = true, tiny_maxdil = true }
+
 local function describe_entries()
   local entries = {}
   local models = {}
@@ -75,6 +79,10 @@ local function describe_entries()
   end
   for _, path in ipairs(models) do
     entries[#entries + 1] = { path = path, options = "", seed = nil }
+    -- issue 14's fields and layers: the other memory plan too (the default one fuses)
+    if BOTH_PLANS[path:match("([^/]+)%.lua$")] then
+      entries[#entries + 1] = { path = path, options = "--plan=layered", seed = nil, name_suffix = "_layered" }
+    end
   end
   if #args.model == 0 then
     -- the int8 paths the others may miss (see its comment), both plans

@@ -102,7 +102,10 @@ do
   local random_arch = require("random_arch")
   os.execute("mkdir -p build/int8/arch")
   local specs = { { "models/lenet5.lua" }, { "tests/tiny/tiny_conv_bigpad.lua" }, { "tests/tiny/tiny_overlap.lua" },
-                  { "tests/tiny/tiny_maxpool.lua" }, { "tests/tiny/tiny_conv_rect.lua" } }
+                  { "tests/tiny/tiny_maxpool.lua" }, { "tests/tiny/tiny_conv_rect.lua" },
+                  -- issue 14's window fields: lg.reference's own layer functions
+                  { "tests/tiny/tiny_depthwise.lua" }, { "tests/tiny/tiny_same.lua" }, { "tests/tiny/tiny_ceil.lua" },
+                  { "tests/tiny/tiny_avg_nopad.lua" } }
   for seed = 1, 10 do
     local path = string.format("build/int8/arch/unit_%d.lua", seed)
     shellutil.write_file(path, random_arch.description(seed, { max_macs = 2000, int8 = true }))
@@ -120,6 +123,36 @@ do
     end
     t.check(same, spec[1] .. ": the calibration forward equals the float reference exactly")
   end
+end
+
+-- The integer reference on issue 14's window fields, by hand
+do
+  -- one row of 4 codes, kernel 1x3, stride 2, padding 1 left and right, ceil_mode: 3 outputs, the
+  -- last window [3, 5] reaches past the padding (column 5), so counting the padding divides it by 2
+  local function avg(codes, zx, include_pad)
+    local layer = { index = 0, type = "avgpool2d", kernel = { h = 1, w = 3 }, stride = { h = 1, w = 2 },
+      padding = { top = 0, bottom = 0, left = 1, right = 1 }, ceil_mode = true, count_include_pad = include_pad }
+    local model = { input = { channels = 1, height = 1, width = 4 }, layers = { layer } }
+    local p = { scale = 1.0, zero_point = zx }
+    return table.concat(r8.run(model, { layers = { { input = p, out = p } } }, codes), " ")
+  end
+  -- include: (10 + 20 + 5) / 3 = 11.67 -> 12; 90 / 3; (40 + 5) / 2 = 22.5 -> 23 (half away from zero)
+  t.check_eq(avg({ 10, 20, 30, 40 }, 5, true), "12 30 23", "avgpool ceil_mode, padding counted as zero point 5")
+  -- exclude: 30 / 2, 90 / 3, 40 / 1
+  t.check_eq(avg({ 10, 20, 30, 40 }, 5, false), "15 30 40", "avgpool count_include_pad = false: real taps only")
+  -- (-30 + 5) / 3 = -8.33 -> -8; -90 / 3; (-40 + 5) / 2 = -17.5 -> -18
+  t.check_eq(avg({ -10, -20, -30, -40 }, 5, true), "-8 -30 -18", "avgpool negative sums round half away from zero")
+  t.check_eq(avg({ -10, -20, -30, -40 }, 5, false), "-15 -30 -40", "avgpool count_include_pad = false, negative")
+
+  -- groups 2, 1x1 kernel: output channel k reads input channel k only; multiplier 2^30, shift 1 is 1.0
+  local conv = { index = 0, type = "conv2d", out_channels = 2, groups = 2, kernel = { h = 1, w = 1 },
+    stride = { h = 1, w = 1 }, padding = { top = 0, bottom = 0, left = 0, right = 0 } }
+  local model = { input = { channels = 2, height = 1, width = 1 }, layers = { conv } }
+  local entry = { input = { zero_point = 1 }, out = { zero_point = 0 }, weight = { 2, 3 }, bias = { 0, 100 },
+    multiplier = { 1 << 30, 1 << 30 }, shift = { 1, 1 }, low = -128 }
+  -- 2 * (11 - 1) = 20; 100 + 3 * (-9 - 1) = 70
+  t.check_eq(table.concat(r8.run(model, { layers = { entry } }, { 11, -9 }), " "), "20 70",
+    "grouped conv: each output channel reads its own group, input zero point 1 subtracted")
 end
 
 --------------------------------------------------------------------------------
@@ -207,23 +240,10 @@ do
     "explain: int8 totals", out)
 end
 
--- issue 14's window fields and layers: refused by layer and name, exit 1, nothing written
+-- issue 14's layers without an int8 kernel: refused by layer and name, exit 1, nothing written
 do
-  local nopad = dir .. "/nopad.lua"
-  shellutil.write_file(nopad, 'return { name = "nopad", input = { channels = 1, height = 28, width = 28 },\n'
-    .. '  layers = {\n    { type = "avgpool2d", kernel = 3, padding = 1, count_include_pad = false },\n'
-    .. '    { type = "flatten" }, { type = "linear", out_features = 2 },\n  },\n}\n')
   local TAIL = " (no int8 kernel yet); remove --quantize to generate float code"
   for _, c in ipairs({
-    { "tests/tiny/tiny_depthwise.lua", "tests/tiny/tiny_depthwise.lua:8: error: layer 0 (conv2d): --quantize=int8 "
-      .. "does not support groups = 4" },
-    { "tests/tiny/tiny_dilation.lua", "tests/tiny/tiny_dilation.lua:8: error: layer 0 (conv2d): --quantize=int8 "
-      .. "does not support dilation" },
-    { "tests/tiny/tiny_same.lua", "tests/tiny/tiny_same.lua:8: error: layer 0 (conv2d): --quantize=int8 does not "
-      .. "support asymmetric padding" },
-    { "tests/tiny/tiny_ceil.lua", "tests/tiny/tiny_ceil.lua:9: error: layer 1 (maxpool2d): --quantize=int8 does not "
-      .. "support ceil_mode" },
-    { nopad, nopad .. ":3: error: layer 0 (avgpool2d): --quantize=int8 does not support count_include_pad = false" },
     { "tests/tiny/tiny_bn_unfolded.lua", "tests/tiny/tiny_bn_unfolded.lua:9: error: layer 1 (batchnorm2d): "
       .. "--quantize=int8 does not support batchnorm2d" },
   }) do
@@ -234,6 +254,19 @@ do
     t.check_eq(out, c[2] .. TAIL .. "\n", c[1] .. ": int8 refusal message")
     t.check_eq(shellutil.capture("ls -la " .. dir .. "/out"), before, c[1] .. ": int8 refusal writes nothing")
   end
+end
+
+-- issue 14's window fields are no longer refused: groups, dilation, asymmetric padding, ceil_mode and
+-- count_include_pad = false generate int8 code (exit 0, nothing on stderr)
+for _, path in ipairs({ "tests/tiny/tiny_depthwise.lua", "tests/tiny/tiny_dilation.lua", "tests/tiny/tiny_same.lua",
+                        "tests/tiny/tiny_ceil.lua", "tests/tiny/tiny_avg_nopad.lua", "tests/tiny/tiny_maxdil.lua" }) do
+  local m = require("lg.model").load(path)
+  local calib = dir .. "/window_calib.safetensors"
+  require("int8lib").write_calibration(m, calib, 2, 1)
+  os.execute("rm -rf " .. dir .. "/window && mkdir -p " .. dir .. "/window")
+  local out, code = shellutil.capture(string.format("%s/gen/lenetgen %s --quantize=int8 --calibration %s -o %s/window "
+    .. "2>&1", root, path, calib, dir))
+  t.check(code == 0 and out == "", path .. ": int8 code generated", out)
 end
 
 -- an op module without the int8 capability is refused by name
