@@ -59,7 +59,7 @@ end
 --- An int32 accumulator of output channel oc to the layer's output code.
 local function requantize(entry, acc, oc)
   local v = M.multiply_by_quantized_multiplier(acc, entry.multiplier[oc + 1], entry.shift[oc + 1])
-  return clamp(v + entry.out.zero_point, entry.low, 127)
+  return clamp(v + entry.out.zero_point, entry.low, entry.high)
 end
 
 local run_layer = {}
@@ -166,6 +166,93 @@ end
 function run_layer.flatten(_, _, input, shape)
   local features = shape.features or shape.channels * shape.height * shape.width
   return table.move(input, 1, #input, 1, {}), { features = features }
+end
+
+--- Channels and values per channel: C x H x W has C channels of H*W values,
+-- a vector of n features n channels of one value (as lg.reference).
+local function channel_layout(shape)
+  if shape.features then return shape.features, 1 end
+  return shape.channels, shape.height * shape.width
+end
+
+--- Folded into the convolution before it: the codes pass unchanged.
+-- Unfolded: acc = bias[c] + weight[c] * (x - zx) per channel c, requantized
+-- with channel c's multiplier and shift.
+function run_layer.batchnorm2d(_, entry, input, shape)
+  if entry.folded then return table.move(input, 1, #input, 1, {}), shape end
+  local channels, count = channel_layout(shape)
+  local zx = entry.input.zero_point
+  local out = {}
+  for c = 0, channels - 1 do
+    for i = c * count + 1, (c + 1) * count do
+      out[i] = requantize(entry, entry.bias[c + 1] + entry.weight[c + 1] * (input[i] - zx), c)
+    end
+  end
+  return out, shape
+end
+
+--- relu6 and clip: the codes clamped to the codes of the bounds, [low, high]
+-- (folded into a conv2d/linear's clamp, already within them).
+local function clamp_codes(_, entry, input, shape)
+  local out = {}
+  for i, q in ipairs(input) do out[i] = clamp(q, entry.low, entry.high) end
+  return out, shape
+end
+run_layer.relu6, run_layer.clip = clamp_codes, clamp_codes
+
+--- TFLite's quantized LeakyRelu and PReLU: x = q - zx; x >= 0 is multiplied
+-- by the identity multiplier (s_in / s_out), x < 0 by the slope's code
+-- (+-127) and the slope multiplier of its channel (one slope: every
+-- channel); plus the output zero point, clamped to [-128, 127].
+local function slope_layer(_, entry, input, shape)
+  local channels, count = channel_layout(shape)
+  local zx, zy = entry.input.zero_point, entry.out.zero_point
+  local out = {}
+  for c = 0, channels - 1 do
+    local s = (#entry.slope == 1) and 1 or c + 1
+    for i = c * count + 1, (c + 1) * count do
+      local x = input[i] - zx
+      local v
+      if x >= 0 then
+        v = M.multiply_by_quantized_multiplier(x, entry.identity_multiplier, entry.identity_shift)
+      else
+        v = M.multiply_by_quantized_multiplier(x * entry.slope[s], entry.slope_multiplier[s], entry.slope_shift[s])
+      end
+      out[i] = clamp(v + zy, -128, 127)
+    end
+  end
+  return out, shape
+end
+run_layer.leaky_relu, run_layer.prelu = slope_layer, slope_layer
+
+--- The mean of each channel's codes (the quantization is shared): the sum
+-- over H*W rounded half away from zero.
+function run_layer.global_avgpool(_, _, input, shape)
+  local channels, count = channel_layout(shape)
+  local out = {}
+  for c = 0, channels - 1 do
+    local sum = 0
+    for i = c * count + 1, (c + 1) * count do sum = sum + input[i] end
+    out[c + 1] = clamp(rounded_divide(sum, count), -128, 127)
+  end
+  return out, { channels = channels, height = 1, width = 1 }
+end
+
+--- softmax (the last layer), output scale 1/256, zero point -128: with m the
+-- largest code, e_i = exp_table[m - q_i + 1] (2^16 e^(s_in (q_i - m)),
+-- computed at generation), S = sum of e_i; y_i = round(256 e_i / S) - 128,
+-- rounded half up (everything is positive), clamped to 127.
+function run_layer.softmax(_, entry, input, shape)
+  local largest = -128
+  for _, q in ipairs(input) do largest = math.max(largest, q) end
+  local e, total = {}, 0
+  for i, q in ipairs(input) do
+    e[i] = entry.exp_table[largest - q + 1]
+    total = total + e[i]
+  end
+  local out = {}
+  for i = 1, #input do out[i] = clamp((256 * e[i] + total // 2) // total - 128, -128, 127) end
+  return out, shape
 end
 
 --- The input codes of float inputs: round(x / scale) + zero point (half away from zero), clamped.

@@ -67,7 +67,7 @@ end
 
 -- tests/tiny networks using issue 14's window fields and layers, run at both plans
 local BOTH_PLANS = { tiny_depthwise = true, tiny_dilation = true, tiny_same = true, tiny_ceil = true,
-  tiny_avg_nopad = true, tiny_maxdil = true }
+  tiny_avg_nopad = true, tiny_maxdil = true, tiny_bn_fold = true, tiny_bn_unfolded = true, tiny_gap_softmax = true }
 
 local function describe_entries()
   local entries = {}
