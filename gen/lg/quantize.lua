@@ -442,6 +442,9 @@ function M.build(model, calib)
   return q
 end
 
+-- softmax's int32 sum of exponentials at 2^16 each stays below 2^31
+M.SOFTMAX_MAX_VALUES = 32767
+
 --- Every layer's op module must declare int8 support (its `int8` field).
 function M.check_support(model)
   local errors = require("lg.errors")
@@ -450,6 +453,12 @@ function M.check_support(model)
     if not ops.of(layer.type).int8 then
       errors.raise(model.path, layer.line, errors.layer_prefix(layer) .. "--quantize=int8 does not support "
         .. layer.type .. " (no int8 kernel yet); remove --quantize to generate float code")
+    end
+    local n = layer.in_shape and require("lg.geometry").elements(layer.in_shape)
+    if layer.type == "softmax" and n > M.SOFTMAX_MAX_VALUES then
+      errors.raise(model.path, layer.line, string.format("%s--quantize=int8 takes a softmax over at most %d values "
+        .. "(its int32 sum of exponentials), this one has %d; remove --quantize or end the network on fewer values",
+        errors.layer_prefix(layer), M.SOFTMAX_MAX_VALUES, n))
     end
   end
 end

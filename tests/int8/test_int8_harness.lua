@@ -106,8 +106,9 @@ end
 local levels = {}
 for level in args.levels:gmatch("[^,]+") do levels[#levels + 1] = level end
 
--- Descriptions using what the int8 kernels lack (issue 14's window fields and
--- layers) must be refused in one clean line naming the layer; the rest run.
+-- Descriptions using what the int8 kernels lack (a layer type without int8,
+-- a softmax too large for its int32 sum) must be refused in one clean line
+-- naming the layer; the rest run.
 local quantize = require("lg.quantize")
 local supported = {}
 for _, entry in ipairs(describe_entries()) do

@@ -313,6 +313,22 @@ for _, path in ipairs({ "tests/tiny/tiny_depthwise.lua", "tests/tiny/tiny_dilati
   t.check(code == 0 and out == "", path .. ": int8 code generated", out)
 end
 
+-- a softmax over more values than its int32 sum of 2^16-scaled exponentials holds: refused, exit 1,
+-- nothing written
+do
+  local big = dir .. "/bigsoft.lua"
+  shellutil.write_file(big, 'return { name = "bigsoft", input = { channels = 1, height = 200, width = 200 },\n'
+    .. '  layers = {\n    { type = "flatten" },\n    { type = "softmax" },\n  },\n}\n')
+  local before = shellutil.capture("ls -la " .. dir .. "/out")
+  local out, code = shellutil.capture(string.format("%s/gen/lenetgen %s --random-weights 1 --quantize=int8 "
+    .. "--calibration %s -o %s/out 2>&1", root, big, good, dir))
+  t.check_eq(code, 1, "softmax over 40000 values: exit status")
+  t.check_eq(out, big .. ":4: error: layer 1 (softmax): --quantize=int8 takes a softmax over at most 32767 values "
+    .. "(its int32 sum of exponentials), this one has 40000; remove --quantize or end the network on fewer values\n",
+    "softmax over 40000 values: message")
+  t.check_eq(shellutil.capture("ls -la " .. dir .. "/out"), before, "softmax over 40000 values: nothing written")
+end
+
 -- an op module without the int8 capability is refused by name
 do
   local ops = require("lg.ops")
