@@ -50,7 +50,8 @@ function M.constant_sections(e, model)
       parts[#parts + 1] = carray.weight_array(e.writer(), e.weight_name(layer),
         { shape = layer.weight.shape, data = entry.weight },
         string.format("layer %d (%s) weight, tensor %q, sha256 %s: int8 codes, per output channel scale "
-          .. "(zero point 0)", layer.index, layer.type, render.comment_text(layer.weight_name), layer.weight.sha256),
+          .. "(zero point 0)%s", layer.index, layer.type, render.comment_text(layer.weight_name), layer.weight.sha256,
+          entry.value_of and string.format(", of the weights with batch norm %d folded in", entry.value_of - 1) or ""),
         "int8_t", tostring)
       local n = #entry.multiplier
       parts[#parts + 1] = int_array(e, "int32_t", array_name(e, layer, "multiplier"), string.format("[%d]", n),
