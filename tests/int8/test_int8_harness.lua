@@ -170,24 +170,30 @@ for _, entry in ipairs(entries) do
 end
 
 -- _infer_int8 uses no floating point: on Cortex-M0+ (no FPU) only _infer, the float
--- wrapper, may call the soft-float routines.
-for _, level in ipairs(levels) do
-  local dir = BUILD .. "/lenet5/" .. level
-  if level == "full" and not args.big_full then goto next_level end
+-- wrapper, may call the soft-float routines. LeNet-5, and the tiny networks of the
+-- int8 batch norm, slope, softmax and average steps (--unroll=kernel).
+local function check_nofloat(name, level, what)
+  local dir = BUILD .. "/" .. name .. "/" .. level
   local ok, out = sh(string.format("arm-none-eabi-gcc %s -mcpu=cortex-m0plus -mthumb -O2 -ffunction-sections "
-    .. "-c %s/lenet5.c -o %s/m0plus.o && arm-none-eabi-objdump -r %s/m0plus.o", cflags.warn, dir, dir, dir))
+    .. "-c %s/%s.c -o %s/m0plus.o && arm-none-eabi-objdump -r %s/m0plus.o", cflags.warn, dir, name, dir, dir))
   local section, bad, seen = nil, {}, 0
   for line in out:gmatch("[^\n]+") do
     section = line:match("^RELOCATION RECORDS FOR %[(.-)%]") or section
     local sym = line:match("(__aeabi_[fd]%w*)") or line:match("(__aeabi_u?[il]2[fd])")
     if sym then
       seen = seen + 1
-      if section ~= ".text.lenet5_infer" then bad[#bad + 1] = section .. ": " .. sym end
+      if section ~= ".text." .. name .. "_infer" then bad[#bad + 1] = section .. ": " .. sym end
     end
   end
-  t.check(ok and seen > 0 and #bad == 0, string.format("LeNet-5 --unroll=%s on Cortex-M0+: soft-float "
-    .. "routines only in the float wrapper _infer", level), ok and table.concat(bad, "\n") or out)
-  ::next_level::
+  t.check(ok and seen > 0 and #bad == 0, string.format("%s --unroll=%s on Cortex-M0+: soft-float "
+    .. "routines only in the float wrapper _infer", what, level), ok and table.concat(bad, "\n") or out)
+end
+for _, level in ipairs(levels) do
+  if level ~= "full" or args.big_full then check_nofloat("lenet5", level, "LeNet-5") end
+end
+for _, name in ipairs({ "tiny_bn_fold", "tiny_bn_unfolded", "tiny_gap_softmax" }) do
+  local src = BUILD .. "/" .. name .. "/kernel/" .. name .. ".c"
+  if shellutil.read_file(src) then check_nofloat(name, "kernel", name) end
 end
 
 -- A one-step change in one int8 weight of generated LeNet-5 code is caught.
