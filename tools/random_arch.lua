@@ -273,8 +273,9 @@ local function pair_text(p)
 end
 
 --- Description source text of architecture `seed`.
--- @param opts { max_macs = n (default M.DEFAULT_MAX_MACS), int8 = true: only
---   what --quantize=int8 implements: the seed's network without issue 14's draws }
+-- @param opts { max_macs = n (default M.DEFAULT_MAX_MACS), int8 = true: for
+--   --quantize=int8, which now implements every window field and layer the
+--   float draws have, so the same network as without it (make test-int8) }
 function M.description(seed, opts)
   local max_macs = (opts and opts.max_macs) or M.DEFAULT_MAX_MACS
   local r = random_source(seed)
@@ -283,10 +284,6 @@ function M.description(seed, opts)
   local large = random_source(seed + 1000003).chance(0.1)
   local x = random_source(seed + 2000003)  -- the window fields' own stream
   local extra = random_source(seed + 3000003)  -- issue 14's layers' own stream
-  if opts and opts.int8 then
-    -- what --quantize=int8 implements: no window fields, none of issue 14's layers
-    x, extra = nil, { chance = function() return false end }
-  end
   local input, layers, macs
   for _ = 1, 10000 do
     input, layers, macs = draw_architecture(r, large, x, extra)

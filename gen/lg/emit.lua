@@ -204,6 +204,8 @@ local function source_text_int8(e, model, plan, opts)
   sections[#sections + 1] = interface.source_text(model, e.NAME)
   if e.uses_relu then sections[#sections + 1] = render.fill("int8_relu.c") end
   if e.uses_average then sections[#sections + 1] = render.fill("int8_average.c") end
+  if e.uses_clamp then sections[#sections + 1] = render.fill("int8_clamp.c") end
+  if e.uses_slope then sections[#sections + 1] = render.fill("int8_slope.c") end
   sections[#sections + 1] = "/* Weights and tables: static const, so they stay in flash on a microcontroller. */"
   table.move(weight_parts, 1, #weight_parts, #sections + 1, sections)
   table.move(step_parts, 1, #step_parts, #sections + 1, sections)

@@ -78,6 +78,15 @@ function M.quantization(model, plan, q)
       note = "fixed output quantization; 256-entry table"
     elseif entry.out.range_of == "relu" then
       note = "range of the relu after it (ReLU folded into the clamp)"
+    elseif entry.out.range_of then
+      note = string.format("range of the %s after it (folded into the clamp)", entry.out.range_of)
+    end
+    if entry.value_of then
+      -- SQNR against the batch norm's float output
+      note = string.format("batch norm %d folded in%s", entry.value_of - 1,
+        entry.out.range_of and (", range of the " .. entry.out.range_of .. " after it") or "")
+    elseif entry.folded_into then
+      note = string.format("folded into layer %d", entry.folded_into)
     end
     if entry.multiplier and entry.out.degenerate then
       degenerate = degenerate + 1

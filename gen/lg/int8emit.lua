@@ -36,11 +36,22 @@ function M.constant_sections(e, model)
   local parts = {}
   for _, layer in ipairs(model.layers) do
     local entry = M.entry(e, layer)
-    if entry.weight then
+    if entry.weight_shape then
+      table.move(M.channel_affine_tables(e, layer), 1, 3, #parts + 1, parts)
+    elseif entry.slope then
+      local slope_parts = M.slope_tables(e, layer)
+      table.move(slope_parts, 1, #slope_parts, #parts + 1, parts)
+    elseif entry.exp_table then
+      parts[#parts + 1] = int_array(e, "int32_t", array_name(e, layer, "exp"), "[256]", entry.exp_table,
+        string.format("layer %d (softmax): round(2^16 * exp(-%s * d)) for the code difference d = max - q "
+          .. "(input scale %s, zero point %d; output scale 1/256, zero point -128)", layer.index,
+          render.float(entry.input.scale), render.float(entry.input.scale), entry.input.zero_point))
+    elseif entry.weight then
       parts[#parts + 1] = carray.weight_array(e.writer(), e.weight_name(layer),
         { shape = layer.weight.shape, data = entry.weight },
         string.format("layer %d (%s) weight, tensor %q, sha256 %s: int8 codes, per output channel scale "
-          .. "(zero point 0)", layer.index, layer.type, render.comment_text(layer.weight_name), layer.weight.sha256),
+          .. "(zero point 0)%s", layer.index, layer.type, render.comment_text(layer.weight_name), layer.weight.sha256,
+          entry.value_of and string.format(", of the weights with batch norm %d folded in", entry.value_of - 1) or ""),
         "int8_t", tostring)
       local n = #entry.multiplier
       parts[#parts + 1] = int_array(e, "int32_t", array_name(e, layer, "multiplier"), string.format("[%d]", n),
@@ -61,22 +72,97 @@ function M.table_name(e, layer)
   return array_name(e, layer, layer.type)
 end
 
+--- The multipliers (Q31) and shifts of a per-channel step, one text.
+local function multiplier_arrays(e, layer, prefix, multipliers, shifts, what)
+  local dims = string.format("[%d]", #multipliers)
+  return int_array(e, "int32_t", array_name(e, layer, prefix .. "multiplier"), dims, multipliers,
+    string.format("layer %d: %s multipliers (Q31), one per channel", layer.index, what)) .. "\n"
+    .. int_array(e, "int32_t", array_name(e, layer, prefix .. "shift"), dims, shifts,
+    string.format("layer %d: %s shifts (left when positive)", layer.index, what))
+end
+
+--- An unfolded batchnorm2d's tables: weight codes (+-127 per channel), bias
+-- with the input zero point folded in, multipliers and shifts.
+function M.channel_affine_tables(e, layer)
+  local entry = M.entry(e, layer)
+  local n, zx = #entry.weight, entry.input.zero_point
+  local bias = {}
+  for c = 1, n do bias[c] = entry.bias[c] - zx * entry.weight[c] end
+  local dims = string.format("[%d]", n)
+  return {
+    int_array(e, "int8_t", array_name(e, layer, "weight"), dims, entry.weight, string.format("layer %d "
+      .. "(batchnorm2d): scale = gamma / sqrt(running_var + eps) as int8 codes, per channel scale |scale| / 127",
+      layer.index)),
+    int_array(e, "int32_t", array_name(e, layer, "bias"), dims, bias, string.format("layer %d: shift = beta - "
+      .. "running_mean x scale as int32 at s_in * s_w, input zero point %d folded in", layer.index, zx)),
+    multiplier_arrays(e, layer, "", entry.multiplier, entry.shift, "requantization"),
+  }
+end
+
+--- The code of channel c (a number or "c") of an unfolded batchnorm2d from input code x.
+function M.channel_affine_expr(e, layer, c, x)
+  local entry = M.entry(e, layer)
+  return string.format("lg_requantize(%s[%s] + (int32_t)%s[%s] * (int32_t)%s, %s[%s], %s[%s], %d, %d)",
+    array_name(e, layer, "bias"), c, array_name(e, layer, "weight"), c, x, array_name(e, layer, "multiplier"), c,
+    array_name(e, layer, "shift"), c, entry.out.zero_point, entry.low)
+end
+
+--- prelu with a slope per channel: its codes, multipliers and shifts (none
+-- for one slope: lg_slope takes it as literals).
+function M.slope_tables(e, layer)
+  local entry = M.entry(e, layer)
+  if #entry.slope == 1 then return {} end
+  local dims = string.format("[%d]", #entry.slope)
+  return {
+    int_array(e, "int32_t", array_name(e, layer, "slope"), dims, entry.slope, string.format("layer %d (%s): "
+      .. "slope codes per channel (+-127, scale |slope| / 127)", layer.index, layer.type)),
+    multiplier_arrays(e, layer, "slope_", entry.slope_multiplier, entry.slope_shift, "slope (s_in * s_slope / s_out)"),
+  }
+end
+
+--- leaky_relu or prelu of code expr, channel c (a number or "c"; any for one slope).
+function M.slope_expr(e, layer, expr, c)
+  local entry = M.entry(e, layer)
+  e.uses_slope = true
+  local slope, mult, shift
+  if #entry.slope == 1 then
+    slope, mult, shift = entry.slope[1], entry.slope_multiplier[1], entry.slope_shift[1]
+  else
+    slope, mult, shift = array_name(e, layer, "slope") .. "[" .. c .. "]",
+      array_name(e, layer, "slope_multiplier") .. "[" .. c .. "]", array_name(e, layer, "slope_shift") .. "[" .. c .. "]"
+  end
+  return string.format("lg_slope(%s, %d, %d, %d, %s, %s, %s, %d)", expr, entry.input.zero_point,
+    entry.identity_multiplier, entry.identity_shift, slope, mult, shift, entry.out.zero_point)
+end
+
+--- The name of softmax's exponential table.
+function M.exp_table_name(e, layer)
+  return array_name(e, layer, "exp")
+end
+
+--- One activation layer on code expr.
+local function activation_of(e, layer, expr)
+  local entry = M.entry(e, layer)
+  if layer.type == "relu" then
+    e.uses_relu = true
+    return string.format("lg_relu(%s, %d)", expr, entry.input.zero_point)
+  elseif layer.type == "relu6" or layer.type == "clip" then
+    e.uses_clamp = true
+    return string.format("lg_clamp(%s, %d, %d)", expr, entry.low, entry.high)
+  elseif layer.type == "leaky_relu" then
+    return M.slope_expr(e, layer, expr, 0)
+  end
+  return string.format("%s[%s + 128]", M.table_name(e, layer), expr)
+end
+
 --- expr (a code, int8 or int32) with the activations of act_layers applied.
--- A relu right after the compute layer is already the clamp of its
--- requantization (lg.quantize folds it) and costs nothing.
+-- A relu, relu6 or clip right after the compute layer (through a folded
+-- batch norm) is already the clamp of its requantization (lg.quantize folds
+-- it) and costs nothing.
 function M.activation_expr(e, act_layers, expr, compute_layer)
   for i, layer in ipairs(act_layers) do
-    local entry = M.entry(e, layer)
-    if layer.type == "relu" then
-      local folded = i == 1 and compute_layer and layer.index == compute_layer.index + 1
-        and M.entry(e, compute_layer).out.range_of == "relu"
-      if not folded then
-        e.uses_relu = true
-        expr = string.format("lg_relu(%s, %d)", expr, entry.input.zero_point)
-      end
-    else
-      expr = string.format("%s[%s + 128]", M.table_name(e, layer), expr)
-    end
+    local folded = i == 1 and compute_layer and M.entry(e, layer).folded
+    if not folded then expr = activation_of(e, layer, expr) end
   end
   return expr
 end
@@ -85,8 +171,14 @@ end
 -- variable name or a number).
 function M.requantize_expr(e, layer, acc, oc)
   local entry = M.entry(e, layer)
-  return string.format("lg_requantize(%s, %s[%s], %s[%s], %d, %d)", acc, array_name(e, layer, "multiplier"), oc,
+  local expr = string.format("lg_requantize(%s, %s[%s], %s[%s], %d, %d)", acc, array_name(e, layer, "multiplier"), oc,
     array_name(e, layer, "shift"), oc, entry.out.zero_point, entry.low)
+  if entry.high < 127 then
+    -- a folded relu6 or clip whose upper bound is a code below 127
+    e.uses_clamp = true
+    expr = string.format("lg_clamp(%s, %d, %d)", expr, entry.low, entry.high)
+  end
+  return expr
 end
 
 --------------------------------------------------------------------------------
@@ -115,7 +207,8 @@ function M.conv_bias(e, layer)
   function registry.table()
     local entry = M.entry(e, layer)
     local zx = entry.input.zero_point
-    local c_in, kh, kw = layer.in_shape[1], layer.kernel.h, layer.kernel.w
+    -- the input channels each output channel reads (in_channels / groups)
+    local c_in, kh, kw = layer.weight.shape[2], layer.kernel.h, layer.kernel.w
     local values = {}
     for oc = 0, layer.out_channels - 1 do
       for _, r in ipairs(registry.list) do
@@ -204,8 +297,22 @@ function M.comment_lines(e, step)
     if entry.multiplier then
       local ms = {}
       for i = 1, #entry.multiplier do ms[i] = string.format("%d>>%d", entry.multiplier[i], -entry.shift[i]) end
-      text = text .. string.format("; clamp [%d, 127]; multiplier>>shift (31 - shift bits) per channel: %s",
-        entry.low, table.concat(ms, " "))
+      text = text .. string.format("; clamp [%d, %d]; multiplier>>shift (31 - shift bits) per channel: %s",
+        entry.low, entry.high, table.concat(ms, " "))
+    elseif entry.folded then
+      text = text .. string.format("; folded into layer %d's %s", entry.folded_into, entry.low
+        and string.format("clamp [%d, %d]", entry.low, entry.high) or "weights and bias")
+    elseif entry.low then
+      text = text .. string.format("; clamp on codes [%d, %d]", entry.low, entry.high)
+    elseif entry.slope then
+      local ss = {}
+      for i = 1, #entry.slope do
+        ss[i] = string.format("%d*%d>>%d", entry.slope[i], entry.slope_multiplier[i], -entry.slope_shift[i])
+      end
+      text = text .. string.format("; x >= 0: %d>>%d; x < 0: slope code*multiplier>>shift per channel: %s",
+        entry.identity_multiplier, -entry.identity_shift, table.concat(ss, " "))
+    elseif entry.exp_table then
+      text = text .. "; exp table of the code difference to the max (2^16 scale), rounded division by the sum"
     end
     lines[#lines + 1] = text
   end

@@ -19,14 +19,30 @@
 --                gemmlowp's SaturatingRoundingDoublingHighMul then
 --                RoundingDivideByPOT, plus the output zero point, clamped to
 --                [low, 127]
---   relu         a compute layer followed by relu takes the relu's range and
---                clamps at low = its zero point (ReLU folded into the clamp);
---                relu itself is max(q, zero point)
+--   relu, relu6, clip  a conv2d or linear followed by one (through a folded
+--                batch norm) takes its range and clamps at [low, high], the
+--                codes of its bounds (folded into the clamp); elsewhere a
+--                clamp on the codes in the input's quantization (relu:
+--                max(q, zero point))
+--   batchnorm2d  straight after a conv2d: folded into its float weights and
+--                bias first (lg.ops.batchnorm.fold, as lg.plan emits it), the
+--                folded convolution quantized and calibrated on the batch
+--                norm's range; elsewhere y = x * scale[c] + shift[c] as a
+--                one-weight convolution per channel (weight code +-127, an
+--                int32 bias, a multiplier per channel)
+--   leaky_relu, prelu  TFLite's quantized LeakyRelu/PReLU with their own
+--                output range: x = q - zx; x >= 0 times the identity
+--                multiplier s_in / s_out, x < 0 times the slope's code
+--                (+-127, scale |slope| / 127) and multiplier s_in * s_slope /
+--                s_out (per channel for prelu; never negative)
 --   sigmoid/tanh a 256-entry table of output codes indexed by q + 128; the
 --                output quantization is fixed (sigmoid 1/256, -128; tanh 1/128, 0)
---   pooling, flatten keep their input's quantization (avg pool: rounded
---                division, padded taps counting as the zero point; max pool
---                on the codes)
+--   softmax      (the last layer) output fixed at 1/256, -128; a 256-entry
+--                int32 table of round(2^16 e^(-s_in d)) for d = max - q, and
+--                y = round(256 e / sum e) - 128 (lg.reference_int8)
+--   pooling, flatten, global_avgpool keep their input's quantization (avg
+--                pool: rounded division by PyTorch's divisor, padded taps
+--                counting as the zero point; max pool on the codes)
 --
 -- The table (q):
 --   calibration   { path =, count = }
@@ -37,8 +53,16 @@
 --                 (shared tables where the quantization is shared)
 --     conv2d, linear: weight (int8 codes, the float tensor's layout), weight_scale[oc],
 --                 bias[oc] (int32 codes, 0 without bias), multiplier[oc], shift[oc]
---                 (left shift when positive), low (lower clamp)
+--                 (left shift when positive), low, high (the clamp); value_of (a
+--                 folded batch norm: the trace index whose float values the codes are)
+--     batchnorm2d unfolded: the same per channel, and weight_shape = { C }
+--     folded (batch norm, clamp): folded = true, folded_into (compute layer index);
+--                 low, high for a clamp
+--     relu6, clip: low, high (codes of the bounds)
+--     leaky_relu, prelu: identity_multiplier, identity_shift, slope[c],
+--                 slope_multiplier[c], slope_shift[c] (one entry: every channel)
 --     sigmoid, tanh: table[1..256] (output code of input code i - 129)
+--     softmax: exp_table[1..256] (2^16 e^(-s_in d) at d + 1)
 local reference = require("lg.reference")
 
 local M = {}
@@ -119,6 +143,7 @@ end
 local FIXED = {
   sigmoid = { scale = 1.0 / 256, zero_point = -128, min = 0.0, max = 1.0, fixed = true },
   tanh = { scale = 1.0 / 128, zero_point = 0, min = -1.0, max = 1.0, fixed = true },
+  softmax = { scale = 1.0 / 256, zero_point = -128, min = 0.0, max = 1.0, fixed = true },
 }
 
 --- The 256-entry table of an activation from input params p_in.
@@ -155,8 +180,8 @@ local function quantize_weights(layer, entry)
 end
 
 --------------------------------------------------------------------------------
--- Float forward for the calibration ranges (symmetric padding, no groups or
--- dilation: lg.quantize.check_support refuses the rest): the float reference's arithmetic
+-- Float forward for the calibration ranges (the common windows: symmetric
+-- padding, no groups or dilation; has_fast_loop): the float reference's arithmetic
 -- (double precision, the same taps) as flat loops without closures, about 3x
 -- faster than lg.reference.run; tests/int8/test_quantize.lua checks that both
 -- give the same values.
@@ -237,21 +262,31 @@ end
 function fast.avgpool2d(layer, x, c, h, w) return pool(layer, x, c, h, w, true) end
 function fast.maxpool2d(layer, x, c, h, w) return pool(layer, x, c, h, w, false) end
 
---- lg.reference.run's trace, computed by the loops above.
+--- Does the loop of `fast` compute this layer? Only windows with symmetric
+-- padding, no groups, dilation or ceil_mode, and averages counting the padding.
+local function has_fast_loop(layer)
+  if not fast[layer.type] then return false end
+  if layer.type == "linear" then return true end
+  local p, d = layer.padding, layer.dilation
+  return (layer.groups or 1) == 1 and (not d or (d.h == 1 and d.w == 1))
+    and p.top == p.bottom and p.left == p.right and not layer.ceil_mode and layer.count_include_pad ~= false
+end
+
+--- lg.reference.run's trace, computed by the loops above where they apply
+-- and by lg.reference's own layer functions elsewhere.
 function M.float_trace(model, input)
   local x, c, h, w = input, model.input.channels, model.input.height, model.input.width
   local trace = {}
   for k, layer in ipairs(model.layers) do
     local t = layer.type
-    if fast[t] then
+    if has_fast_loop(layer) then
       x, c, h, w = fast[t](layer, x, c, h, w)
     elseif t == "flatten" then
       c, h, w = c * (h or 1) * (w or 1), nil, nil
     else
-      local fn = reference.activation[t]
-      local y = {}
-      for i = 1, #x do y[i] = fn(x[i]) end
-      x = y
+      local shape = h and { channels = c, height = h, width = w } or { features = c }
+      x, shape = reference.run_layer[t](layer, x, shape)
+      c, h, w = shape.features or shape.channels, shape.height, shape.width
     end
     trace[k] = x
   end
@@ -281,7 +316,48 @@ function M.ranges(model, inputs)
 end
 
 local COMPUTE = { conv2d = true, linear = true }
-local SHARED = { avgpool2d = true, maxpool2d = true, flatten = true, relu = true }
+local SHARED = { avgpool2d = true, maxpool2d = true, flatten = true, relu = true, global_avgpool = true }
+
+--- The real bounds of a clamping activation (nil: unbounded on that side),
+-- or nothing for another layer.
+local function clamp_bounds(layer)
+  if layer.type == "relu" then return true, 0.0, nil end
+  if layer.type == "relu6" then return true, 0.0, 6.0 end
+  if layer.type == "clip" then return true, layer.min, layer.max end
+  return false
+end
+
+--- The codes of a clamping activation's bounds in params p: [low, high].
+local function clamp_codes(layer, p)
+  local _, min, max = clamp_bounds(layer)
+  return min and M.quantize_value(min, p) or M.QMIN, max and M.quantize_value(max, p) or M.QMAX
+end
+
+--- A batch norm folded into the convolution at k (lg.plan folds the same), or nil.
+local function folded_batchnorm(layers, k)
+  local bn = layers[k + 1]
+  if bn and bn.type == "batchnorm2d" and bn.folds_into and bn.folds_into.index == layers[k].index and bn.tensors then
+    return bn
+  end
+  return nil
+end
+
+--- Weight code and multiplier of a slope alpha (leaky_relu, prelu): alpha
+-- symmetric as a weight (code +-127, scale |alpha| / 127; 0 for 0), so the
+-- multiplier s_in * s_alpha / s_out is never negative.
+local function slope_params(alpha, p_in, p_out)
+  local code = (alpha > 0) and 127 or ((alpha < 0) and -127 or 0)
+  local m, shift = M.quantize_multiplier(p_in.scale * math.abs(alpha) / 127 / p_out.scale)
+  return code, m, shift
+end
+
+--- The fixed-point exponentials of softmax: exp_table[d + 1] = round(2^16 *
+-- e^(-s_in * d)) for the code difference d = max - q in 0..255.
+local function softmax_exp_table(p_in)
+  local t = {}
+  for d = 0, 255 do t[d + 1] = math.tointeger(M.round(65536 * math.exp(-p_in.scale * d))) end
+  return t
+end
 
 --- Build the quantization table (see the top of this file).
 -- @param model the model of lg.model, with weights
@@ -292,24 +368,70 @@ function M.build(model, calib)
   q.input = M.choose_params(lo[0], hi[0])
   local current = q.input
   local layers = model.layers
+  local folded = {}  -- k -> the index of the compute layer that layers[k] is folded into
+  local float_tensor = require("lg.weights").float_tensor
   for k, layer in ipairs(layers) do
     local entry = { input = current }
-    if COMPUTE[layer.type] then
-      -- followed by relu: the stored value is the relu's, clamped at its zero point
-      local next_layer = layers[k + 1]
-      local folds_relu = next_layer and next_layer.type == "relu"
-      local rk = folds_relu and k + 1 or k
+    local t = layer.type
+    if folded[k] then
+      -- a batch norm folded into its convolution, or a clamp folded into the
+      -- clamp of the conv2d/linear before it: the codes pass unchanged
+      entry.out, entry.folded, entry.folded_into = current, true, folded[k]
+      if clamp_bounds(layer) then entry.low, entry.high = clamp_codes(layer, current) end
+    elseif COMPUTE[t] then
+      -- a batch norm straight after a convolution is folded into its weights
+      -- (as lg.plan emits it); a relu, relu6 or clip after that into the
+      -- clamp: the stored value is the activation's, in its range
+      local source, last = layer, k
+      local bn = folded_batchnorm(layers, k)
+      if bn then
+        source, last = require("lg.ops.batchnorm").fold(layer, bn, float_tensor), k + 1
+        -- its codes are the batch norm's values (--explain's SQNR compares them with those)
+        entry.value_of = k + 1
+        folded[k + 1] = layer.index
+      end
+      local act = layers[last + 1]
+      local folds_clamp = act and clamp_bounds(act)
+      local rk = folds_clamp and last + 1 or last
       entry.out = M.choose_params(lo[rk], hi[rk])
-      entry.out.range_of = folds_relu and "relu" or nil
-      entry.low = folds_relu and math.max(M.QMIN, entry.out.zero_point) or M.QMIN
-      quantize_weights(layer, entry)
-    elseif SHARED[layer.type] then
+      entry.out.range_of = folds_clamp and act.type or nil
+      entry.low, entry.high = M.QMIN, M.QMAX
+      if folds_clamp then
+        folded[last + 1] = layer.index
+        entry.low, entry.high = clamp_codes(act, entry.out)
+      end
+      quantize_weights(source, entry)
+    elseif t == "batchnorm2d" then
+      -- unfolded: y = x * scale[c] + shift[c] as a one-weight convolution per
+      -- channel (weight code +-127, bias at s_in * s_w, a multiplier per channel)
+      entry.out = M.choose_params(lo[k], hi[k])
+      entry.low, entry.high = M.QMIN, M.QMAX
+      quantize_weights(require("lg.ops.batchnorm").step_layer(layer, float_tensor), entry)
+      entry.weight_shape = { layer.channels }
+    elseif t == "relu6" or t == "clip" then
+      -- a clamp on the codes, in its input's quantization
       entry.out = current
-    elseif FIXED[layer.type] then
-      entry.out = FIXED[layer.type]
-      entry.table = activation_table(reference.activation[layer.type], current, entry.out)
+      entry.low, entry.high = clamp_codes(layer, current)
+    elseif t == "leaky_relu" or t == "prelu" then
+      -- TFLite's quantized LeakyRelu/PReLU: q - zx >= 0 times the identity
+      -- multiplier s_in / s_out, else times the slope's code and multiplier
+      entry.out = M.choose_params(lo[k], hi[k])
+      entry.identity_multiplier, entry.identity_shift = M.quantize_multiplier(current.scale / entry.out.scale)
+      local slopes = (t == "prelu") and layer.tensors.weight.data or { layer.negative_slope }
+      entry.slope, entry.slope_multiplier, entry.slope_shift = {}, {}, {}
+      for i, alpha in ipairs(slopes) do
+        entry.slope[i], entry.slope_multiplier[i], entry.slope_shift[i] = slope_params(alpha, current, entry.out)
+      end
+    elseif t == "softmax" then
+      entry.out = FIXED.softmax
+      entry.exp_table = softmax_exp_table(current)
+    elseif SHARED[t] then
+      entry.out = current
+    elseif FIXED[t] then
+      entry.out = FIXED[t]
+      entry.table = activation_table(reference.activation[t], current, entry.out)
     else
-      error("no int8 quantization for layer type " .. tostring(layer.type))
+      error("no int8 quantization for layer type " .. tostring(t))
     end
     -- the range each layer's own output showed, for --explain
     entry.range = { min = lo[k], max = hi[k] }
@@ -320,21 +442,10 @@ function M.build(model, calib)
   return q
 end
 
---- The first window field of a layer that the int8 kernels do not implement
--- yet (issue 14's fields arrived after them), or nil.
-local function unsupported_window_field(layer)
-  if layer.groups and layer.groups ~= 1 then return "groups = " .. layer.groups end
-  local d = layer.dilation
-  if d and (d.h ~= 1 or d.w ~= 1) then return "dilation" end
-  local p = layer.padding
-  if p and (p.top ~= p.bottom or p.left ~= p.right) then return "asymmetric padding" end
-  if layer.ceil_mode then return "ceil_mode" end
-  if layer.count_include_pad == false then return "count_include_pad = false" end
-  return nil
-end
+-- softmax's int32 sum of exponentials at 2^16 each stays below 2^31
+M.SOFTMAX_MAX_VALUES = 32767
 
---- Every layer's op module must declare int8 support (its `int8` field), and
--- use only the window fields the int8 kernels implement.
+--- Every layer's op module must declare int8 support (its `int8` field).
 function M.check_support(model)
   local errors = require("lg.errors")
   local ops = require("lg.ops")
@@ -343,10 +454,11 @@ function M.check_support(model)
       errors.raise(model.path, layer.line, errors.layer_prefix(layer) .. "--quantize=int8 does not support "
         .. layer.type .. " (no int8 kernel yet); remove --quantize to generate float code")
     end
-    local field = unsupported_window_field(layer)
-    if field then
-      errors.raise(model.path, layer.line, errors.layer_prefix(layer) .. "--quantize=int8 does not support "
-        .. field .. " (no int8 kernel yet); remove --quantize to generate float code")
+    local n = layer.in_shape and require("lg.geometry").elements(layer.in_shape)
+    if layer.type == "softmax" and n > M.SOFTMAX_MAX_VALUES then
+      errors.raise(model.path, layer.line, string.format("%s--quantize=int8 takes a softmax over at most %d values "
+        .. "(its int32 sum of exponentials), this one has %d; remove --quantize or end the network on fewer values",
+        errors.layer_prefix(layer), M.SOFTMAX_MAX_VALUES, n))
     end
   end
 end
@@ -376,7 +488,8 @@ function M.measure_sqnr(model, q, inputs)
   for _, x in ipairs(inputs) do
     local _, float_trace = reference.run(model, x)
     local _, int_trace = reference_int8.run(model, q, reference_int8.quantize_input(q, x))
-    for k, values in ipairs(float_trace) do
+    for k in ipairs(float_trace) do
+      local values = float_trace[q.layers[k].value_of or k]
       local p = q.layers[k].out
       local codes = int_trace[k]
       local s, n = signal[k], noise[k]

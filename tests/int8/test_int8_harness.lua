@@ -65,6 +65,12 @@ local function run_one(entry, level, dir, calib, data, extra, gen_again)
   return ok, out
 end
 
+-- tests/tiny networks using issue 14's window fields and layers whose code differs between the
+-- plans (a pool fused into its conv): run at both. In tiny_dilation, tiny_same, tiny_ceil,
+-- tiny_avg_nopad, tiny_maxdil, tiny_bn_fold, tiny_bn_unfolded and tiny_gap_softmax no pool can be
+-- fused, and --plan=layered writes the same C but for the options line of the banner.
+local BOTH_PLANS = { tiny_depthwise = true }
+
 local function describe_entries()
   local entries = {}
   local models = {}
@@ -75,6 +81,10 @@ local function describe_entries()
   end
   for _, path in ipairs(models) do
     entries[#entries + 1] = { path = path, options = "", seed = nil }
+    -- issue 14's fields and layers: the other memory plan too (the default one fuses)
+    if BOTH_PLANS[path:match("([^/]+)%.lua$")] then
+      entries[#entries + 1] = { path = path, options = "--plan=layered", seed = nil, name_suffix = "_layered" }
+    end
   end
   if #args.model == 0 then
     -- the int8 paths the others may miss (see its comment), both plans
@@ -98,8 +108,9 @@ end
 local levels = {}
 for level in args.levels:gmatch("[^,]+") do levels[#levels + 1] = level end
 
--- Descriptions using what the int8 kernels lack (issue 14's window fields and
--- layers) must be refused in one clean line naming the layer; the rest run.
+-- Descriptions using what the int8 kernels lack (a layer type without int8,
+-- a softmax too large for its int32 sum) must be refused in one clean line
+-- naming the layer; the rest run.
 local quantize = require("lg.quantize")
 local supported = {}
 for _, entry in ipairs(describe_entries()) do
@@ -159,24 +170,30 @@ for _, entry in ipairs(entries) do
 end
 
 -- _infer_int8 uses no floating point: on Cortex-M0+ (no FPU) only _infer, the float
--- wrapper, may call the soft-float routines.
-for _, level in ipairs(levels) do
-  local dir = BUILD .. "/lenet5/" .. level
-  if level == "full" and not args.big_full then goto next_level end
+-- wrapper, may call the soft-float routines. LeNet-5, and the tiny networks of the
+-- int8 batch norm, slope, softmax and average steps (--unroll=kernel).
+local function check_nofloat(name, level, what)
+  local dir = BUILD .. "/" .. name .. "/" .. level
   local ok, out = sh(string.format("arm-none-eabi-gcc %s -mcpu=cortex-m0plus -mthumb -O2 -ffunction-sections "
-    .. "-c %s/lenet5.c -o %s/m0plus.o && arm-none-eabi-objdump -r %s/m0plus.o", cflags.warn, dir, dir, dir))
+    .. "-c %s/%s.c -o %s/m0plus.o && arm-none-eabi-objdump -r %s/m0plus.o", cflags.warn, dir, name, dir, dir))
   local section, bad, seen = nil, {}, 0
   for line in out:gmatch("[^\n]+") do
     section = line:match("^RELOCATION RECORDS FOR %[(.-)%]") or section
     local sym = line:match("(__aeabi_[fd]%w*)") or line:match("(__aeabi_u?[il]2[fd])")
     if sym then
       seen = seen + 1
-      if section ~= ".text.lenet5_infer" then bad[#bad + 1] = section .. ": " .. sym end
+      if section ~= ".text." .. name .. "_infer" then bad[#bad + 1] = section .. ": " .. sym end
     end
   end
-  t.check(ok and seen > 0 and #bad == 0, string.format("LeNet-5 --unroll=%s on Cortex-M0+: soft-float "
-    .. "routines only in the float wrapper _infer", level), ok and table.concat(bad, "\n") or out)
-  ::next_level::
+  t.check(ok and seen > 0 and #bad == 0, string.format("%s --unroll=%s on Cortex-M0+: soft-float "
+    .. "routines only in the float wrapper _infer", what, level), ok and table.concat(bad, "\n") or out)
+end
+for _, level in ipairs(levels) do
+  if level ~= "full" or args.big_full then check_nofloat("lenet5", level, "LeNet-5") end
+end
+for _, name in ipairs({ "tiny_bn_fold", "tiny_bn_unfolded", "tiny_gap_softmax" }) do
+  local src = BUILD .. "/" .. name .. "/kernel/" .. name .. ".c"
+  if shellutil.read_file(src) then check_nofloat(name, "kernel", name) end
 end
 
 -- A one-step change in one int8 weight of generated LeNet-5 code is caught.

@@ -102,7 +102,11 @@ do
   local random_arch = require("random_arch")
   os.execute("mkdir -p build/int8/arch")
   local specs = { { "models/lenet5.lua" }, { "tests/tiny/tiny_conv_bigpad.lua" }, { "tests/tiny/tiny_overlap.lua" },
-                  { "tests/tiny/tiny_maxpool.lua" }, { "tests/tiny/tiny_conv_rect.lua" } }
+                  { "tests/tiny/tiny_maxpool.lua" }, { "tests/tiny/tiny_conv_rect.lua" },
+                  -- issue 14's window fields: lg.reference's own layer functions
+                  { "tests/tiny/tiny_depthwise.lua" }, { "tests/tiny/tiny_same.lua" }, { "tests/tiny/tiny_ceil.lua" },
+                  { "tests/tiny/tiny_avg_nopad.lua" }, { "tests/tiny/tiny_bn_fold.lua" },
+                  { "tests/tiny/tiny_bn_unfolded.lua" }, { "tests/tiny/tiny_gap_softmax.lua" } }
   for seed = 1, 10 do
     local path = string.format("build/int8/arch/unit_%d.lua", seed)
     shellutil.write_file(path, random_arch.description(seed, { max_macs = 2000, int8 = true }))
@@ -120,6 +124,92 @@ do
     end
     t.check(same, spec[1] .. ": the calibration forward equals the float reference exactly")
   end
+end
+
+-- The integer reference on issue 14's window fields, by hand
+do
+  -- one row of 4 codes, kernel 1x3, stride 2, padding 1 left and right, ceil_mode: 3 outputs, the
+  -- last window [3, 5] reaches past the padding (column 5), so counting the padding divides it by 2
+  local function avg(codes, zx, include_pad)
+    local layer = { index = 0, type = "avgpool2d", kernel = { h = 1, w = 3 }, stride = { h = 1, w = 2 },
+      padding = { top = 0, bottom = 0, left = 1, right = 1 }, ceil_mode = true, count_include_pad = include_pad }
+    local model = { input = { channels = 1, height = 1, width = 4 }, layers = { layer } }
+    local p = { scale = 1.0, zero_point = zx }
+    return table.concat(r8.run(model, { layers = { { input = p, out = p } } }, codes), " ")
+  end
+  -- include: (10 + 20 + 5) / 3 = 11.67 -> 12; 90 / 3; (40 + 5) / 2 = 22.5 -> 23 (half away from zero)
+  t.check_eq(avg({ 10, 20, 30, 40 }, 5, true), "12 30 23", "avgpool ceil_mode, padding counted as zero point 5")
+  -- exclude: 30 / 2, 90 / 3, 40 / 1
+  t.check_eq(avg({ 10, 20, 30, 40 }, 5, false), "15 30 40", "avgpool count_include_pad = false: real taps only")
+  -- (-30 + 5) / 3 = -8.33 -> -8; -90 / 3; (-40 + 5) / 2 = -17.5 -> -18
+  t.check_eq(avg({ -10, -20, -30, -40 }, 5, true), "-8 -30 -18", "avgpool negative sums round half away from zero")
+  t.check_eq(avg({ -10, -20, -30, -40 }, 5, false), "-15 -30 -40", "avgpool count_include_pad = false, negative")
+
+  -- groups 2, 1x1 kernel: output channel k reads input channel k only; multiplier 2^30, shift 1 is 1.0
+  local conv = { index = 0, type = "conv2d", out_channels = 2, groups = 2, kernel = { h = 1, w = 1 },
+    stride = { h = 1, w = 1 }, padding = { top = 0, bottom = 0, left = 0, right = 0 } }
+  local model = { input = { channels = 2, height = 1, width = 1 }, layers = { conv } }
+  local entry = { input = { zero_point = 1 }, out = { zero_point = 0 }, weight = { 2, 3 }, bias = { 0, 100 },
+    multiplier = { 1 << 30, 1 << 30 }, shift = { 1, 1 }, low = -128, high = 127 }
+  -- 2 * (11 - 1) = 20; 100 + 3 * (-9 - 1) = 70
+  t.check_eq(table.concat(r8.run(model, { layers = { entry } }, { 11, -9 }), " "), "20 70",
+    "grouped conv: each output channel reads its own group, input zero point 1 subtracted")
+end
+
+-- issue 14's layers: parameters and integer reference, by hand. Input and output ranges
+-- [-8, 7.9375]: scale 1/16, zero point 0 on both sides, so the identity multiplier is 1.0
+-- (2^30, shift 1) and a slope or scale a gives the multiplier a / 127 = (64/127) * 2^-7 for a = 0.5:
+-- round(2^31 * 64 / 127) = 1082196484.
+do
+  local function quantized(layer, shape)
+    local model = { input = shape, layers = { layer } }
+    local saved = quantize.ranges
+    quantize.ranges = function() return { [0] = -8.0, -8.0 }, { [0] = 7.9375, 7.9375 } end
+    local q = quantize.build(model, { path = "x", count = 1, inputs = {} })
+    quantize.ranges = saved
+    return q, model
+  end
+  local function run(q, model, codes) return table.concat(r8.run(model, q, codes), " ") end
+  local q, m = quantized({ index = 0, type = "relu6" }, { channels = 1, height = 1, width = 3 })
+  t.check(q.layers[1].low == 0 and q.layers[1].high == 96, "relu6 on codes: [code(0), code(6)] = [0, 96]")
+  t.check_eq(run(q, m, { -5, 50, 120 }), "0 50 96", "relu6 clamps the codes")
+  q = quantized({ index = 0, type = "clip", min = -0.5, max = 0.25 })
+  t.check(q.layers[1].low == -8 and q.layers[1].high == 4, "clip [-0.5, 0.25]: codes [-8, 4]")
+  local e
+  q, m = quantized({ index = 0, type = "leaky_relu", negative_slope = 0.25 }, { channels = 1, height = 1, width = 2 })
+  e = q.layers[1]
+  t.check(e.identity_multiplier == 1 << 30 and e.identity_shift == 1 and e.slope[1] == 127
+    and e.slope_multiplier[1] == 1082196484 and e.slope_shift[1] == -8, "leaky_relu 0.25: identity 2^30 << 1, "
+    .. "slope code 127, multiplier 0.25 / 127 = 1082196484 >> 8")
+  -- -16 (-1.0): -16 * 127 * 0.25 / 127 = -4 (-0.25); 16 passes
+  t.check_eq(run(q, m, { -16, 16 }), "-4 16", "leaky_relu codes")
+  q, m = quantized({ index = 0, type = "prelu", tensors = { weight = { data = { 0.5, -1.0 } } } },
+    { channels = 2, height = 1, width = 2 })
+  e = q.layers[1]
+  t.check_eq(table.concat(e.slope, " ") .. "; " .. table.concat(e.slope_multiplier, " ") .. "; "
+    .. table.concat(e.slope_shift, " "), "127 -127; 1082196484 1082196484; -7 -6",
+    "prelu slopes 0.5, -1: codes +-127, multipliers 0.5/127 and 1/127")
+  t.check_eq(run(q, m, { -16, 16, -16, 16 }), "-8 16 16 16", "prelu per channel: -1.0 * 0.5, -1.0 * -1")
+  local function t1(v) return { shape = { 1 }, data = { v } } end
+  -- scale 1 / sqrt(3 + 1) = 0.5, shift 0.25: weight code 127 (scale 0.5/127), bias 0.25 / (1/16 * 0.5/127) = 1016
+  q, m = quantized({ index = 0, type = "batchnorm2d", channels = 1, eps = 1.0, affine = true,
+    tensors = { weight = t1(1.0), bias = t1(0.25), running_mean = t1(0.0), running_var = t1(3.0) } },
+    { channels = 1, height = 1, width = 2 })
+  e = q.layers[1]
+  t.check(e.weight[1] == 127 and e.bias[1] == 1016 and e.multiplier[1] == 1082196484 and e.shift[1] == -7,
+    "unfolded batchnorm2d: weight 127, bias 1016, multiplier 1082196484 >> 7",
+    string.format("%d %d %d %d", e.weight[1], e.bias[1], e.multiplier[1], e.shift[1]))
+  -- 1.0 * 0.5 + 0.25 = 0.75 (code 12); -1.0 * 0.5 + 0.25 = -0.25 (code -4)
+  t.check_eq(run(q, m, { 16, -16 }), "12 -4", "unfolded batchnorm2d codes")
+  q, m = quantized({ index = 0, type = "global_avgpool" }, { channels = 2, height = 2, width = 2 })
+  t.check_eq(run(q, m, { 1, 2, 3, 4, -1, -2, -3, -4 }), "3 -3", "global_avgpool: 10 / 4 = 2.5 -> 3, -2.5 -> -3")
+  q, m = quantized({ index = 0, type = "softmax" }, { channels = 2, height = 1, width = 1 })
+  e = q.layers[1]
+  t.check(e.exp_table[1] == 65536 and e.exp_table[17] == 24109 and e.exp_table[256] == 0,
+    "softmax table: 2^16, round(2^16 / e) = 24109, round(2^16 e^(-255/16)) = 0")
+  -- S = 89645: (256 * 65536 + 44822) / S = 187 -> 59, (256 * 24109 + 44822) / S = 69 -> -59
+  t.check_eq(run(q, m, { 0, -16 }), "59 -59", "softmax codes (scale 1/256, zero point -128)")
+  t.check(e.out.scale == 1 / 256 and e.out.zero_point == -128, "softmax output quantization 1/256, -128")
 end
 
 --------------------------------------------------------------------------------
@@ -207,33 +297,36 @@ do
     "explain: int8 totals", out)
 end
 
--- issue 14's window fields and layers: refused by layer and name, exit 1, nothing written
+-- issue 14's window fields and layers are no longer refused: groups, dilation, asymmetric padding,
+-- ceil_mode, count_include_pad = false, batchnorm2d (folded and not), relu6, clip, leaky_relu, prelu,
+-- global_avgpool and softmax generate int8 code (exit 0, nothing on stderr)
+for _, path in ipairs({ "tests/tiny/tiny_depthwise.lua", "tests/tiny/tiny_dilation.lua", "tests/tiny/tiny_same.lua",
+                        "tests/tiny/tiny_ceil.lua", "tests/tiny/tiny_avg_nopad.lua", "tests/tiny/tiny_maxdil.lua",
+                        "tests/tiny/tiny_bn_fold.lua", "tests/tiny/tiny_bn_unfolded.lua",
+                        "tests/tiny/tiny_gap_softmax.lua" }) do
+  local m = require("lg.model").load(path)
+  local calib = dir .. "/window_calib.safetensors"
+  require("int8lib").write_calibration(m, calib, 2, 1)
+  os.execute("rm -rf " .. dir .. "/window && mkdir -p " .. dir .. "/window")
+  local out, code = shellutil.capture(string.format("%s/gen/lenetgen %s --quantize=int8 --calibration %s -o %s/window "
+    .. "2>&1", root, path, calib, dir))
+  t.check(code == 0 and out == "", path .. ": int8 code generated", out)
+end
+
+-- a softmax over more values than its int32 sum of 2^16-scaled exponentials holds: refused, exit 1,
+-- nothing written
 do
-  local nopad = dir .. "/nopad.lua"
-  shellutil.write_file(nopad, 'return { name = "nopad", input = { channels = 1, height = 28, width = 28 },\n'
-    .. '  layers = {\n    { type = "avgpool2d", kernel = 3, padding = 1, count_include_pad = false },\n'
-    .. '    { type = "flatten" }, { type = "linear", out_features = 2 },\n  },\n}\n')
-  local TAIL = " (no int8 kernel yet); remove --quantize to generate float code"
-  for _, c in ipairs({
-    { "tests/tiny/tiny_depthwise.lua", "tests/tiny/tiny_depthwise.lua:8: error: layer 0 (conv2d): --quantize=int8 "
-      .. "does not support groups = 4" },
-    { "tests/tiny/tiny_dilation.lua", "tests/tiny/tiny_dilation.lua:8: error: layer 0 (conv2d): --quantize=int8 "
-      .. "does not support dilation" },
-    { "tests/tiny/tiny_same.lua", "tests/tiny/tiny_same.lua:8: error: layer 0 (conv2d): --quantize=int8 does not "
-      .. "support asymmetric padding" },
-    { "tests/tiny/tiny_ceil.lua", "tests/tiny/tiny_ceil.lua:9: error: layer 1 (maxpool2d): --quantize=int8 does not "
-      .. "support ceil_mode" },
-    { nopad, nopad .. ":3: error: layer 0 (avgpool2d): --quantize=int8 does not support count_include_pad = false" },
-    { "tests/tiny/tiny_bn_unfolded.lua", "tests/tiny/tiny_bn_unfolded.lua:9: error: layer 1 (batchnorm2d): "
-      .. "--quantize=int8 does not support batchnorm2d" },
-  }) do
-    local before = shellutil.capture("ls -la " .. dir .. "/out")
-    local out, code = shellutil.capture(string.format("%s/gen/lenetgen %s --random-weights 1 --quantize=int8 "
-      .. "--calibration %s -o %s/out 2>&1", root, c[1], good, dir))
-    t.check_eq(code, 1, c[1] .. ": int8 refusal exit status")
-    t.check_eq(out, c[2] .. TAIL .. "\n", c[1] .. ": int8 refusal message")
-    t.check_eq(shellutil.capture("ls -la " .. dir .. "/out"), before, c[1] .. ": int8 refusal writes nothing")
-  end
+  local big = dir .. "/bigsoft.lua"
+  shellutil.write_file(big, 'return { name = "bigsoft", input = { channels = 1, height = 200, width = 200 },\n'
+    .. '  layers = {\n    { type = "flatten" },\n    { type = "softmax" },\n  },\n}\n')
+  local before = shellutil.capture("ls -la " .. dir .. "/out")
+  local out, code = shellutil.capture(string.format("%s/gen/lenetgen %s --random-weights 1 --quantize=int8 "
+    .. "--calibration %s -o %s/out 2>&1", root, big, good, dir))
+  t.check_eq(code, 1, "softmax over 40000 values: exit status")
+  t.check_eq(out, big .. ":4: error: layer 1 (softmax): --quantize=int8 takes a softmax over at most 32767 values "
+    .. "(its int32 sum of exponentials), this one has 40000; remove --quantize or end the network on fewer values\n",
+    "softmax over 40000 values: message")
+  t.check_eq(shellutil.capture("ls -la " .. dir .. "/out"), before, "softmax over 40000 values: nothing written")
 end
 
 -- an op module without the int8 capability is refused by name

@@ -9,6 +9,7 @@ local activation = require("lg.ops.activation")
 local channelwise = require("lg.ops.channelwise")
 local errors = require("lg.errors")
 local geometry = require("lg.geometry")
+local int8emit = require("lg.int8emit")
 local render = require("lg.render")
 
 local M = {}
@@ -16,6 +17,7 @@ local M = {}
 M.types = { "batchnorm2d" }
 M.role = "compute"
 M.fields = { type = true, eps = true, affine = true, unroll = true }
+M.int8 = true  -- folded: the convolution's int8 weights; unfolded: a per-channel requantization (lg.int8emit)
 
 function M.check(v, raw, layer, fpath)
   layer.eps = activation.number_field(v, raw, layer, fpath, "eps", 1e-5)
@@ -148,6 +150,7 @@ function M.step_layer(bn, float_tensor)
 end
 
 M.emit = channelwise.emitters(function(e, layer, c, x)
+  if e.q then return int8emit.channel_affine_expr(e, layer, c, x) end
   return string.format("(%s * %s[%s]) + %s[%s]", x, e.weight_name(layer), c, e.bias_name(layer), c)
 end)
 

@@ -4,6 +4,7 @@
 -- H x W values; a flat input of n values has n channels of one value (as
 -- PyTorch's BatchNorm1d and PReLU read an (N, n) input).
 local ckernel = require("lg.ckernel")
+local int8emit = require("lg.int8emit")
 
 local M = {}
 
@@ -26,7 +27,9 @@ end
 
 local function store(e, w, step, value, c, i)
   local x = element(step, "x", c, i)
-  w.line("%s = %s;", element(step, "y", c, i), ckernel.activation_expr(step.acts, value(e, step.layer, c, x)))
+  local v = value(e, step.layer, c, x)
+  w.line("%s = %s;", element(step, "y", c, i),
+    e.q and int8emit.activation_expr(e, step.act_layers, v) or ckernel.activation_expr(step.acts, v))
 end
 
 --- Loops over every channel and position: kernel and none (an elementwise
@@ -47,7 +50,8 @@ local function emit_loops(e, step, fname, value)
 end
 
 --- The emit table of a per-channel operator; value(e, layer, c, x) is the
--- C expression of one output from channel c (a number or "c") and input x.
+-- C expression of one output from channel c (a number or "c") and input x
+-- (int8, e.q: a code).
 function M.emitters(value)
   local function full(e, step, fname)
     local channels, size = layout(step)

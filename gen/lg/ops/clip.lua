@@ -9,6 +9,7 @@ local M = {}
 
 M.types = { "clip", "leaky_relu" }
 M.role = "activation"
+M.int8 = true  -- clip: a clamp on codes or folded into the compute layer's; leaky_relu: lg.int8emit.slope_expr
 -- one field set for both types would let clip accept negative_slope: the
 -- validator asks fields_of(type) when a module has it
 M.fields = { type = true, min = true, max = true, negative_slope = true }

@@ -198,7 +198,8 @@ local function mac_statements(w, b, acc)
         ckernel.affine(b.py, g.ps.h * g.s.h, base.iy, row_loop and ckernel.scaled("ky", g.d.h) or nil),
         ckernel.affine(b.px, g.ps.w * g.s.w, base.ix))
     end
-    if base and b.pairs and g.d.w == 1 and g.k.w >= 4 then
+    -- the DSP pairs: groups 1 and dilation 1 only (the scalar statements otherwise)
+    if base and b.pairs and g.groups == 1 and g.d.h == 1 and g.d.w == 1 and g.k.w >= 4 then
       w.line("#ifdef LG_DSP")
       conv_rows.channel_dsp(w, b, acc, c, rows, row_loop, base)
       w.line("#else")

@@ -2,12 +2,14 @@
 -- AdaptiveAvgPool2d(1)). Kernel level: a loop over channels and rows, each row
 -- summed in straight-line code; full: one function per channel.
 local ckernel = require("lg.ckernel")
+local int8emit = require("lg.int8emit")
 
 local M = {}
 
 M.types = { "global_avgpool" }
 M.role = "compute"
 M.fields = { type = true, unroll = true }
+M.int8 = true  -- the sum of the codes over H*W divided rounding half away from zero (lg_average)
 
 function M.infer(v, layer, shape, prev)
   if #shape ~= 3 then
@@ -22,15 +24,21 @@ function M.attributes(layer)
   return string.format("mean of each channel's %dx%d values", layer.in_shape[2], layer.in_shape[3])
 end
 
-local function store(w, step, c, count)
+local function store(e, w, step, c, count)
+  if e.q then
+    e.uses_average = true
+    w.line("y[%s][0][0] = %s;", c, int8emit.activation_expr(e, step.act_layers,
+      string.format("lg_average(s, %d)", count)))
+    return
+  end
   w.line("y[%s][0][0] = %s;", c, ckernel.activation_expr(step.acts, ckernel.divide_by_count("s", count)))
 end
 
---- s += each value of row `row` (a number or "row") of channel c.
-local function add_row(w, c, row, width, first)
+--- s += each value of row `row` (a number or "row") of channel c (int8: an int32 sum of codes).
+local function add_row(e, w, c, row, width, first)
   for col = 0, width - 1 do
     if first and col == 0 then
-      w.line("float s = x[%s][%s][0];", c, row)
+      w.line("%s s = x[%s][%s][0];", e.q and "int32_t" or "float", c, row)
     else
       w.line("s += x[%s][%s][%d];", c, row, col)
     end
@@ -40,13 +48,13 @@ end
 local function emit_kernel(e, step, fname)
   local _, h, wd = table.unpack(step.in_shape)
   ckernel.channel_loop_function(e, step, fname, "c", step.in_shape[1], function(w)
-    add_row(w, "c", 0, wd, true)
+    add_row(e, w, "c", 0, wd, true)
     if h > 1 then
       w.line("for (int row = 1; row < %d; ++row) {", h)
-      add_row(w, "c", "row", wd, false)
+      add_row(e, w, "c", "row", wd, false)
       w.line("}")
     end
-    store(w, step, "c", h * wd)
+    store(e, w, step, "c", h * wd)
   end)
 end
 
@@ -55,8 +63,8 @@ local function emit_full(e, step, fname)
   ckernel.full_parts(e, step, fname, function(part)
     for c = 0, c_count - 1 do
       part(string.format("_c%d", c), function(w)
-        for row = 0, h - 1 do add_row(w, c, row, wd, row == 0) end
-        store(w, step, c, h * wd)
+        for row = 0, h - 1 do add_row(e, w, c, row, wd, row == 0) end
+        store(e, w, step, c, h * wd)
       end)
     end
   end)
@@ -65,13 +73,13 @@ end
 local function emit_none(e, step, fname)
   local _, h, wd = table.unpack(step.in_shape)
   ckernel.channel_loop_function(e, step, fname, "c", step.in_shape[1], function(w)
-    w.line("float s = 0.0f;")
+    w.line(e.q and "int32_t s = 0;" or "float s = 0.0f;")
     w.line("for (int row = 0; row < %d; ++row) {", h)
     w.line("for (int col = 0; col < %d; ++col) {", wd)
     w.line("s += x[c][row][col];")
     w.line("}")
     w.line("}")
-    store(w, step, "c", h * wd)
+    store(e, w, step, "c", h * wd)
   end)
 end
 

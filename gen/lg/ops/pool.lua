@@ -141,17 +141,13 @@ local function average(g, row, col)
   return ckernel.divide_by_count("s", g.divisor.h[row] * g.divisor.w[col])
 end
 
---- The stored value of a window's sum s (average) or maximum m; `padded`
--- is the number of the window's taps in the padding (a C expression at
--- --unroll=none).
-local function pool_value(e, step, g, padded, row, col)
-  local is_avg = g.is_avg
-  if not e.q then
-    return ckernel.activation_expr(step.acts, is_avg and average(g, row, col) or "m")
-  end
+--- int8: the stored code of a window's sum s (average) or maximum m. An
+-- average divides by `count`, the window's divisor (see axis_divisor), its
+-- `padded` taps in the padding counting as the zero point, the code of 0.0
+-- (both C expressions at --unroll=none).
+local function int8_pool_value(e, step, g, padded, count)
   local value = "(int8_t)m"
-  if is_avg then
-    -- padded taps count as the zero point, the code of 0.0
+  if g.is_avg then
     e.uses_average = true
     local zx = int8emit.entry(e, step.layer).input.zero_point
     local sum = "s"
@@ -163,9 +159,19 @@ local function pool_value(e, step, g, padded, row, col)
         sum = string.format("s + ((%s) * %s)", padded, (zx < 0) and string.format("(%d)", zx) or tostring(zx))
       end
     end
-    value = string.format("lg_average(%s, %d)", sum, g.k.h * g.k.w)
+    value = string.format("lg_average(%s, %s)", sum, count)
   end
   return int8emit.activation_expr(e, step.act_layers, value)
+end
+
+--- The stored value of a window's sum s (average) or maximum m at output
+-- (row, col), of which `taps` lie inside the input.
+local function pool_value(e, step, g, taps, row, col)
+  if not e.q then
+    return ckernel.activation_expr(step.acts, g.is_avg and average(g, row, col) or "m")
+  end
+  local count = g.divisor.h[row] * g.divisor.w[col]
+  return int8_pool_value(e, step, g, count - taps, count)
 end
 
 --- One output: its window's valid taps, straight-line (validation made sure
@@ -189,9 +195,9 @@ local function pool_body(e, w, step, g, c, oy, ox, row, col)
       end
     end
   end
-  local padded = g.k.h * g.k.w - (y_last - y_first + 1) * (x_last - x_first + 1)
+  local taps = (y_last - y_first + 1) * (x_last - x_first + 1)
   w.line("y[%s][%s][%s] = %s;", c, ckernel.affine(oy, 1, 0), ckernel.affine(ox, 1, 0),
-    pool_value(e, step, g, padded, row, col))
+    pool_value(e, step, g, taps, row, col))
 end
 
 local function emit_kernel(e, step, fname)
@@ -232,16 +238,31 @@ local function divisor_table(name, divisors, count)
   return string.format("static const float %s[%d] = { %s };", name, count, table.concat(values, ", "))
 end
 
+--- The same as int constants (int8: the divisor of an integer division).
+local function int_divisor_table(name, divisors, count)
+  local values = {}
+  for o = 0, count - 1 do values[#values + 1] = tostring(divisors[o]) end
+  return string.format("static const int %s[%d] = { %s };", name, count, table.concat(values, ", "))
+end
+
 local function emit_none(e, step, fname)
   local g = pool_geometry(step)
   local vars = ckernel.none_vars(step, fname, g, e.value_type)
   local acc_type = e.q and "int32_t" or "float"
   vars.channels = tostring(g.c)
   if e.q then
-    -- int8 (no ceil_mode, count_include_pad or dilation: lg.quantize refuses them): the
-    -- window's padded taps count as the zero point
-    vars.value = pool_value(e, step, g, string.format("%d - ((ky_end[oy] - ky_begin[oy]) * (kx_end[ox] - kx_begin[ox]))",
-      g.k.h * g.k.w))
+    -- int8: the window's padded taps count as the zero point
+    local taps = "(ky_end[oy] - ky_begin[oy]) * (kx_end[ox] - kx_begin[ox])"
+    if not g.is_avg or g.uniform then
+      vars.value = int8_pool_value(e, step, g, string.format("%d - (%s)", g.k.h * g.k.w, taps), g.k.h * g.k.w)
+    elseif not g.count_include_pad then
+      vars.value = int8_pool_value(e, step, g, 0, taps)
+    else
+      -- ceil_mode windows hanging past the padding: integer divisor tables
+      vars.tables = table.concat({ vars.tables, int_divisor_table("ky_count", g.divisor.h, g.oh),
+        int_divisor_table("kx_count", g.divisor.w, g.ow) }, "\n")
+      vars.value = int8_pool_value(e, step, g, "ky_count[oy] * kx_count[ox] - " .. taps, "ky_count[oy] * kx_count[ox]")
+    end
   else
     local value = "m"
     if g.is_avg and g.uniform then

@@ -4,12 +4,14 @@
 -- (the slope depends on the channel), with the activations after it fused.
 local channelwise = require("lg.ops.channelwise")
 local geometry = require("lg.geometry")
+local int8emit = require("lg.int8emit")
 
 local M = {}
 
 M.types = { "prelu" }
 M.role = "compute"
 M.fields = { type = true, unroll = true }
+M.int8 = true  -- TFLite's quantized PReLU, a slope code and multiplier per channel (lg.int8emit.slope_expr)
 
 function M.infer(_, layer, shape)
   layer.channels = shape[1]
@@ -46,6 +48,7 @@ function M.step_layer(layer)
 end
 
 M.emit = channelwise.emitters(function(e, layer, c, x)
+  if e.q then return int8emit.slope_expr(e, layer, x, c) end
   local slope = string.format("%s[%s]", e.weight_name(layer), #layer.weight.data == 1 and "0" or c)
   return string.format("(%s > 0.0f) ? %s : (%s * %s)", x, x, x, slope)
 end)

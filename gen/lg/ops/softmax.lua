@@ -5,12 +5,14 @@
 -- builtin); under -ffinite-math-only the arguments stay finite.
 local ckernel = require("lg.ckernel")
 local geometry = require("lg.geometry")
+local int8emit = require("lg.int8emit")
 
 local M = {}
 
 M.types = { "softmax" }
 M.role = "compute"
 M.fields = { type = true, unroll = true }
+M.int8 = true  -- a table of 2^16 e^(s (q - max)) by code difference, an integer sum and rounded division
 
 function M.check(v, _, layer, fpath)
   if layer.index ~= v.layer_count - 1 then
@@ -67,10 +69,49 @@ local function emit_flat(e, step, fname, unrolled)
   e.add_function(w.text())
 end
 
+--- int8 (output scale 1/256, zero point -128): with m the largest code,
+-- e_i = table[m - x_i] (2^16 e^(s_in (x_i - m)), lg.quantize), s their sum
+-- (at most 2^16 per value), y_i = (256 e_i + s / 2) / s - 128, at most 127.
+-- Two passes over the table instead of a buffer of the e_i.
+local function emit_int8(e, step, fname, unrolled)
+  local n = step.out_elements
+  local exp = int8emit.exp_table_name(e, step.layer)
+  local w = e.writer()
+  ckernel.signature(w, fname, "x", "y", e.value_type)
+  local function each(fmt)
+    if unrolled then
+      for i = 0, n - 1 do w.line((fmt:gsub("%[i%]", "[" .. i .. "]"))) end
+    else
+      w.line("for (int i = 0; i < %d; ++i) {", n)
+      w.line(fmt)
+      w.line("}")
+    end
+  end
+  w.line("{")
+  w.line("int32_t m = x[0];")
+  each("m = (x[i] > m) ? x[i] : m;")
+  w.line("int32_t s = 0;")
+  each(string.format("s += %s[m - x[i]];", exp))
+  w.line("const int32_t half = s / 2;")
+  each(string.format("y[i] = lg_clamp(((256 * %s[m - x[i]]) + half) / s - 128, -128, 127);", exp))
+  w.line("}")
+  e.uses_clamp = true
+  e.add_function(w.text())
+end
+
 M.emit = {
-  full = function(e, step, fname) emit_flat(e, step, fname, true) end,
-  kernel = function(e, step, fname) emit_flat(e, step, fname, false) end,
-  none = function(e, step, fname) emit_flat(e, step, fname, false) end,
+  full = function(e, step, fname)
+    if e.q then return emit_int8(e, step, fname, true) end
+    emit_flat(e, step, fname, true)
+  end,
+  kernel = function(e, step, fname)
+    if e.q then return emit_int8(e, step, fname, false) end
+    emit_flat(e, step, fname, false)
+  end,
+  none = function(e, step, fname)
+    if e.q then return emit_int8(e, step, fname, false) end
+    emit_flat(e, step, fname, false)
+  end,
 }
 
 return M
