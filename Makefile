@@ -45,10 +45,10 @@ TEST_TARGETS += check-generated
 # files run one after the other in a chain (a+b), the longest chains first;
 # check-generated runs last, alone. TEST_JOBS=1 runs them one by one in this order.
 TEST_JOBS   ?= 2
-TEST_CHAINS := test-firmware+test-footprint+test-firmware-model+bench-smoke \
-               test-int8-unit+test-int8+test-int8-mul32
-TEST_FIRST  := test-audit lint test-harness test-compilers test-property test-split-lenet5
-TEST_PLAN   := $(TEST_CHAINS) $(filter $(TEST_FIRST),$(TEST_TARGETS)) \
+TEST_CHAINS := test-firmware+test-footprint+test-firmware-model+bench-smoke
+TEST_FIRST  := test-int8 test-audit lint test-harness test-compilers test-property test-split-lenet5 \
+               test-int8-mul32
+TEST_PLAN   := $(TEST_CHAINS) $(foreach t,$(TEST_FIRST),$(filter $(t),$(TEST_TARGETS))) \
                $(filter-out $(subst +, ,$(TEST_CHAINS)) $(TEST_FIRST) check-generated,$(TEST_TARGETS))
 
 test: deps

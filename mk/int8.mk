@@ -14,8 +14,19 @@ SOAK_INT8_SEEDS ?= 9-60
 .PHONY: test-int8 test-int8-unit soak soak-int8
 TEST_TARGETS += test-int8-unit test-int8
 
+# The descriptions are split into INT8_PARTS parts run side by side (--part K/N, each in
+# build/int8/partK); each part's output is printed whole, in order.
+INT8_PARTS ?= 2
 test-int8:
-	$(Q)$(LUA) tests/int8/test_int8_harness.lua --seeds $(INT8_SEEDS) --levels $(INT8_LEVELS)
+	$(Q)mkdir -p $(BUILD)/int8; \
+	for k in $$(seq 1 $(INT8_PARTS)); do \
+	  { $(LUA) tests/int8/test_int8_harness.lua --seeds $(INT8_SEEDS) --levels $(INT8_LEVELS) \
+	      --part $$k/$(INT8_PARTS) >$(BUILD)/int8/part$$k.log 2>&1; echo $$? >$(BUILD)/int8/part$$k.rc; } & \
+	done; wait; rc=0; \
+	for k in $$(seq 1 $(INT8_PARTS)); do \
+	  echo "--- part $$k of $(INT8_PARTS)"; cat $(BUILD)/int8/part$$k.log; \
+	  [ "$$(cat $(BUILD)/int8/part$$k.rc)" = 0 ] || rc=1; \
+	done; exit $$rc
 
 test-int8-unit:
 	$(Q)$(LUA) tests/int8/test_quantize.lua
@@ -28,8 +39,8 @@ test-int8-unit:
 TEST_TARGETS += test-int8-mul32
 test-int8-mul32:
 	$(Q)$(LUA) tests/int8/test_mul32.lua
-	$(Q)CC="$${CC:-gcc} -DLG_INT8_MUL32" $(LUA) tests/int8/test_int8_harness.lua --seeds 1-2 --levels kernel \
-	    --model models/lenet5.lua
+	$(Q)CC="$${CC:-gcc} -DLG_INT8_MUL32" LG_INT8_BUILD=$(BUILD)/int8-mul32 $(LUA) tests/int8/test_int8_harness.lua \
+	    --seeds 1-2 --levels kernel --model models/lenet5.lua
 
 soak: soak-int8
 soak-int8:

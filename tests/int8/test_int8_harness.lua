@@ -22,9 +22,18 @@ local args = t.parse_args("tests/int8/test_int8_harness.lua", "int8 C against th
     p:option("--levels", "Unroll levels.", "full,kernel,none")
     p:option("--model", "A description (repeatable; default models/*.lua and tests/tiny/*.lua)."):count("*")
     p:flag("--big-full", "Also run --unroll=full sources over 4 MB (LeNet-5: about 3.5 minutes; make soak-int8).")
+    p:option("--part", "Run only part K of N of the descriptions (every Nth, from the Kth), in a build "
+      .. "directory of its own: make test-int8 runs the parts side by side.", "1/1")
   end)
 
-local BUILD = "build/int8"
+local part, parts = args.part:match("^(%d+)/(%d+)$")
+part, parts = tonumber(part), tonumber(parts)
+if not part or part < 1 or part > parts then
+  io.stderr:write("tests/int8/test_int8_harness.lua: --part wants K/N with 1 <= K <= N, got " .. args.part .. "\n")
+  os.exit(2)
+end
+-- LG_INT8_BUILD: test-int8-mul32 runs LeNet-5 beside test-int8, in a directory of its own
+local BUILD = (os.getenv("LG_INT8_BUILD") or "build/int8") .. ((parts > 1) and ("/part" .. part) or "")
 local SAN = "-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 -- a sanitized build of a file this large costs minutes and gigabytes (LeNet-5 --unroll=full):
 -- it is compiled -O1 without sanitizers, still bit-exact
@@ -113,7 +122,8 @@ for level in args.levels:gmatch("[^,]+") do levels[#levels + 1] = level end
 -- naming the layer; the rest run.
 local quantize = require("lg.quantize")
 local supported = {}
-for _, entry in ipairs(describe_entries()) do
+for index, entry in ipairs(describe_entries()) do
+  if (index - 1) % parts ~= part - 1 then goto next_entry end
   local model = require("lg.model").load(entry.path, { random_seed = entry.seed })
   local ok, err = pcall(quantize.check_support, model)
   if ok then
@@ -123,9 +133,15 @@ for _, entry in ipairs(describe_entries()) do
     t.check(message:match("^[^\n]+:%d+: error: layer %d+ %([%w_]+%): %-%-quantize=int8 does not support [^\n]+$")
       ~= nil, entry.path .. ": refused by --quantize=int8 in one line naming the layer", message)
   end
+  ::next_entry::
 end
 
 local entries = supported
+-- LeNet-5's own checks below run in the part that has it
+local has_lenet5 = false
+for _, entry in ipairs(entries) do
+  if entry.path:match("models/lenet5%.lua$") and not entry.name_suffix then has_lenet5 = true end
+end
 for _, entry in ipairs(entries) do
   local model = require("lg.model").load(entry.path, { random_seed = entry.seed })
   entry.name = model.name
@@ -189,7 +205,7 @@ local function check_nofloat(name, level, what)
     .. "routines only in the float wrapper _infer", what, level), ok and table.concat(bad, "\n") or out)
 end
 for _, level in ipairs(levels) do
-  if level ~= "full" or args.big_full then check_nofloat("lenet5", level, "LeNet-5") end
+  if has_lenet5 and (level ~= "full" or args.big_full) then check_nofloat("lenet5", level, "LeNet-5") end
 end
 for _, name in ipairs({ "tiny_bn_fold", "tiny_bn_unfolded", "tiny_gap_softmax" }) do
   local src = BUILD .. "/" .. name .. "/kernel/" .. name .. ".c"
@@ -197,7 +213,7 @@ for _, name in ipairs({ "tiny_bn_fold", "tiny_bn_unfolded", "tiny_gap_softmax" }
 end
 
 -- A one-step change in one int8 weight of generated LeNet-5 code is caught.
-do
+if has_lenet5 then
   local dir = BUILD .. "/lenet5/kernel"
   local src = dir .. "/lenet5.c"
   local text = shellutil.read_file(src)
@@ -226,7 +242,7 @@ end
 -- The DSP path really runs on packed pairs: LeNet-5's kernel-level conv2 uses __smlad, and a change
 -- of one packed weight pair is caught with the intrinsics emulated (and ignored by the portable path,
 -- which never compiles the pair tables).
-do
+if has_lenet5 then
   local dir = BUILD .. "/lenet5/kernel"
   local text = shellutil.read_file(dir .. "/lenet5.c") or ""
   local at = text:find("static const int32_t lenet5_layer3_weight_pairs", 1, true)
