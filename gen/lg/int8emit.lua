@@ -81,12 +81,40 @@ function M.activation_expr(e, act_layers, expr, compute_layer)
   return expr
 end
 
+-- lg_scale_bounded's precondition (templates/source_head_int8.c): |acc| *
+-- 2^left < 2^29 for every accumulator of every channel.
+M.BOUNDED_LIMIT = 1 << 29
+local bounded_cache = setmetatable({}, { __mode = "k" })  -- entry -> M.is_bounded(entry)
+
+--- Whether every accumulator of the layer provably meets lg_scale_bounded's
+-- precondition. An accumulator is bias + sum of w * (x - zero point) over
+-- the real taps, with x an int8 code, so |acc| <= |bias| + d * sum |w|, d the
+-- largest |x - zero point|; times 2^left (a left shift when shift > 0).
+function M.is_bounded(entry)
+  local channels = #entry.bias
+  local per = #entry.weight // channels
+  local d = math.max(128 + entry.input.zero_point, 127 - entry.input.zero_point)
+  for oc = 1, channels do
+    local sum = 0
+    for i = (oc - 1) * per + 1, oc * per do sum = sum + math.abs(entry.weight[i]) end
+    local left = math.max(entry.shift[oc], 0)
+    if left > 28 or -entry.shift[oc] > 31 then return false end
+    if (math.abs(entry.bias[oc]) + d * sum) << left >= M.BOUNDED_LIMIT then return false end
+  end
+  return true
+end
+
 --- The output code of accumulator `acc` of output channel `oc` (a loop
 -- variable name or a number).
 function M.requantize_expr(e, layer, acc, oc)
   local entry = M.entry(e, layer)
-  return string.format("lg_requantize(%s, %s[%s], %s[%s], %d, %d)", acc, array_name(e, layer, "multiplier"), oc,
-    array_name(e, layer, "shift"), oc, entry.out.zero_point, entry.low)
+  local is_bounded = bounded_cache[entry]
+  if is_bounded == nil then
+    is_bounded = M.is_bounded(entry)
+    bounded_cache[entry] = is_bounded
+  end
+  return string.format("lg_requantize(%s, %s[%s], %s[%s], %d, %d, %d)", acc, array_name(e, layer, "multiplier"), oc,
+    array_name(e, layer, "shift"), oc, entry.out.zero_point, entry.low, is_bounded and 1 or 0)
 end
 
 --------------------------------------------------------------------------------
