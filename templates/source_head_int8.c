@@ -108,7 +108,14 @@ LG_ALWAYS_INLINE static inline int32_t lg_low_pair(const int8_t *x)
 LG_ALWAYS_INLINE static inline int32_t lg_high_pair(const int8_t *x)
 {
     const uint32_t word = lg_word(x);
+#if defined(LG_ACLE_EMULATION)
     return __sxtb16((int32_t)((word >> 8) | (word << 24))); /* ROR 8 */
+#else
+    /* SXTB16 rotates its operand itself; gcc would spend a MOV ROR on it */
+    int32_t pair;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(pair) : "r"(word));
+    return pair;
+#endif
 }
 /*
  * lg_requantize's multiply and rounding division for a layer whose every
