@@ -166,41 +166,49 @@ function M.conv_bias(e, layer)
   return registry
 end
 
---- A registry of the weight pairs the DSP path (__smlad, templates/
--- source_head_int8.c) of one conv layer reads: slot(s) is the int32 column of
--- the int16 pair (w[s], w[s + 2]) of a kernel row, low half first. The table,
--- [out_channels][in_channels / groups][kernel h][columns], exists only under
--- LG_DSP (the portable path reads the int8 weights).
+--- A registry of the weights the DSP path (__smlad, templates/
+-- source_head_int8.c) of one conv layer reads, one int32 column per kernel row
+-- each: slot(s) is the int16 pair (w[s], w[s + 2]) of the row, low half first;
+-- single(s) is w[s] alone, for a multiply-add, so that a row's weights are one
+-- array and one pointer. The table, [out_channels][in_channels / groups]
+-- [kernel h][columns], exists only under LG_DSP (the portable path reads the
+-- int8 weights).
 function M.conv_pairs(e, layer)
-  local registry = { keys = {}, starts = {} }
-  function registry.slot(s)
-    if not registry.keys[s] then
-      registry.keys[s] = #registry.starts
-      registry.starts[#registry.starts + 1] = s
+  local registry = { keys = {}, columns = {} }
+  local function column(key, s, is_single)
+    if not registry.keys[key] then
+      registry.keys[key] = #registry.columns
+      registry.columns[#registry.columns + 1] = { s = s, is_single = is_single }
     end
-    return registry.keys[s]
+    return registry.keys[key]
   end
+  function registry.slot(s) return column("pair " .. s, s, false) end
+  function registry.single(s) return column("single " .. s, s, true) end
   function registry.name() return array_name(e, layer, "weight_pairs") end
   function registry.table()
-    if #registry.starts == 0 then return nil end
+    if #registry.columns == 0 then return nil end
     local weight = M.entry(e, layer).weight
     local c_in, kh, kw = layer.weight.shape[2], layer.kernel.h, layer.kernel.w
     local function pack(low, high) return high * 65536 + (low & 0xffff) end
-    local values = {}
+    local values, names = {}, {}
+    for _, col in ipairs(registry.columns) do
+      names[#names + 1] = col.is_single and string.format("w[%d]", col.s)
+        or string.format("(w[%d], w[%d])", col.s, col.s + 2)
+    end
     for oc = 0, layer.out_channels - 1 do
       for c = 0, c_in - 1 do
         for ky = 0, kh - 1 do
           local row = ((oc * c_in + c) * kh + ky) * kw + 1
-          for _, s in ipairs(registry.starts) do
-            values[#values + 1] = pack(weight[row + s], weight[row + s + 2])
+          for _, col in ipairs(registry.columns) do
+            values[#values + 1] = col.is_single and weight[row + col.s] or pack(weight[row + col.s], weight[row + col.s + 2])
           end
         end
       end
     end
     return "#ifdef LG_DSP\n" .. carray.weight_array(e.writer(), registry.name(),
-      { shape = { layer.out_channels, c_in, kh, #registry.starts }, data = values },
-      string.format("layer %d: int8 weights as int16 pairs for __smlad, per kernel row: (w[s], w[s + 2]) for "
-        .. "s = %s (low half first)", layer.index, table.concat(registry.starts, ", ")),
+      { shape = { layer.out_channels, c_in, kh, #registry.columns }, data = values },
+      string.format("layer %d: int8 weights per kernel row for the DSP path: %s (pairs are int16 pairs for "
+        .. "__smlad, low half first)", layer.index, table.concat(names, ", ")),
       "int32_t", tostring) .. "\n#endif"
   end
   return registry

@@ -81,7 +81,7 @@ end
 -- and (c + 1, c + 3), two __smlad on weights packed as int16 pairs; the other
 -- taps are LG_MAC. A word is read only where all its four codes are inside
 -- the body's columns (col_max: the last one any real tap reads), so inside
--- the image. Appends { offset, text, reads_w } to `out`.
+-- the image. Appends { offset, text } to `out`.
 function M.kernel_row_dsp(out, b, acc, c, ky, row_loop, base, col_max)
   local g = b.g
   local by_acc = {}
@@ -113,8 +113,8 @@ function M.kernel_row_dsp(out, b, acc, c, ky, row_loop, base, col_max)
         smlad(a, second, m.kx + 1, offset + 1)
         i = i + 4
       else
-        out[#out + 1] = { offset = offset, reads_w = true,
-                          text = string.format("LG_MAC(%s, w[%s][%s][%d], xc[%d]);", a.name, c, ky, m.kx, offset) }
+        out[#out + 1] = { offset = offset, text = string.format("LG_MAC(%s, %s[%s][%s][%s][%d], xc[%d]);", a.name,
+          b.pairs.name(), b.oc, c, ky, b.pairs.single(m.kx), offset) }
         i = i + 1
       end
     end
@@ -135,12 +135,8 @@ function M.channel_dsp(w, b, acc, c, rows, row_loop, base)
     if m.offset ~= n.offset then return m.offset < n.offset end
     return m.index < n.index
   end)
-  local reads_w = false
-  for _, st in ipairs(statements) do
-    w.line("%s", st.text)
-    reads_w = reads_w or st.reads_w
-  end
-  if not reads_w then w.line("(void)w;") end
+  for _, st in ipairs(statements) do w.line("%s", st.text) end
+  w.line("(void)w; /* the DSP path reads its weights from the weight pairs */")
 end
 
 --- int8 loops: the smallest constant row and column any tap of the body
