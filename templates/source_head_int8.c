@@ -127,6 +127,8 @@ LG_ALWAYS_INLINE static inline int32_t lg_high_pair(const int8_t *x)
  * high word of (2 * x) * multiplier: one SMMULR. RoundingDivideByPOT (ties
  * away from zero) is then one add and one arithmetic shift: x + 2^(right - 1),
  * one less for a negative x, shifted right (nothing to round when right is 0).
+ * only_right (a constant: every shift of the layer is negative) lets the
+ * compiler drop the left shift and the test for right > 0.
  * tests/int8/test_mul32.lua compares it with the integer reference.
  */
 /* (a * b + 2^31) >> 32: SMMULR. Written out because gcc, given the 64-bit
@@ -142,14 +144,15 @@ LG_ALWAYS_INLINE static inline int32_t lg_rounded_high_word(int32_t a, int32_t b
     return high;
 #endif
 }
-LG_ALWAYS_INLINE static inline int32_t lg_scale_bounded(int32_t acc, int32_t multiplier, int32_t shift)
+LG_ALWAYS_INLINE static inline int32_t lg_scale_bounded(int32_t acc, int32_t multiplier, int32_t shift,
+                                                        int32_t only_right)
 {
-    const int32_t left = (shift > 0) ? shift : 0;
-    const int32_t right = (shift > 0) ? 0 : -shift;
+    const int32_t left = (!only_right && (shift > 0)) ? shift : 0;
+    const int32_t right = (only_right || (shift <= 0)) ? -shift : 0;
     const int32_t doubled = acc * ((int32_t)2 << left);
     const int32_t high = lg_rounded_high_word(doubled, multiplier);
     const int32_t half = (int32_t)(((uint32_t)1 << right) >> 1);
-    return (high + half - ((high < 0) & (right > 0))) >> right;
+    return (high + half - ((high < 0) & (only_right || (right > 0)))) >> right;
 }
 #endif
 
@@ -162,7 +165,8 @@ LG_ALWAYS_INLINE static inline int32_t lg_scale_bounded(int32_t acc, int32_t mul
  * arithmetic on every compiler this code is tested with (gcc, clang,
  * arm-none-eabi-gcc); C99 leaves them implementation-defined. bounded (a
  * constant at each call) is 1 where the generator proved lg_scale_bounded's
- * bound for the layer; only the LG_DSP path uses it.
+ * bound for the layer, 2 where moreover every shift is negative; only the
+ * LG_DSP path uses it.
  */
 static inline int8_t lg_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point, int32_t low,
                                    int32_t bounded)
@@ -170,7 +174,7 @@ static inline int8_t lg_requantize(int32_t acc, int32_t multiplier, int32_t shif
     int32_t v;
 #if defined(LG_DSP) && !defined(LG_INT8_MUL32)
     if (bounded) {
-        v = lg_scale_bounded(acc, multiplier, shift);
+        v = lg_scale_bounded(acc, multiplier, shift, bounded == 2);
     } else
 #endif
     {

@@ -7,8 +7,9 @@
 -- and on seeded random ones, every shift QuantizeMultiplier can produce.
 -- The LG_DSP variant (ACLE emulated, tests/int8/acle_emul.h) takes
 -- lg_scale_bounded on every case inside its bound (|x| * 2^left < 2^29, what
--- lg.int8emit.is_bounded proves for a layer) and the general path elsewhere;
--- is_bounded itself is checked on a layer at and past the bound.
+-- lg.int8emit.bounded_mode proves for a layer; mode 2 where the shift is
+-- negative) and the general path elsewhere; bounded_mode itself is checked on
+-- a layer at and past the bound.
 --   lua5.4 tests/int8/test_mul32.lua [-v] [--random 100000]
 local root = arg[0]:match("^(.*)/tests/int8/[^/]*$") or "."
 package.path = root .. "/gen/?.lua;" .. root .. "/tests/harness/?.lua;" .. root .. "/tools/?.lua;" .. package.path
@@ -116,10 +117,11 @@ for r = 1, 31 do
   end
 end
 
---- Whether lg.int8emit.is_bounded's bound holds for this case: lg_scale_bounded may take it.
-local function in_bound(x, s)
+--- lg_requantize's bounded argument for this case, as lg.int8emit.bounded_mode gives it for a layer.
+local function bounded_mode(x, s)
   local left = math.max(s, 0)
-  return left <= 28 and -s <= 31 and math.abs(x) * (1 << left) < int8emit.BOUNDED_LIMIT
+  if not (left <= 28 and -s <= 31 and math.abs(x) * (1 << left) < int8emit.BOUNDED_LIMIT) then return 0 end
+  return (s < 0) and 2 or 1
 end
 
 local function expected(x, m, s, z)
@@ -129,27 +131,29 @@ local function expected(x, m, s, z)
     math.min(127, math.max(-128, v)))
 end
 
--- is_bounded: the largest accumulator of a channel is |bias| + 255 * 127 here (input zero point -128,
+-- bounded_mode: the largest accumulator of a channel is |bias| + 255 * 127 here (input zero point -128,
 -- one weight 127; a zero point 0 leaves |x - 0| <= 128), times 2^left
 local function layer_entry(bias, zero_point, shift)
-  return { bias = { 0, bias }, weight = { 1, 0, 127, 0 }, input = { zero_point = zero_point }, shift = { 0, shift } }
+  return { bias = { 0, bias }, weight = { 1, 0, 127, 0 }, input = { zero_point = zero_point }, shift = { -1, shift } }
 end
 local LIMIT = int8emit.BOUNDED_LIMIT
-t.check(int8emit.is_bounded(layer_entry(LIMIT - 1 - 255 * 127, -128, 0)), "is_bounded: the largest accumulator 2^29 - 1")
-t.check(not int8emit.is_bounded(layer_entry(LIMIT - 255 * 127, -128, 0)), "is_bounded: not at 2^29")
-t.check(not int8emit.is_bounded(layer_entry(-(LIMIT - 255 * 127), -128, -5)), "is_bounded: a negative bias counts")
-t.check(int8emit.is_bounded(layer_entry(LIMIT - 1 - 128 * 127, 0, 0)), "is_bounded: zero point 0, |x| <= 128")
-t.check(not int8emit.is_bounded(layer_entry(LIMIT - 128 * 127, 0, 0)), "is_bounded: zero point 0, at 2^29")
-t.check(not int8emit.is_bounded(layer_entry(LIMIT // 2 - 255 * 127, -128, 1)), "is_bounded: the left shift counts")
-t.check(int8emit.is_bounded(layer_entry(LIMIT // 2 - 1 - 255 * 127, -128, 1)), "is_bounded: left shift 1 below it")
-t.check(not int8emit.is_bounded(layer_entry(0, 0, -32)), "is_bounded: no right shift past 31")
+local mode = int8emit.bounded_mode
+t.check_eq(mode(layer_entry(LIMIT - 1 - 255 * 127, -128, 0)), 1, "bounded_mode: the largest accumulator 2^29 - 1")
+t.check_eq(mode(layer_entry(LIMIT - 255 * 127, -128, 0)), 0, "bounded_mode: not at 2^29")
+t.check_eq(mode(layer_entry(-(LIMIT - 255 * 127), -128, -5)), 0, "bounded_mode: a negative bias counts")
+t.check_eq(mode(layer_entry(LIMIT - 1 - 128 * 127, 0, -1)), 2, "bounded_mode: zero point 0, |x| <= 128; right shifts only")
+t.check_eq(mode(layer_entry(LIMIT - 128 * 127, 0, -1)), 0, "bounded_mode: zero point 0, at 2^29")
+t.check_eq(mode(layer_entry(LIMIT // 2 - 255 * 127, -128, 1)), 0, "bounded_mode: the left shift counts")
+t.check_eq(mode(layer_entry(LIMIT // 2 - 1 - 255 * 127, -128, 1)), 1, "bounded_mode: left shift 1 below it")
+t.check_eq(mode(layer_entry(0, 0, -32)), 0, "bounded_mode: no right shift past 31")
+t.check_eq(mode(layer_entry(0, 0, -31)), 2, "bounded_mode: right shift 31")
 
 os.execute("mkdir -p " .. BUILD)
 local input_lines = {}
 local bounded_count = 0
 for i, c in ipairs(cases) do
-  local bounded = in_bound(c[1], c[3]) and 1 or 0
-  bounded_count = bounded_count + bounded
+  local bounded = bounded_mode(c[1], c[3])
+  bounded_count = bounded_count + ((bounded > 0) and 1 or 0)
   input_lines[i] = string.format("%d %d %d %d %d", c[1], c[2], c[3], zero_point(i), bounded)
 end
 shellutil.write_file(BUILD .. "/cases.txt", table.concat(input_lines, "\n") .. "\n")
