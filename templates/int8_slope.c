@@ -8,6 +8,6 @@ static inline int8_t lg_slope(int32_t q, int32_t zero_point_in, int32_t multipli
                               int32_t slope_multiplier, int32_t slope_shift, int32_t zero_point_out)
 {
     const int32_t x = q - zero_point_in;
-    return (x >= 0) ? lg_requantize(x, multiplier, shift, zero_point_out, -128)
-                    : lg_requantize(x * slope, slope_multiplier, slope_shift, zero_point_out, -128);
+    return (x >= 0) ? lg_requantize(x, multiplier, shift, zero_point_out, -128, 0)
+                    : lg_requantize(x * slope, slope_multiplier, slope_shift, zero_point_out, -128, 0);
 }

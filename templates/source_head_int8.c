@@ -108,7 +108,51 @@ LG_ALWAYS_INLINE static inline int32_t lg_low_pair(const int8_t *x)
 LG_ALWAYS_INLINE static inline int32_t lg_high_pair(const int8_t *x)
 {
     const uint32_t word = lg_word(x);
+#if defined(LG_ACLE_EMULATION)
     return __sxtb16((int32_t)((word >> 8) | (word << 24))); /* ROR 8 */
+#else
+    /* SXTB16 rotates its operand itself; gcc would spend a MOV ROR on it */
+    int32_t pair;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(pair) : "r"(word));
+    return pair;
+#endif
+}
+/*
+ * lg_requantize's multiply and rounding division for a layer whose every
+ * accumulator the generator has proved small: |acc| * 2^left < 2^29
+ * (lg.int8emit.requantize_expr: |bias| + the largest |x - zero point| times
+ * sum |w| per channel), so the left shift cannot saturate and the sums below
+ * cannot overflow. For multiplier in [0, 2^31), gemmlowp's rounding doubling
+ * high multiply is floor((x * multiplier + 2^30) / 2^31), which is the rounded
+ * high word of (2 * x) * multiplier: one SMMULR. RoundingDivideByPOT (ties
+ * away from zero) is then one add and one arithmetic shift: x + 2^(right - 1),
+ * one less for a negative x, shifted right (nothing to round when right is 0).
+ * only_right (a constant: every shift of the layer is negative) lets the
+ * compiler drop the left shift and the test for right > 0.
+ * tests/int8/test_mul32.lua compares it with the integer reference.
+ */
+/* (a * b + 2^31) >> 32: SMMULR. Written out because gcc, given the 64-bit
+ * expression in a loop, hoists (int64_t)b into a register pair and multiplies
+ * 64 x 64 (UMULL, two MLA, ADDS, ADC); the host harness's emulation runs the C. */
+LG_ALWAYS_INLINE static inline int32_t lg_rounded_high_word(int32_t a, int32_t b)
+{
+#if defined(LG_ACLE_EMULATION)
+    return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+#else
+    int32_t high;
+    __asm__("smmulr %0, %1, %2" : "=r"(high) : "r"(a), "r"(b));
+    return high;
+#endif
+}
+LG_ALWAYS_INLINE static inline int32_t lg_scale_bounded(int32_t acc, int32_t multiplier, int32_t shift,
+                                                        int32_t only_right)
+{
+    const int32_t left = (!only_right && (shift > 0)) ? shift : 0;
+    const int32_t right = (only_right || (shift <= 0)) ? -shift : 0;
+    const int32_t doubled = acc * ((int32_t)2 << left);
+    const int32_t high = lg_rounded_high_word(doubled, multiplier);
+    const int32_t half = (int32_t)(((uint32_t)1 << right) >> 1);
+    return (high + half - ((high < 0) & (only_right || (right > 0)))) >> right;
 }
 #endif
 
@@ -119,17 +163,30 @@ LG_ALWAYS_INLINE static inline int32_t lg_high_pair(const int8_t *x)
  * saturates to int32), plus the zero point, clamped to [low, 127] (low is the
  * zero point when a ReLU is folded in). Right shifts of negative values are
  * arithmetic on every compiler this code is tested with (gcc, clang,
- * arm-none-eabi-gcc); C99 leaves them implementation-defined.
+ * arm-none-eabi-gcc); C99 leaves them implementation-defined. bounded (a
+ * constant at each call) is 1 where the generator proved lg_scale_bounded's
+ * bound for the layer, 2 where moreover every shift is negative; only the
+ * LG_DSP path uses it.
  */
-static inline int8_t lg_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point, int32_t low)
+static inline int8_t lg_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point, int32_t low,
+                                   int32_t bounded)
 {
-    const int32_t x = (shift > 0) ? lg_saturating_left_shift(acc, shift) : acc;
-    const int32_t high = lg_high_mul(x, multiplier);
-    const int32_t right = (shift > 0) ? 0 : -shift;
-    const int32_t mask = (int32_t)(((uint32_t)1 << right) - 1u);
-    const int32_t remainder = high & mask;
-    const int32_t threshold = (mask >> 1) + ((high < 0) ? 1 : 0);
-    int32_t v = (high >> right) + ((remainder > threshold) ? 1 : 0);
+    int32_t v;
+#if defined(LG_DSP) && !defined(LG_INT8_MUL32)
+    if (bounded) {
+        v = lg_scale_bounded(acc, multiplier, shift, bounded == 2);
+    } else
+#endif
+    {
+        const int32_t x = (shift > 0) ? lg_saturating_left_shift(acc, shift) : acc;
+        const int32_t high = lg_high_mul(x, multiplier);
+        const int32_t right = (shift > 0) ? 0 : -shift;
+        const int32_t mask = (int32_t)(((uint32_t)1 << right) - 1u);
+        const int32_t remainder = high & mask;
+        const int32_t threshold = (mask >> 1) + ((high < 0) ? 1 : 0);
+        v = (high >> right) + ((remainder > threshold) ? 1 : 0);
+        (void)bounded;
+    }
     /* Clamp to [low, 127] before adding the zero point, so the sum cannot
      * overflow (v may be near INT32_MAX); the bounds fold to constants. */
     v = (v < (low - zero_point)) ? (low - zero_point) : v;

@@ -102,7 +102,7 @@ end
 --- The code of channel c (a number or "c") of an unfolded batchnorm2d from input code x.
 function M.channel_affine_expr(e, layer, c, x)
   local entry = M.entry(e, layer)
-  return string.format("lg_requantize(%s[%s] + (int32_t)%s[%s] * (int32_t)%s, %s[%s], %s[%s], %d, %d)",
+  return string.format("lg_requantize(%s[%s] + (int32_t)%s[%s] * (int32_t)%s, %s[%s], %s[%s], %d, %d, 0)",
     array_name(e, layer, "bias"), c, array_name(e, layer, "weight"), c, x, array_name(e, layer, "multiplier"), c,
     array_name(e, layer, "shift"), c, entry.out.zero_point, entry.low)
 end
@@ -167,12 +167,44 @@ function M.activation_expr(e, act_layers, expr, compute_layer)
   return expr
 end
 
+-- lg_scale_bounded's precondition (templates/source_head_int8.c): |acc| *
+-- 2^left < 2^29 for every accumulator of every channel.
+M.BOUNDED_LIMIT = 1 << 29
+local bounded_cache = setmetatable({}, { __mode = "k" })  -- entry -> M.bounded_mode(entry)
+
+--- lg_requantize's `bounded` argument for a layer: 0 when some accumulator
+-- may break lg_scale_bounded's precondition, else 1, or 2 when moreover every
+-- shift is negative (a right shift only). An accumulator is bias + sum of
+-- w * (x - zero point) over the real taps, with x an int8 code, so |acc| <=
+-- |bias| + d * sum |w|, d the largest |x - zero point|; times 2^left (a left
+-- shift when shift > 0).
+function M.bounded_mode(entry)
+  local channels = #entry.bias
+  local per = #entry.weight // channels
+  local d = math.max(128 + entry.input.zero_point, 127 - entry.input.zero_point)
+  local only_right = true
+  for oc = 1, channels do
+    local sum = 0
+    for i = (oc - 1) * per + 1, oc * per do sum = sum + math.abs(entry.weight[i]) end
+    local left = math.max(entry.shift[oc], 0)
+    if left > 28 or -entry.shift[oc] > 31 then return 0 end
+    if (math.abs(entry.bias[oc]) + d * sum) << left >= M.BOUNDED_LIMIT then return 0 end
+    only_right = only_right and entry.shift[oc] < 0
+  end
+  return only_right and 2 or 1
+end
+
 --- The output code of accumulator `acc` of output channel `oc` (a loop
 -- variable name or a number).
 function M.requantize_expr(e, layer, acc, oc)
   local entry = M.entry(e, layer)
-  local expr = string.format("lg_requantize(%s, %s[%s], %s[%s], %d, %d)", acc, array_name(e, layer, "multiplier"), oc,
-    array_name(e, layer, "shift"), oc, entry.out.zero_point, entry.low)
+  local mode = bounded_cache[entry]
+  if mode == nil then
+    mode = M.bounded_mode(entry)
+    bounded_cache[entry] = mode
+  end
+  local expr = string.format("lg_requantize(%s, %s[%s], %s[%s], %d, %d, %d)", acc, array_name(e, layer, "multiplier"),
+    oc, array_name(e, layer, "shift"), oc, entry.out.zero_point, entry.low, mode)
   if entry.high < 127 then
     -- a folded relu6 or clip whose upper bound is a code below 127
     e.uses_clamp = true
@@ -231,41 +263,56 @@ function M.conv_bias(e, layer)
   return registry
 end
 
---- A registry of the weight pairs the DSP path (__smlad, templates/
--- source_head_int8.c) of one conv layer reads: slot(s) is the int32 column of
--- the int16 pair (w[s], w[s + 2]) of a kernel row, low half first. The table,
--- [out_channels][in_channels / groups][kernel h][columns], exists only under
--- LG_DSP (the portable path reads the int8 weights).
+--- A registry of the weights the DSP path (__smlad, templates/
+-- source_head_int8.c) of one conv layer reads, one int32 column per kernel row
+-- each: slot(s) is the int16 pair (w[s], w[s + 2]) of the row, low half first;
+-- single(s) is w[s] alone, for a multiply-add; high_single(s) the pair (0,
+-- w[s]); so a row's weights are one array and one pointer. The table, [out_channels][in_channels / groups]
+-- [kernel h][columns], exists only under LG_DSP (the portable path reads the
+-- int8 weights).
 function M.conv_pairs(e, layer)
-  local registry = { keys = {}, starts = {} }
-  function registry.slot(s)
-    if not registry.keys[s] then
-      registry.keys[s] = #registry.starts
-      registry.starts[#registry.starts + 1] = s
+  local registry = { keys = {}, columns = {} }
+  local function column(kind, s)
+    local key = kind .. " " .. s
+    if not registry.keys[key] then
+      registry.keys[key] = #registry.columns
+      registry.columns[#registry.columns + 1] = { s = s, kind = kind }
     end
-    return registry.keys[s]
+    return registry.keys[key]
   end
+  function registry.slot(s) return column("pair", s) end
+  function registry.single(s) return column("single", s) end
+  function registry.high_single(s) return column("high", s) end
   function registry.name() return array_name(e, layer, "weight_pairs") end
   function registry.table()
-    if #registry.starts == 0 then return nil end
+    if #registry.columns == 0 then return nil end
     local weight = M.entry(e, layer).weight
     local c_in, kh, kw = layer.weight.shape[2], layer.kernel.h, layer.kernel.w
     local function pack(low, high) return high * 65536 + (low & 0xffff) end
-    local values = {}
+    local values, names = {}, {}
+    local formats = { pair = "(w[%d], w[%d])", single = "w[%d]", high = "(0, w[%d])" }
+    for _, col in ipairs(registry.columns) do
+      names[#names + 1] = string.format(formats[col.kind], col.s, col.s + 2)
+    end
+    local function value(row, col)
+      if col.kind == "single" then return weight[row + col.s] end
+      if col.kind == "high" then return pack(0, weight[row + col.s]) end
+      return pack(weight[row + col.s], weight[row + col.s + 2])
+    end
     for oc = 0, layer.out_channels - 1 do
       for c = 0, c_in - 1 do
         for ky = 0, kh - 1 do
           local row = ((oc * c_in + c) * kh + ky) * kw + 1
-          for _, s in ipairs(registry.starts) do
-            values[#values + 1] = pack(weight[row + s], weight[row + s + 2])
+          for _, col in ipairs(registry.columns) do
+            values[#values + 1] = value(row, col)
           end
         end
       end
     end
     return "#ifdef LG_DSP\n" .. carray.weight_array(e.writer(), registry.name(),
-      { shape = { layer.out_channels, c_in, kh, #registry.starts }, data = values },
-      string.format("layer %d: int8 weights as int16 pairs for __smlad, per kernel row: (w[s], w[s + 2]) for "
-        .. "s = %s (low half first)", layer.index, table.concat(registry.starts, ", ")),
+      { shape = { layer.out_channels, c_in, kh, #registry.columns }, data = values },
+      string.format("layer %d: int8 weights per kernel row for the DSP path: %s (pairs are int16 pairs for "
+        .. "__smlad, low half first)", layer.index, table.concat(names, ", ")),
       "int32_t", tostring) .. "\n#endif"
   end
   return registry

@@ -5,12 +5,18 @@
 -- the reference's values on edge operands (powers of two and their
 -- neighbours, the 16-bit half boundaries, the int32 limits, rounding ties)
 -- and on seeded random ones, every shift QuantizeMultiplier can produce.
+-- The LG_DSP variant (ACLE emulated, tests/int8/acle_emul.h) takes
+-- lg_scale_bounded on every case inside its bound (|x| * 2^left < 2^29, what
+-- lg.int8emit.bounded_mode proves for a layer; mode 2 where the shift is
+-- negative) and the general path elsewhere; bounded_mode itself is checked on
+-- a layer at and past the bound.
 --   lua5.4 tests/int8/test_mul32.lua [-v] [--random 100000]
 local root = arg[0]:match("^(.*)/tests/int8/[^/]*$") or "."
 package.path = root .. "/gen/?.lua;" .. root .. "/tests/harness/?.lua;" .. root .. "/tools/?.lua;" .. package.path
 
 local cflags = require("cflags")
 local lgcheck = require("lgcheck")
+local int8emit = require("lg.int8emit")
 local reference_int8 = require("lg.reference_int8")
 local shellutil = require("shellutil")
 local t = require("testlib")
@@ -34,11 +40,14 @@ local DRIVER = [[
 %s
 int main(void)
 {
-    long long x, m, s, z;
-    while (scanf("%%lld %%lld %%lld %%lld", &x, &m, &s, &z) == 4) {
+    long long x, m, s, z, bounded;
+#if defined(LG_DSP) && !defined(LG_INT8_MUL32)
+    printf("lg_scale_bounded\n");
+#endif
+    while (scanf("%%lld %%lld %%lld %%lld %%lld", &x, &m, &s, &z, &bounded) == 5) {
         const int32_t left = (s > 0) ? lg_saturating_left_shift((int32_t)x, (int32_t)s) : (int32_t)x;
         printf("%%ld %%ld %%d\n", (long)lg_high_mul((int32_t)x, (int32_t)m), (long)left,
-               (int)lg_requantize((int32_t)x, (int32_t)m, (int32_t)s, (int32_t)z, -128));
+               (int)lg_requantize((int32_t)x, (int32_t)m, (int32_t)s, (int32_t)z, -128, (int32_t)bounded));
     }
     return 0;
 }
@@ -94,6 +103,27 @@ for _, x in ipairs({ INT32_MAX, INT32_MIN, INT32_MAX - 1 }) do
   end
 end
 
+-- the largest accumulators lg_scale_bounded may get, for every left shift, and ties of its rounding division
+for left = 0, 28 do
+  local top = (1 << (29 - left)) - 1
+  for _, x in ipairs({ top, -top, top - 1, -top + 1 }) do
+    cases[#cases + 1] = { x, INT32_MAX, left }
+    cases[#cases + 1] = { x, random_int(1 << 30, INT32_MAX), (left == 0) and -random_int(0, 31) or left }
+  end
+end
+for r = 1, 31 do
+  for _, x in ipairs({ 1 << (r - 1), -(1 << (r - 1)), 3 << (r - 1), -(3 << (r - 1)) }) do
+    if math.abs(x) < (1 << 29) then cases[#cases + 1] = { x, 1 << 30, -r } end
+  end
+end
+
+--- lg_requantize's bounded argument for this case, as lg.int8emit.bounded_mode gives it for a layer.
+local function bounded_mode(x, s)
+  local left = math.max(s, 0)
+  if not (left <= 28 and -s <= 31 and math.abs(x) * (1 << left) < int8emit.BOUNDED_LIMIT) then return 0 end
+  return (s < 0) and 2 or 1
+end
+
 local function expected(x, m, s, z)
   local left = (s > 0) and math.min(INT32_MAX, math.max(INT32_MIN, x * (1 << s))) or x
   local v = reference_int8.multiply_by_quantized_multiplier(x, m, s) + z
@@ -101,21 +131,49 @@ local function expected(x, m, s, z)
     math.min(127, math.max(-128, v)))
 end
 
+-- bounded_mode: the largest accumulator of a channel is |bias| + 255 * 127 here (input zero point -128,
+-- one weight 127; a zero point 0 leaves |x - 0| <= 128), times 2^left
+local function layer_entry(bias, zero_point, shift)
+  return { bias = { 0, bias }, weight = { 1, 0, 127, 0 }, input = { zero_point = zero_point }, shift = { -1, shift } }
+end
+local LIMIT = int8emit.BOUNDED_LIMIT
+local mode = int8emit.bounded_mode
+t.check_eq(mode(layer_entry(LIMIT - 1 - 255 * 127, -128, 0)), 1, "bounded_mode: the largest accumulator 2^29 - 1")
+t.check_eq(mode(layer_entry(LIMIT - 255 * 127, -128, 0)), 0, "bounded_mode: not at 2^29")
+t.check_eq(mode(layer_entry(-(LIMIT - 255 * 127), -128, -5)), 0, "bounded_mode: a negative bias counts")
+t.check_eq(mode(layer_entry(LIMIT - 1 - 128 * 127, 0, -1)), 2, "bounded_mode: zero point 0, |x| <= 128; right shifts only")
+t.check_eq(mode(layer_entry(LIMIT - 128 * 127, 0, -1)), 0, "bounded_mode: zero point 0, at 2^29")
+t.check_eq(mode(layer_entry(LIMIT // 2 - 255 * 127, -128, 1)), 0, "bounded_mode: the left shift counts")
+t.check_eq(mode(layer_entry(LIMIT // 2 - 1 - 255 * 127, -128, 1)), 1, "bounded_mode: left shift 1 below it")
+t.check_eq(mode(layer_entry(0, 0, -32)), 0, "bounded_mode: no right shift past 31")
+t.check_eq(mode(layer_entry(0, 0, -31)), 2, "bounded_mode: right shift 31")
+
 os.execute("mkdir -p " .. BUILD)
 local input_lines = {}
-for i, c in ipairs(cases) do input_lines[i] = string.format("%d %d %d %d", c[1], c[2], c[3], zero_point(i)) end
+local bounded_count = 0
+for i, c in ipairs(cases) do
+  local bounded = bounded_mode(c[1], c[3])
+  bounded_count = bounded_count + ((bounded > 0) and 1 or 0)
+  input_lines[i] = string.format("%d %d %d %d %d", c[1], c[2], c[3], zero_point(i), bounded)
+end
 shellutil.write_file(BUILD .. "/cases.txt", table.concat(input_lines, "\n") .. "\n")
 shellutil.write_file(BUILD .. "/driver.c", DRIVER:format(helpers or ""))
 
-for _, variant in ipairs({ { "32-bit (LG_INT8_MUL32)", "-DLG_INT8_MUL32" }, { "64-bit", "" } }) do
+local DSP = "-include " .. root .. "/tests/int8/acle_emul.h"
+for _, variant in ipairs({ { "32-bit (LG_INT8_MUL32)", "-DLG_INT8_MUL32", "32" }, { "64-bit", "", "64" },
+                           { "LG_DSP (lg_scale_bounded on " .. bounded_count .. " cases)", DSP, "dsp" } }) do
   local name, define = variant[1], variant[2]
-  local exe = BUILD .. "/driver" .. (define ~= "" and "32" or "64")
+  local exe = BUILD .. "/driver" .. variant[3]
   local out, code = shellutil.capture(string.format("%s %s -O2 -fsanitize=undefined -fno-sanitize-recover=all "
     .. "-Wno-unused-function %s %s/driver.c -o %s 2>&1", CC, cflags.warn, define, BUILD, exe))
   if t.check(code == 0, name .. ": driver compiles warning-free", out) then
     out, code = shellutil.capture(string.format("%s < %s/cases.txt 2>&1", exe, BUILD))
     local got = {}
     for line in out:gmatch("[^\n]+") do got[#got + 1] = line end
+    if variant[3] == "dsp" then
+      t.check_eq(got[1], "lg_scale_bounded", name .. ": the driver compiled lg_requantize's bounded path")
+      table.remove(got, 1)
+    end
     t.check_eq(code, 0, name .. ": driver exit status (UBSan quiet)")
     t.check_eq(#got, #cases, name .. ": one result per case")
     local bad

@@ -188,18 +188,34 @@ local function mac_statements(w, b, acc)
   if not row_loop then
     for ky = 0, g.k.h - 1 do rows[#rows + 1] = ky end
   end
-  if channel_loop then w.line("for (int c = 0; c < %d; ++c) {", g.c_in) end
-  if row_loop then w.line("for (int ky = 0; ky < %d; ++ky) {", g.k.h) end
+  local function base_pointer(c, base, is_row_loop)
+    w.line("const int8_t *xc = &x[%s][%s][%s];", conv_rows.input_channel(g, b.oc, c),
+      ckernel.affine(b.py, g.ps.h * g.s.h, base.iy, is_row_loop and ckernel.scaled("ky", g.d.h) or nil),
+      ckernel.affine(b.px, g.ps.w * g.s.w, base.ix))
+  end
   local base = (b.bias and b.loops) and conv_rows.base_tap(b, acc, rows, row_loop) or nil
   if base and base.iy == math.huge then base = nil end  -- only padding taps: no MAC reads the input
-  for _, c in ipairs(channels) do
-    if base then
-      w.line("const int8_t *xc = &x[%s][%s][%s];", conv_rows.input_channel(g, b.oc, c),
-        ckernel.affine(b.py, g.ps.h * g.s.h, base.iy, row_loop and ckernel.scaled("ky", g.d.h) or nil),
-        ckernel.affine(b.px, g.ps.w * g.s.w, base.ix))
+  -- the DSP pairs: groups 1 and dilation 1 only (the scalar statements otherwise)
+  local is_dsp = base and b.pairs and g.groups == 1 and g.d.h == 1 and g.d.w == 1 and g.k.w >= 4
+  if is_dsp and row_loop then
+    -- The DSP path unrolls the kernel rows of a single input channel: the
+    -- input rows the pooled window's conv rows share (kernel row ky of conv
+    -- row 0 and ky - 1 of conv row 1) are then read and split once.
+    local all_rows = {}
+    for ky = 0, g.k.h - 1 do all_rows[#all_rows + 1] = ky end
+    local dsp_base = conv_rows.base_tap(b, acc, all_rows, false)
+    w.line("#ifdef LG_DSP")
+    for _, c in ipairs(channels) do
+      base_pointer(c, dsp_base, false)
+      conv_rows.channel_dsp(w, b, acc, c, all_rows, false, dsp_base)
     end
-    -- the DSP pairs: groups 1 and dilation 1 only (the scalar statements otherwise)
-    if base and b.pairs and g.groups == 1 and g.d.h == 1 and g.d.w == 1 and g.k.w >= 4 then
+    w.line("#else")
+  end
+  if channel_loop then w.line("for (int c = 0; c < %d; ++c) {", g.c_in) end
+  if row_loop then w.line("for (int ky = 0; ky < %d; ++ky) {", g.k.h) end
+  for _, c in ipairs(channels) do
+    if base then base_pointer(c, base, row_loop) end
+    if is_dsp and not row_loop then
       w.line("#ifdef LG_DSP")
       conv_rows.channel_dsp(w, b, acc, c, rows, row_loop, base)
       w.line("#else")
@@ -211,6 +227,7 @@ local function mac_statements(w, b, acc)
   end
   if row_loop then w.line("}") end
   if channel_loop then w.line("}") end
+  if is_dsp and row_loop then w.line("#endif") end
 end
 
 --- The value a fused pool stores for one group of accumulators.

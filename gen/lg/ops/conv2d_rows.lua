@@ -78,10 +78,11 @@ end
 -- pairs (x[q], x[q + 2]) and (x[q + 1], x[q + 3]), so adjacent accumulators
 -- share the words (and the compiler loads and splits each once). Four
 -- consecutive taps of an accumulator from column c are the pairs (c, c + 2)
--- and (c + 1, c + 3), two __smlad on weights packed as int16 pairs; the other
--- taps are LG_MAC. A word is read only where all its four codes are inside
+-- and (c + 1, c + 3), two __smlad on weights packed as int16 pairs; another
+-- tap at column c is the high half of the pair (c - 2, c) against the weight
+-- pair (0, w) where that pair can be read, else an LG_MAC. A word is read only where all its four codes are inside
 -- the body's columns (col_max: the last one any real tap reads), so inside
--- the image. Appends { offset, text, reads_w } to `out`.
+-- the image. Appends { offset, text } to `out`.
 function M.kernel_row_dsp(out, b, acc, c, ky, row_loop, base, col_max)
   local g = b.g
   local by_acc = {}
@@ -95,9 +96,9 @@ function M.kernel_row_dsp(out, b, acc, c, ky, row_loop, base, col_max)
     if q + 3 > col_max then return nil end
     return string.format("%s(xc + %d)", (col % 2 == 0) and "lg_low_pair" or "lg_high_pair", row * g.w + q)
   end
-  local function smlad(a, x, kx, offset)
+  local function smlad(a, x, slot, offset)
     out[#out + 1] = { offset = offset, text = string.format("%s = __smlad(%s, %s[%s][%s][%s][%d], %s);", a.name, x,
-      b.pairs.name(), b.oc, c, ky, b.pairs.slot(kx), a.name) }
+      b.pairs.name(), b.oc, c, ky, slot, a.name) }
   end
   for _, a in ipairs(acc) do
     local list = by_acc[a] or {}
@@ -109,12 +110,17 @@ function M.kernel_row_dsp(out, b, acc, c, ky, row_loop, base, col_max)
       local offset = row * g.w + col
       local first, second = pair(row, col), pair(row, col + 1)
       if i + 3 <= #list and list[i + 3].kx == m.kx + 3 and first and second then
-        smlad(a, first, m.kx, offset)
-        smlad(a, second, m.kx + 1, offset + 1)
+        smlad(a, first, b.pairs.slot(m.kx), offset)
+        smlad(a, second, b.pairs.slot(m.kx + 1), offset + 1)
         i = i + 4
+      elseif col >= 2 and pair(row, col - 2) then
+        -- a tap left over: the high half of the pair (col - 2, col), which the
+        -- accumulators beside it split anyway, against the weight pair (0, w)
+        smlad(a, pair(row, col - 2), b.pairs.high_single(m.kx), offset)
+        i = i + 1
       else
-        out[#out + 1] = { offset = offset, reads_w = true,
-                          text = string.format("LG_MAC(%s, w[%s][%s][%d], xc[%d]);", a.name, c, ky, m.kx, offset) }
+        out[#out + 1] = { offset = offset, text = string.format("LG_MAC(%s, %s[%s][%s][%s][%d], xc[%d]);", a.name,
+          b.pairs.name(), b.oc, c, ky, b.pairs.single(m.kx), offset) }
         i = i + 1
       end
     end
@@ -135,12 +141,8 @@ function M.channel_dsp(w, b, acc, c, rows, row_loop, base)
     if m.offset ~= n.offset then return m.offset < n.offset end
     return m.index < n.index
   end)
-  local reads_w = false
-  for _, st in ipairs(statements) do
-    w.line("%s", st.text)
-    reads_w = reads_w or st.reads_w
-  end
-  if not reads_w then w.line("(void)w;") end
+  for _, st in ipairs(statements) do w.line("%s", st.text) end
+  w.line("(void)w; /* the DSP path reads its weights from the weight pairs */")
 end
 
 --- int8 loops: the smallest constant row and column any tap of the body
