@@ -110,6 +110,17 @@ LG_ALWAYS_INLINE static inline int32_t lg_high_pair(const int8_t *x)
     const uint32_t word = lg_word(x);
     return __sxtb16((int32_t)((word >> 8) | (word << 24))); /* ROR 8 */
 }
+/* The same pairs of the uint8 values between steps (code + 128, 0..255: a
+ * valid int16 for __smlad), zero-extended by __uxtb16. */
+LG_ALWAYS_INLINE static inline int32_t lg_low_upair(const uint8_t *x)
+{
+    return (int32_t)__uxtb16(lg_word((const int8_t *)x));
+}
+LG_ALWAYS_INLINE static inline int32_t lg_high_upair(const uint8_t *x)
+{
+    const uint32_t word = lg_word((const int8_t *)x);
+    return (int32_t)__uxtb16((word >> 8) | (word << 24)); /* ROR 8 */
+}
 #endif
 
 /*

@@ -194,7 +194,7 @@ local function mac_statements(w, b, acc)
   if base and base.iy == math.huge then base = nil end  -- only padding taps: no MAC reads the input
   for _, c in ipairs(channels) do
     if base then
-      w.line("const int8_t *xc = &x[%s][%s][%s];", conv_rows.input_channel(g, b.oc, c),
+      w.line("const %s *xc = &x[%s][%s][%s];", b.x_type, conv_rows.input_channel(g, b.oc, c),
         ckernel.affine(b.py, g.ps.h * g.s.h, base.iy, row_loop and ckernel.scaled("ky", g.d.h) or nil),
         ckernel.affine(b.px, g.ps.w * g.s.w, base.ix))
     end
@@ -258,13 +258,13 @@ local function conv_body(e, w, step, b)
     local out_ref = string.format("y[%s][%s][%s]", b.oc, ckernel.affine(b.py, 1, 0), ckernel.affine(b.px, 1, k))
     local group = { table.unpack(acc, k * per_output + 1, (k + 1) * per_output) }
     if not pooled and e.q then
-      w.line("%s = %s;", out_ref, int8emit.activation_expr(e, step.act_layers,
-        int8emit.requantize_expr(e, step.layer, group[1].name, b.oc), step.layer))
+      w.line("%s = %s;", out_ref, int8emit.store_expr(e, int8emit.activation_expr(e, step.act_layers,
+        int8emit.requantize_expr(e, step.layer, group[1].name, b.oc), step.layer)))
     elseif not pooled then
       w.line("%s = %s;", out_ref, ckernel.activation_expr(step.acts, group[1].name))
     elseif e.q then
       local value = pooled_value(e, w, step, b, group, (b.width > 1) and ("m" .. k) or "m")
-      w.line("%s = %s;", out_ref, int8emit.activation_expr(e, step.post_act_layers, value))
+      w.line("%s = %s;", out_ref, int8emit.store_expr(e, int8emit.activation_expr(e, step.post_act_layers, value)))
     else
       local value = pooled_value(e, w, step, b, group, (b.width > 1) and ("m" .. k) or "m")
       w.line("%s = %s;", out_ref, ckernel.activation_expr(step.post_acts, value))
@@ -313,7 +313,9 @@ local function emit_kernel(e, step, fname)
     ckernel.regions(w, g.row_runs(), g.col_runs(), "py", "px", step.pool and "pooled" or "output",
       block_width(e, g), function(py, px, row, col, width)
         conv_body(e, w, step, { g = g, oc = "oc", py = py, px = px, row = row, col = col, width = width,
-                                loops = true, bias = bias, pairs = pairs })
+                                loops = true, bias = bias, pairs = pairs, x_type = e.storage_in.ctype,
+                                low_pair = int8emit.pair_helper(e, false),
+                                high_pair = int8emit.pair_helper(e, true) })
       end)
   end)
   add_bias_table(e, bias)
@@ -343,7 +345,7 @@ end
 
 local function emit_none(e, step, fname)
   local g = conv_geometry(step)
-  local vars = ckernel.none_vars(step, fname, g, e.value_type)
+  local vars = ckernel.none_vars(step, fname, g, e.value_type, ckernel.view_types(e))
   local bias = bias_registry(e, step)
   local p = render.writer()
   channel_prologue(e, p, step, "oc", bias)
@@ -353,9 +355,9 @@ local function emit_none(e, step, fname)
     -- plain loops: the raw bias, and the input zero point subtracted at every tap
     vars.acc_init = string.format("int32_t acc = b[%d];", bias.rect())
     vars.mac = string.format("acc += (int32_t)w[c][ky][kx] * ((int32_t)%s - %s);", tap,
-      emit_int(int8emit.entry(e, step.layer).input.zero_point))
-    vars.value = int8emit.activation_expr(e, step.act_layers, int8emit.requantize_expr(e, step.layer, "acc", "oc"),
-      step.layer)
+      emit_int(int8emit.stored_zero_point(e, step.layer)))
+    vars.value = int8emit.store_expr(e, int8emit.activation_expr(e, step.act_layers,
+      int8emit.requantize_expr(e, step.layer, "acc", "oc"), step.layer))
   else
     vars.acc_init = "float acc = b;"
     vars.mac = string.format("LG_MAC(acc, w[c][ky][kx], %s);", tap)

@@ -93,7 +93,7 @@ function M.kernel_row_dsp(out, b, acc, c, ky, row_loop, base, col_max)
   local function pair(row, col)  -- the pair (col, col + 2) of the row, or nil
     local q = col - col % 2
     if q + 3 > col_max then return nil end
-    return string.format("%s(xc + %d)", (col % 2 == 0) and "lg_low_pair" or "lg_high_pair", row * g.w + q)
+    return string.format("%s(xc + %d)", (col % 2 == 0) and b.low_pair or b.high_pair, row * g.w + q)
   end
   local function smlad(a, x, kx, offset)
     out[#out + 1] = { offset = offset, text = string.format("%s = __smlad(%s, %s[%s][%s][%s][%d], %s);", a.name, x,

@@ -56,7 +56,8 @@ end
 --- The stored value of accumulator acc of output o.
 local function output_value(e, step, acc, o)
   if e.q then
-    return int8emit.activation_expr(e, step.act_layers, int8emit.requantize_expr(e, step.layer, acc, o), step.layer)
+    return int8emit.store_expr(e, int8emit.activation_expr(e, step.act_layers,
+      int8emit.requantize_expr(e, step.layer, acc, o), step.layer))
   end
   return ckernel.activation_expr(step.acts, acc)
 end
@@ -107,8 +108,8 @@ local function linear_block(e, w, step, first, count, chunked)
     for first_j = 0, count - 1, M.DSP_OUTPUTS do
       w.line("for (int i = 0; i < %d; i += 4) {", loops * chunk)
       for j = first_j, math.min(first_j + M.DSP_OUTPUTS, count) - 1 do
-        w.line("a%d = __smlad(lg_low_pair(&x[i]), lg_low_pair(&w[%d][i]), a%d);", j, j, j)
-        w.line("a%d = __smlad(lg_high_pair(&x[i]), lg_high_pair(&w[%d][i]), a%d);", j, j, j)
+        w.line("a%d = __smlad(%s(&x[i]), lg_low_pair(&w[%d][i]), a%d);", j, int8emit.pair_helper(e, false), j, j)
+        w.line("a%d = __smlad(%s(&x[i]), lg_high_pair(&w[%d][i]), a%d);", j, int8emit.pair_helper(e, true), j, j)
       end
       w.line("}")
     end

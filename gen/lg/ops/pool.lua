@@ -149,23 +149,29 @@ local function pool_value(e, step, g, padded, row, col)
   if not e.q then
     return ckernel.activation_expr(step.acts, is_avg and average(g, row, col) or "m")
   end
-  local value = "(int8_t)m"
-  if is_avg then
-    -- padded taps count as the zero point, the code of 0.0
-    e.uses_average = true
-    local zx = int8emit.entry(e, step.layer).input.zero_point
-    local sum = "s"
-    if padded ~= 0 and zx ~= 0 then
-      if type(padded) == "number" then
-        local add = padded * zx
-        sum = (add < 0) and string.format("s - %d", -add) or string.format("s + %d", add)
-      else
-        sum = string.format("s + ((%s) * %s)", padded, (zx < 0) and string.format("(%d)", zx) or tostring(zx))
-      end
-    end
-    value = string.format("lg_average(%s, %d)", sum, g.k.h * g.k.w)
+  local in_offset, out_offset = e.storage_in.offset, e.storage_out.offset
+  if not is_avg and #step.act_layers == 0 and in_offset == out_offset then
+    return string.format("(%s)m", e.storage_out.ctype)  -- the maximum of the stored values is stored
   end
-  return int8emit.activation_expr(e, step.act_layers, value)
+  local value = (in_offset == 0) and "(int8_t)m" or string.format("(int8_t)(m - %d)", in_offset)
+  if is_avg then
+    -- padded taps count as the zero point, the code of 0.0; the sum of the
+    -- stored values less count * offset is the sum of the codes, which is
+    -- rounded (the rounding is on the signed sum)
+    e.uses_average = true
+    local count = g.k.h * g.k.w
+    local zs = int8emit.stored_zero_point(e, step.layer)
+    local add = -count * in_offset
+    local sum = "s"
+    if type(padded) == "number" then
+      add = add + padded * zs
+    elseif zs ~= 0 then
+      sum = string.format("s + ((%s) * %s)", padded, (zs < 0) and string.format("(%d)", zs) or tostring(zs))
+    end
+    if add ~= 0 then sum = (add < 0) and string.format("%s - %d", sum, -add) or string.format("%s + %d", sum, add) end
+    value = string.format("lg_average(%s, %d)", sum, count)
+  end
+  return int8emit.store_expr(e, int8emit.activation_expr(e, step.act_layers, value))
 end
 
 --- One output: its window's valid taps, straight-line (validation made sure
@@ -234,7 +240,7 @@ end
 
 local function emit_none(e, step, fname)
   local g = pool_geometry(step)
-  local vars = ckernel.none_vars(step, fname, g, e.value_type)
+  local vars = ckernel.none_vars(step, fname, g, e.value_type, ckernel.view_types(e))
   local acc_type = e.q and "int32_t" or "float"
   vars.channels = tostring(g.c)
   if e.q then
