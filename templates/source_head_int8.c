@@ -74,6 +74,15 @@ static inline int32_t lg_high_mul(int32_t x, int32_t multiplier)
 #endif
 
 /*
+ * ARMv6-M has 8 low registers: the portable conv bodies then run in passes of
+ * fewer accumulators (LG_ARMV6M; LG_INT8_MUL32, which selects the ARMv6-M
+ * arithmetic above on any compiler, selects them too).
+ */
+#if defined(__ARM_ARCH_6M__) || defined(LG_INT8_MUL32)
+#define LG_ARMV6M 1
+#endif
+
+/*
  * Cores with the DSP extension (Cortex-M4, M7, M33): __smlad multiplies two
  * int16 pairs and adds both products to an accumulator in one instruction.
  * The conv bodies of --unroll=kernel read four input codes as one word (LDR

@@ -28,6 +28,15 @@ M.MAX_ACCUMULATORS = 12
 -- 4 accumulators give Cortex-M4F -O2 1.083 M, Cortex-M0+ code -O2 2.947 M,
 -- RV32IMAC -O2 1.790 M; 8 give 1.175 M, 2.923 M, 1.703 M. Cortex-M4F decides.
 M.MAX_ACCUMULATORS_INT8 = 4
+-- int8 portable C on ARMv6-M (LG_ARMV6M): accumulators one pass over the
+-- inputs feeds. Cortex-M0+ has 8 low registers: with 2, one pass holds them,
+-- the input and weight pointers, a weight and an input code, and gcc chains the
+-- MULS of adjacent taps (each weight and each input loaded once a row).
+-- LeNet-5 int8, QEMU instructions per inference, Cortex-M0+ code -O2 (conv2
+-- alone) / RV32IMAC -O2: 4 give 2,475,600 (1,253,171) / 1,704,995, 2 give
+-- 2,342,840 (1,123,766) / 1,840,420. So 2 on ARMv6-M only; the other cores
+-- without DSP (RV32, 31 registers) keep all MAX_ACCUMULATORS_INT8 in one pass.
+M.ARMV6M_ACCUMULATORS_INT8 = 2
 
 function M.check(v, raw, layer, fpath)
   shared.check_tensors(v, raw, layer, fpath, "out_channels", "channels", v.limits.max_channels)
@@ -165,28 +174,38 @@ local function accumulators(w, b, pooled)
   return acc
 end
 
+--- The straight-line rows of a kernel-level body (b.loops): "ky" when every
+-- accumulator sees the whole kernel height (a loop over kernel rows), else
+-- the row numbers.
+local function kernel_rows(b, acc, allow_loop)
+  local g = b.g
+  local row_loop = b.loops and allow_loop and g.k.h > 1
+  for _, a in ipairs(acc) do
+    row_loop = row_loop and a.y_first == 0 and a.y_last == g.k.h - 1
+  end
+  local rows = row_loop and { "ky" } or {}
+  if not row_loop then
+    for ky = 0, g.k.h - 1 do rows[#rows + 1] = ky end
+  end
+  return rows, row_loop
+end
+
 --- Every multiply-accumulate of the body. Each weight is loaded once and
 -- used by every accumulator whose window holds it; at kernel level the input
 -- channels are a loop around the straight-line window (one window's worth of
 -- loads per iteration keeps the body small enough for the register allocator
 -- and stops compilers hoisting every weight of the layer out of the position
--- loops).
-local function mac_statements(w, b, acc)
+-- loops). dsp_only (int8): only the LG_DSP statements, the portable ones are
+-- portable_macs'.
+local function mac_statements(w, b, acc, dsp_only)
   local g = b.g
   local channel_loop = b.loops and g.c_in > 1
   -- a single input channel has no channel loop; where every accumulator sees
   -- the whole kernel height, loop over kernel rows instead, for the same reason
-  local row_loop = b.loops and not channel_loop and g.k.h > 1
-  for _, a in ipairs(acc) do
-    row_loop = row_loop and a.y_first == 0 and a.y_last == g.k.h - 1
-  end
+  local rows, row_loop = kernel_rows(b, acc, not channel_loop)
   local channels = channel_loop and { "c" } or {}
   if not channel_loop then
     for c = 0, g.c_in - 1 do channels[#channels + 1] = c end
-  end
-  local rows = row_loop and { "ky" } or {}
-  if not row_loop then
-    for ky = 0, g.k.h - 1 do rows[#rows + 1] = ky end
   end
   if channel_loop then w.line("for (int c = 0; c < %d; ++c) {", g.c_in) end
   if row_loop then w.line("for (int ky = 0; ky < %d; ++ky) {", g.k.h) end
@@ -198,18 +217,81 @@ local function mac_statements(w, b, acc)
         ckernel.affine(b.py, g.ps.h * g.s.h, base.iy, row_loop and ckernel.scaled("ky", g.d.h) or nil),
         ckernel.affine(b.px, g.ps.w * g.s.w, base.ix))
     end
-    if base and b.pairs and g.d.w == 1 and g.k.w >= 4 then
-      w.line("#ifdef LG_DSP")
+    if dsp_only then
       conv_rows.channel_dsp(w, b, acc, c, rows, row_loop, base)
-      w.line("#else")
-      for _, ky in ipairs(rows) do conv_rows.kernel_row(w, b, acc, c, ky, row_loop, base) end
-      w.line("#endif")
     else
       for _, ky in ipairs(rows) do conv_rows.kernel_row(w, b, acc, c, ky, row_loop, base) end
     end
   end
   if row_loop then w.line("}") end
   if channel_loop then w.line("}") end
+end
+
+--- int8 at kernel level, portable C (every core without LG_DSP: Cortex-M0+,
+-- RV32, the host): loops over the input channels and, where every
+-- accumulator sees the whole kernel height, the kernel rows, around one
+-- kernel row of statements in weight order: each weight is loaded once and
+-- multiplied by every accumulator's input, read at a small constant offset
+-- from the row's base tap (on ARMv6-M an LDRB with an immediate offset, 0 to
+-- 31: the uint8 storage of lg.int8emit makes the signed LDRSB, register
+-- offset only, unnecessary), so a multiply-accumulate is LDRB, MULS, ADDS.
+local function portable_macs(w, b, acc)
+  local g = b.g
+  local channel_loop = g.c_in > 1
+  local rows, row_loop = kernel_rows(b, acc, true)
+  local base = conv_rows.base_tap(b, acc, rows, row_loop)
+  if base.iy == math.huge then return end  -- only padding taps: no MAC reads the input
+  local channels = channel_loop and { "c" } or {}
+  if not channel_loop then
+    for c = 0, g.c_in - 1 do channels[#channels + 1] = c end
+  end
+  if channel_loop then w.line("for (int c = 0; c < %d; ++c) {", g.c_in) end
+  if row_loop then w.line("for (int ky = 0; ky < %d; ++ky) {", g.k.h) end
+  for _, c in ipairs(channels) do
+    w.line("const %s *xc = &x[%s][%s][%s];", b.x_type, conv_rows.input_channel(g, b.oc, c),
+      ckernel.affine(b.py, g.ps.h * g.s.h, base.iy, row_loop and ckernel.scaled("ky", g.d.h) or nil),
+      ckernel.affine(b.px, g.ps.w * g.s.w, base.ix))
+    for _, ky in ipairs(rows) do conv_rows.kernel_row(w, b, acc, c, ky, row_loop, base, true) end
+  end
+  if row_loop then w.line("}") end
+  if channel_loop then w.line("}") end
+end
+
+--- portable_macs in passes of at most `count` accumulators.
+local function portable_passes(w, b, acc, count)
+  local passes = {}
+  for i = 1, #acc, count do passes[#passes + 1] = { table.unpack(acc, i, math.min(i + count - 1, #acc)) } end
+  for _, pass in ipairs(passes) do
+    -- a block each: at the kernel rows' level (no loop) every pass declares its xc
+    if #passes > 1 then w.line("{") end
+    portable_macs(w, b, pass)
+    if #passes > 1 then w.line("}") end
+  end
+end
+
+--- The multiply-accumulates of a body: float and --unroll=full as
+-- mac_statements; int8 kernel level portable_macs, beside the LG_DSP
+-- statements where a kernel row is 4 taps wide or more, and in passes of
+-- ARMV6M_ACCUMULATORS_INT8 under LG_ARMV6M (templates/source_head_int8.c).
+local function body_macs(w, b, acc)
+  local g = b.g
+  if not (b.bias and b.loops) then
+    mac_statements(w, b, acc)
+    return
+  end
+  local dsp = b.pairs and g.d.w == 1 and g.k.w >= 4
+  local narrow = #acc > M.ARMV6M_ACCUMULATORS_INT8
+  if dsp then
+    w.line("#ifdef LG_DSP")
+    mac_statements(w, b, acc, true)
+  end
+  if narrow then
+    w.line(dsp and "#elif defined(LG_ARMV6M)" or "#ifdef LG_ARMV6M")
+    portable_passes(w, b, acc, M.ARMV6M_ACCUMULATORS_INT8)
+  end
+  if dsp or narrow then w.line("#else") end
+  portable_macs(w, b, acc)
+  if dsp or narrow then w.line("#endif") end
 end
 
 --- The value a fused pool stores for one group of accumulators.
@@ -252,7 +334,7 @@ end
 local function conv_body(e, w, step, b)
   local pooled = step.pool ~= nil
   local acc = accumulators(w, b, pooled)
-  mac_statements(w, b, acc)
+  body_macs(w, b, acc)
   local per_output = #acc // b.width
   for k = 0, b.width - 1 do
     local out_ref = string.format("y[%s][%s][%s]", b.oc, ckernel.affine(b.py, 1, 0), ckernel.affine(b.px, 1, k))

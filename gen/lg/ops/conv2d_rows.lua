@@ -27,8 +27,9 @@ end
 -- reads it: a pixel is then live for a few statements only and the row's
 -- kw weights stay in registers, so each pixel and each weight is loaded once
 -- (weight-major order keeps every pixel live across the whole row and makes
--- the register allocator reload it).
-function M.row_macs(b, acc, ky, row_loop)
+-- the register allocator reload it). weight_order = true keeps them in weight
+-- order instead, (kx, then accumulator), for the int8 portable bodies.
+function M.row_macs(b, acc, ky, row_loop, weight_order)
   local g = b.g
   local macs = {}
   for kx = 0, g.k.w - 1 do
@@ -41,6 +42,7 @@ function M.row_macs(b, acc, ky, row_loop)
       end
     end
   end
+  if weight_order then return macs end  -- (kx, then accumulator): each weight's uses together
   table.sort(macs, function(m, n)
     if m.row ~= n.row then return m.row < n.row end
     if m.col ~= n.col then return m.col < n.col end
@@ -49,13 +51,13 @@ function M.row_macs(b, acc, ky, row_loop)
   return macs
 end
 
---- The statements of row_macs. With base (int8 loops), every input is read
--- through the pointer xc to the base tap, at a constant offset: compilers
--- then address each tap as xc plus an immediate instead of keeping (and
--- spilling) one pointer per tap.
-function M.kernel_row(w, b, acc, c, ky, row_loop, base)
+--- The statements of row_macs (weight_order: see there). With base (int8
+-- loops), every input is read through the pointer xc to the base tap, at a
+-- constant offset: compilers then address each tap as xc plus an immediate
+-- instead of keeping (and spilling) one pointer per tap.
+function M.kernel_row(w, b, acc, c, ky, row_loop, base, weight_order)
   local g = b.g
-  for _, m in ipairs(M.row_macs(b, acc, ky, row_loop)) do
+  for _, m in ipairs(M.row_macs(b, acc, ky, row_loop, weight_order)) do
     local a, kx = m.a, m.kx
     if base then
       w.line("LG_MAC(%s, w[%s][%s][%d], xc[%d]);", a.name, c, ky, kx, (m.iy - base.iy) * g.w + m.ix - base.ix)
