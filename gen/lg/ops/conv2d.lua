@@ -197,34 +197,44 @@ end
 -- and stops compilers hoisting every weight of the layer out of the position
 -- loops). dsp_only (int8): only the LG_DSP statements, the portable ones are
 -- portable_macs'.
-local function mac_statements(w, b, acc, dsp_only)
+local function window_loops(w, b, acc, portable, each_channel)
   local g = b.g
   local channel_loop = b.loops and g.c_in > 1
   -- a single input channel has no channel loop; where every accumulator sees
-  -- the whole kernel height, loop over kernel rows instead, for the same reason
-  local rows, row_loop = kernel_rows(b, acc, not channel_loop)
+  -- the whole kernel height, loop over kernel rows instead, for the same
+  -- reason (the portable int8 bodies: as well)
+  local rows, row_loop = kernel_rows(b, acc, portable or not channel_loop)
+  local base = (b.bias and b.loops) and conv_rows.base_tap(b, acc, rows, row_loop) or nil
+  if base and base.iy == math.huge then
+    base = nil  -- only padding taps: no MAC reads the input
+    if portable then return end
+  end
   local channels = channel_loop and { "c" } or {}
   if not channel_loop then
     for c = 0, g.c_in - 1 do channels[#channels + 1] = c end
   end
   if channel_loop then w.line("for (int c = 0; c < %d; ++c) {", g.c_in) end
   if row_loop then w.line("for (int ky = 0; ky < %d; ++ky) {", g.k.h) end
-  local base = (b.bias and b.loops) and conv_rows.base_tap(b, acc, rows, row_loop) or nil
-  if base and base.iy == math.huge then base = nil end  -- only padding taps: no MAC reads the input
   for _, c in ipairs(channels) do
     if base then
       w.line("const %s *xc = &x[%s][%s][%s];", b.x_type, conv_rows.input_channel(g, b.oc, c),
         ckernel.affine(b.py, g.ps.h * g.s.h, base.iy, row_loop and ckernel.scaled("ky", g.d.h) or nil),
         ckernel.affine(b.px, g.ps.w * g.s.w, base.ix))
     end
+    each_channel(c, rows, row_loop, base)
+  end
+  if row_loop then w.line("}") end
+  if channel_loop then w.line("}") end
+end
+
+local function mac_statements(w, b, acc, dsp_only)
+  window_loops(w, b, acc, false, function(c, rows, row_loop, base)
     if dsp_only then
       conv_rows.channel_dsp(w, b, acc, c, rows, row_loop, base)
     else
       for _, ky in ipairs(rows) do conv_rows.kernel_row(w, b, acc, c, ky, row_loop, base) end
     end
-  end
-  if row_loop then w.line("}") end
-  if channel_loop then w.line("}") end
+  end)
 end
 
 --- int8 at kernel level, portable C (every core without LG_DSP: Cortex-M0+,
@@ -236,25 +246,9 @@ end
 -- 31: the uint8 storage of lg.int8emit makes the signed LDRSB, register
 -- offset only, unnecessary), so a multiply-accumulate is LDRB, MULS, ADDS.
 local function portable_macs(w, b, acc)
-  local g = b.g
-  local channel_loop = g.c_in > 1
-  local rows, row_loop = kernel_rows(b, acc, true)
-  local base = conv_rows.base_tap(b, acc, rows, row_loop)
-  if base.iy == math.huge then return end  -- only padding taps: no MAC reads the input
-  local channels = channel_loop and { "c" } or {}
-  if not channel_loop then
-    for c = 0, g.c_in - 1 do channels[#channels + 1] = c end
-  end
-  if channel_loop then w.line("for (int c = 0; c < %d; ++c) {", g.c_in) end
-  if row_loop then w.line("for (int ky = 0; ky < %d; ++ky) {", g.k.h) end
-  for _, c in ipairs(channels) do
-    w.line("const %s *xc = &x[%s][%s][%s];", b.x_type, conv_rows.input_channel(g, b.oc, c),
-      ckernel.affine(b.py, g.ps.h * g.s.h, base.iy, row_loop and ckernel.scaled("ky", g.d.h) or nil),
-      ckernel.affine(b.px, g.ps.w * g.s.w, base.ix))
+  window_loops(w, b, acc, true, function(c, rows, row_loop, base)
     for _, ky in ipairs(rows) do conv_rows.kernel_row(w, b, acc, c, ky, row_loop, base, true) end
-  end
-  if row_loop then w.line("}") end
-  if channel_loop then w.line("}") end
+  end)
 end
 
 --- portable_macs in passes of at most `count` accumulators.
