@@ -389,9 +389,9 @@ local function emit_kernel(e, step, fname)
     ckernel.regions(w, g.row_runs(), g.col_runs(), "py", "px", step.pool and "pooled" or "output",
       block_width(e, g), function(py, px, row, col, width)
         conv_body(e, w, step, { g = g, oc = "oc", py = py, px = px, row = row, col = col, width = width,
-                                loops = true, bias = bias, pairs = pairs, x_type = e.storage_in.ctype,
-                                low_pair = int8emit.pair_helper(e, false),
-                                high_pair = int8emit.pair_helper(e, true) })
+                                loops = true, bias = bias, pairs = pairs, x_type = e.q and e.storage_in.ctype,
+                                low_pair = e.q and int8emit.pair_helper(e, false),
+                                high_pair = e.q and int8emit.pair_helper(e, true) })
       end)
   end)
   add_bias_table(e, bias)
