@@ -19,6 +19,11 @@ M.CHUNK = 8  -- inputs per iteration of the kernel-level input loop
 -- instructions per inference, -O2 / -Os: 2 give 970,640 / 1,035,120, 4 give
 -- 948,120 / 1,007,440, 8 give 960,000 / 991,880 (-O2 decides)
 M.DSP_OUTPUTS = 4
+-- int8 without DSP: outputs per pass over the inputs. LeNet-5, QEMU
+-- instructions per inference, Cortex-M0+ code -O2 / RV32IMAC -O2: 8 (one
+-- pass) give 2,342,840 / 1,704,995, 4 give 2,273,640 / 1,684,681, 3 give
+-- 2,245,840 / -, 2 give 2,227,640 / 1,634,402, 1 gives 2,268,640 / -.
+M.PORTABLE_OUTPUTS = 2
 
 function M.check(v, raw, layer, fpath)
   shared.check_tensors(v, raw, layer, fpath, "out_features", "values", v.limits.max_features)
@@ -115,7 +120,20 @@ local function linear_block(e, w, step, first, count, chunked)
     end
     w.line("#else")
   end
-  if loops == 1 then
+  if e.q and loops > 1 then
+    -- int8 portable C: passes over the inputs for PORTABLE_OUTPUTS outputs at
+    -- a time, each input code loaded once per pass and used by each of them
+    for first_j = 0, count - 1, M.PORTABLE_OUTPUTS do
+      w.line("for (int i = 0; i < %d; i += %d) {", loops * chunk, chunk)
+      for k = 0, chunk - 1 do
+        for j = first_j, math.min(first_j + M.PORTABLE_OUTPUTS, count) - 1 do
+          local idx = ckernel.affine("i", 1, k)
+          w.line("LG_MAC(a%d, w[%d][%s], x[%s]);", j, j, idx, idx)
+        end
+      end
+      w.line("}")
+    end
+  elseif loops == 1 then
     macs(0, 0, chunk - 1)
   elseif loops > 1 then
     w.line("for (int i = 0; i < %d; i += %d) {", loops * chunk, chunk)
