@@ -74,15 +74,6 @@ static inline int32_t lg_high_mul(int32_t x, int32_t multiplier)
 #endif
 
 /*
- * ARMv6-M has 8 low registers: the portable conv bodies then run in passes of
- * fewer accumulators (LG_ARMV6M; LG_INT8_MUL32, which selects the ARMv6-M
- * arithmetic above on any compiler, selects them too).
- */
-#if defined(__ARM_ARCH_6M__) || defined(LG_INT8_MUL32)
-#define LG_ARMV6M 1
-#endif
-
-/*
  * Cores with the DSP extension (Cortex-M4, M7, M33): __smlad multiplies two
  * int16 pairs and adds both products to an accumulator in one instruction.
  * The conv bodies of --unroll=kernel read four input codes as one word (LDR
@@ -130,6 +121,17 @@ LG_ALWAYS_INLINE static inline int32_t lg_high_upair(const uint8_t *x)
     const uint32_t word = lg_word((const int8_t *)x);
     return (int32_t)__uxtb16((word >> 8) | (word << 24)); /* ROR 8 */
 }
+#endif
+
+/*
+ * ARMv6-M (no DSP extension) has 8 low registers and no LDRSB with an
+ * immediate offset: the portable conv bodies then run in passes of fewer
+ * accumulators on int32 copies of the weights (LG_ARMV6M; LG_INT8_MUL32,
+ * which selects the ARMv6-M arithmetic above on any compiler, selects them
+ * too, unless LG_DSP).
+ */
+#if (defined(__ARM_ARCH_6M__) || defined(LG_INT8_MUL32)) && !defined(LG_DSP)
+#define LG_ARMV6M 1
 #endif
 
 /*

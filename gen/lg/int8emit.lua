@@ -224,6 +224,21 @@ function M.conv_pairs(e, layer)
   return registry
 end
 
+--- The int8 weights of one conv layer as int32, [out_channels][in_channels /
+-- groups][kernel h][kernel w], for the ARMv6-M bodies (LG_ARMV6M: LDR reads
+-- a word at an immediate offset, LDRSB a byte only at a register offset).
+function M.conv_weights32(e, layer)
+  local registry = {}
+  function registry.name() return array_name(e, layer, "weight32") end
+  function registry.table()
+    return "#ifdef LG_ARMV6M\n" .. carray.weight_array(e.writer(), registry.name(),
+      { shape = layer.weight.shape, data = M.entry(e, layer).weight },
+      string.format("layer %d: the int8 weights as int32 for ARMv6-M (one LDR each)", layer.index),
+      "int32_t", tostring) .. "\n#endif"
+  end
+  return registry
+end
+
 --- linear: bias - zx * (sum of the row's weights), one per output.
 function M.linear_bias_table(e, layer)
   local entry = M.entry(e, layer)

@@ -274,18 +274,20 @@ local function body_macs(w, b, acc)
     return
   end
   local dsp = b.pairs and g.d.w == 1 and g.k.w >= 4
-  local narrow = #acc > M.ARMV6M_ACCUMULATORS_INT8
   if dsp then
     w.line("#ifdef LG_DSP")
     mac_statements(w, b, acc, true)
   end
-  if narrow then
-    w.line(dsp and "#elif defined(LG_ARMV6M)" or "#ifdef LG_ARMV6M")
-    portable_passes(w, b, acc, M.ARMV6M_ACCUMULATORS_INT8)
-  end
-  if dsp or narrow then w.line("#else") end
+  -- ARMv6-M: the weights as int32 (w32, int8emit.conv_weights32): LDR has an
+  -- immediate offset, LDRSB only a register one (one instruction per weight
+  -- instead of two)
+  w.line(dsp and "#elif defined(LG_ARMV6M)" or "#ifdef LG_ARMV6M")
+  w.line("(void)w;")
+  local b32 = setmetatable({ weight_var = "w32" }, { __index = b })
+  portable_passes(w, b32, acc, M.ARMV6M_ACCUMULATORS_INT8)
+  w.line("#else")
   portable_macs(w, b, acc)
-  if dsp or narrow then w.line("#endif") end
+  w.line("#endif")
 end
 
 --- The value a fused pool stores for one group of accumulators.
@@ -350,10 +352,15 @@ end
 
 --- The output channel's weights (w) and bias (b; int8: its row of the
 -- bias table, one value per window shape).
-local function channel_prologue(e, w, step, oc, bias)
+local function channel_prologue(e, w, step, oc, bias, weights32)
   local layer = step.layer
   if e.q then
     w.line("const int8_t (*w)[%d][%d] = %s[%s];", layer.kernel.h, layer.kernel.w, e.weight_name(layer), oc)
+    if weights32 then
+      w.line("#ifdef LG_ARMV6M")
+      w.line("const int32_t (*w32)[%d][%d] = %s[%s];", layer.kernel.h, layer.kernel.w, weights32.name(), oc)
+      w.line("#endif")
+    end
     w.line("const int32_t *b = %s[%s];", bias.name(), oc)
     return
   end
@@ -384,8 +391,9 @@ local function emit_kernel(e, step, fname)
   local g = conv_geometry(step)
   local bias = bias_registry(e, step)
   local pairs = e.q and int8emit.conv_pairs(e, step.layer) or nil
+  local weights32 = e.q and int8emit.conv_weights32(e, step.layer) or nil
   ckernel.channel_loop_function(e, step, fname, "oc", step.layer.out_channels, function(w)
-    channel_prologue(e, w, step, "oc", bias)
+    channel_prologue(e, w, step, "oc", bias, weights32)
     ckernel.regions(w, g.row_runs(), g.col_runs(), "py", "px", step.pool and "pooled" or "output",
       block_width(e, g), function(py, px, row, col, width)
         conv_body(e, w, step, { g = g, oc = "oc", py = py, px = px, row = row, col = col, width = width,
@@ -396,6 +404,7 @@ local function emit_kernel(e, step, fname)
   end)
   add_bias_table(e, bias)
   if pairs and pairs.table() then e.add_table(pairs.table()) end
+  if weights32 then e.add_table(weights32.table()) end
 end
 
 local function emit_full(e, step, fname)

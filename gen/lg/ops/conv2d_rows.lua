@@ -60,7 +60,8 @@ function M.kernel_row(w, b, acc, c, ky, row_loop, base, weight_order)
   for _, m in ipairs(M.row_macs(b, acc, ky, row_loop, weight_order)) do
     local a, kx = m.a, m.kx
     if base then
-      w.line("LG_MAC(%s, w[%s][%s][%d], xc[%d]);", a.name, c, ky, kx, (m.iy - base.iy) * g.w + m.ix - base.ix)
+      w.line("LG_MAC(%s, %s[%s][%s][%d], xc[%d]);", a.name, b.weight_var or "w", c, ky, kx,
+        (m.iy - base.iy) * g.w + m.ix - base.ix)
     else
       local iy
       if row_loop then
