@@ -239,6 +239,21 @@ function M.conv_weights32(e, layer)
   return registry
 end
 
+--- A linear layer's int8 weights + 128 as uint8, for the ARMv6-M code
+-- (LG_ARMV6M: LDRB has an immediate offset, LDRSB has not).
+function M.linear_weights_u8_name(e, layer)
+  return array_name(e, layer, "weight_u8")
+end
+
+function M.linear_weights_u8_table(e, layer)
+  local values = {}
+  for i, v in ipairs(M.entry(e, layer).weight) do values[i] = v + 128 end
+  return "#ifdef LG_ARMV6M\n" .. carray.weight_array(e.writer(), M.linear_weights_u8_name(e, layer),
+    { shape = layer.weight.shape, data = values },
+    string.format("layer %d: the int8 weights + 128 as uint8 for ARMv6-M", layer.index), "uint8_t", tostring)
+    .. "\n#endif"
+end
+
 --- linear: bias - zx * (sum of the row's weights), one per output.
 function M.linear_bias_table(e, layer)
   local entry = M.entry(e, layer)
