@@ -48,9 +48,12 @@ void ${name}_infer(const float *input, float *output);
 /*
  * Debug hook, compiled in only with -D${NAME}_TRACE: called after each step
  * with the index of the last description layer the step covers and the
- * step's output codes (count values, C-H-W). You define it.
+ * step's output (count values, C-H-W), each stored as code + offset: offset
+ * 0 for the caller's output buffer (int8 codes); 128 between steps, where
+ * the arena holds code + 128 as uint8 (read values as uint8_t then). You
+ * define it.
  */
-void ${name}_trace_int8(int layer_index, const int8_t *values, int count);
+void ${name}_trace_int8(int layer_index, const int8_t *values, int count, int offset);
 #endif
 
 #ifdef __cplusplus

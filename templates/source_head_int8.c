@@ -154,6 +154,35 @@ LG_ALWAYS_INLINE static inline int32_t lg_scale_bounded(int32_t acc, int32_t mul
     const int32_t half = (int32_t)(((uint32_t)1 << right) >> 1);
     return (high + half - ((high < 0) & (only_right || (right > 0)))) >> right;
 }
+/* The same pairs of the uint8 values between steps (code + 128, 0..255: a
+ * valid int16 for __smlad), zero-extended by __uxtb16. */
+LG_ALWAYS_INLINE static inline int32_t lg_low_upair(const uint8_t *x)
+{
+    return (int32_t)__uxtb16(lg_word((const int8_t *)x));
+}
+LG_ALWAYS_INLINE static inline int32_t lg_high_upair(const uint8_t *x)
+{
+    const uint32_t word = lg_word((const int8_t *)x);
+#if defined(LG_ACLE_EMULATION)
+    return (int32_t)__uxtb16((word >> 8) | (word << 24)); /* ROR 8 */
+#else
+    /* as lg_high_pair: UXTB16 with its own ROR 8 */
+    uint32_t pair;
+    __asm__("uxtb16 %0, %1, ror #8" : "=r"(pair) : "r"(word));
+    return (int32_t)pair;
+#endif
+}
+#endif
+
+/*
+ * ARMv6-M (no DSP extension) has 8 low registers and no LDRSB with an
+ * immediate offset: the portable conv bodies then run in passes of fewer
+ * accumulators on int32 copies of the weights (LG_ARMV6M; LG_INT8_MUL32,
+ * which selects the ARMv6-M arithmetic above on any compiler, selects them
+ * too, unless LG_DSP).
+ */
+#if (defined(__ARM_ARCH_6M__) || defined(LG_INT8_MUL32)) && !defined(LG_DSP)
+#define LG_ARMV6M 1
 #endif
 
 /*

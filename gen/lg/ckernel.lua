@@ -59,20 +59,33 @@ function M.signature(w, fname, in_name, out_name, ctype)
   w.line("static void %s(const %s *restrict %s, %s *restrict %s)", fname, ctype, in_name, ctype, out_name)
 end
 
---- A view of a flat buffer as a C-H-W array (or a flat vector).
-local function view(w, qualifier, var, shape, buffer, ctype)
+--- A view of a flat buffer (of view_type elements) as a C-H-W array (or a
+-- flat vector) of ctype.
+local function view(w, qualifier, var, shape, buffer, ctype, view_type)
   if #shape == 3 then
-    w.line("%s%s (*%s)[%d][%d] = (%s%s (*)[%d][%d])%s;", qualifier, ctype, var, shape[2], shape[3], qualifier,
-      ctype, shape[2], shape[3], buffer)
+    w.line("%s%s (*%s)[%d][%d] = (%s%s (*)[%d][%d])%s;", qualifier, view_type, var, shape[2], shape[3], qualifier,
+      view_type, shape[2], shape[3], buffer)
+  elseif view_type ~= ctype then
+    w.line("%s%s *%s = (%s%s *)%s;", qualifier, view_type, var, qualifier, view_type, buffer)
   else
     w.line("%s%s *%s = %s;", qualifier, ctype, var, buffer)
   end
 end
 
---- The step's views: x reads its input, y writes its output (ctype as in signature).
-function M.views(w, in_shape, in_name, out_shape, out_name, ctype)
-  view(w, "const ", "x", in_shape, in_name, ctype or "float")
-  view(w, "", "y", out_shape, out_name, ctype or "float")
+--- The step's views: x reads its input, y writes its output (ctype as in
+-- signature; int8: x_type and y_type are the element types the buffers hold,
+-- see lg.int8emit.storage).
+function M.views(w, in_shape, in_name, out_shape, out_name, ctype, x_type, y_type)
+  ctype = ctype or "float"
+  view(w, "const ", "x", in_shape, in_name, ctype, x_type or ctype)
+  view(w, "", "y", out_shape, out_name, ctype, y_type or ctype)
+end
+
+--- The element types of the step's views: int8 storage (e.storage_in,
+-- e.storage_out, set by lg.emit) or the value type.
+function M.view_types(e)
+  if e.storage_in then return e.storage_in.ctype, e.storage_out.ctype end
+  return e.value_type, e.value_type
 end
 
 --- A step function that reads `input` and writes `output` through the views,
@@ -81,7 +94,7 @@ function M.step_function(e, step, fname, body)
   local w = e.writer()
   M.signature(w, fname, "input", "output", e.value_type)
   w.line("{")
-  M.views(w, step.in_shape, "input", step.out_shape, "output", e.value_type)
+  M.views(w, step.in_shape, "input", step.out_shape, "output", e.value_type, M.view_types(e))
   body(w)
   w.line("}")
   e.add_function(w.text())
@@ -184,12 +197,12 @@ end
 -- window bounds of both axes), views, iy and ix (the input row and column of
 -- tap ky, kx of output position oy, ox; g.d is the dilation). Pieces are bounded in size (a few lines), so they are
 -- written without the budget; the filled template is counted by emit_none.
-function M.none_vars(step, fname, g, ctype)
+function M.none_vars(step, fname, g, ctype, x_type, y_type)
   local t = render.writer()
   M.range_tables(t, "ky", g.oh, g.s.h, g.p.h, g.k.h, g.h, g.d.h)
   M.range_tables(t, "kx", g.ow, g.s.w, g.p.w, g.k.w, g.w, g.d.w)
   local v = render.writer()
-  M.views(v, step.in_shape, "input", step.out_shape, "output", ctype)
+  M.views(v, step.in_shape, "input", step.out_shape, "output", ctype, x_type, y_type)
   return { fname = fname, ctype = ctype or "float", tables = t.text(), views = v.text(), oh = tostring(g.oh),
            ow = tostring(g.ow), iy = M.affine("oy", g.s.h, -g.p.h, M.scaled("ky", g.d.h)),
            ix = M.affine("ox", g.s.w, -g.p.w, M.scaled("kx", g.d.w)) }

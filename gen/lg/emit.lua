@@ -18,6 +18,8 @@
 --   e.q                    the quantization table (lg.quantize) with
 --                          --quantize=int8, else nil (float code)
 --   e.value_type           the C type of a stored value: "float" or "int8_t"
+--   e.storage_in, e.storage_out  (int8) how the step's input and output hold
+--                          codes: { ctype, offset } (lg.int8emit.storage)
 --   e.add_table(text)      (int8) a constant table the step's functions read,
 --                          written just before them
 local activation = require("lg.ops.activation")
@@ -139,6 +141,7 @@ local function step_sections(e, model, plan)
     if step.unroll == "full" then e.any_full = true end
     local fname = string.format("%s_layer%d_%s", e.name, step.first_index, step.kind)
     local before, tables_before = #e.functions, #e.tables
+    if e.q then e.storage_in, e.storage_out = int8emit.storage(step.input), int8emit.storage(step.output) end
     if step.kind == "copy" then
       activation.emit_copy(e, step, fname)
     else
@@ -153,8 +156,11 @@ local function step_sections(e, model, plan)
     e.step_names[#e.step_names + 1] = fname
     calls[#calls + 1] = string.format("%s(%s, %s);", fname, buffer_arg(step.input), buffer_arg(step.output))
     local trace_buf = (step.output.kind == "arena") and buffer_arg(step.output) or "output"
-    calls[#calls + 1] = string.format("#if defined(%s_TRACE)\n%s_trace%s(%d, %s, %d);\n#endif",
-      e.NAME, e.name, e.q and "_int8" or "", step.last_index, trace_buf, step.out_elements)
+    -- int8: with the offset the step's output is stored with (lg.int8emit.storage)
+    local trace_args = e.q and string.format("%d, %d", step.out_elements, e.storage_out.offset)
+      or tostring(step.out_elements)
+    calls[#calls + 1] = string.format("#if defined(%s_TRACE)\n%s_trace%s(%d, %s, %s);\n#endif",
+      e.NAME, e.name, e.q and "_int8" or "", step.last_index, trace_buf, trace_args)
   end
   if plan.arena_floats == 0 then table.insert(calls, 1, "(void)scratch; /* no intermediate tensors */") end
   return parts, calls

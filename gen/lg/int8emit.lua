@@ -14,6 +14,52 @@ function M.entry(e, layer)
   return e.q.layers[layer.index + 1]
 end
 
+--------------------------------------------------------------------------------
+-- Storage of activation codes
+--------------------------------------------------------------------------------
+
+-- The caller's buffers hold int8 codes (the _infer_int8 API). Tensors between
+-- steps (the arena) hold u = code + 128 as uint8 (TFLite's uint8 asymmetric
+-- form, zero point + 128): ARMv6-M loads an unsigned byte at an immediate
+-- offset (LDRB) but a signed one only at a register offset (LDRSB), and a
+-- multiply-accumulate reads u as it is (the bias folds the stored zero point).
+M.ARENA_OFFSET = 128
+
+--- How a buffer of the plan ({ kind = "input" | "output" | "arena" }) holds
+-- codes: { ctype, offset }, stored value = code + offset.
+function M.storage(buffer)
+  if buffer.kind == "arena" then return { ctype = "uint8_t", offset = M.ARENA_OFFSET } end
+  return { ctype = "int8_t", offset = 0 }
+end
+
+--- The step being emitted reads e.storage_in and writes e.storage_out (set by
+-- lg.emit before each step): the stored zero point of the input.
+function M.stored_zero_point(e, layer)
+  return M.entry(e, layer).input.zero_point + e.storage_in.offset
+end
+
+--- The value to store for a code expression (int8 or int32, in [-128, 127]).
+function M.store_expr(e, code)
+  local offset = e.storage_out.offset
+  if offset == 0 then return code end
+  return string.format("(uint8_t)(%s + %d)", code, offset)
+end
+
+--- The code of a value read from the input (an int32 expression when stored
+-- with an offset).
+function M.load_expr(e, stored)
+  local offset = e.storage_in.offset
+  if offset == 0 then return stored end
+  return string.format("((int32_t)%s - %d)", stored, offset)
+end
+
+--- The DSP pair helpers (templates/source_head_int8.c) of the input's storage:
+-- lg_low_pair / lg_high_pair for int8 codes, lg_low_upair / lg_high_upair for uint8.
+function M.pair_helper(e, high)
+  local unsigned = e.storage_in.offset ~= 0 and "u" or ""
+  return string.format("lg_%s_%spair", high and "high" or "low", unsigned)
+end
+
 local function array_name(e, layer, what)
   return string.format("%s_layer%d_%s", e.name, layer.index, what)
 end
@@ -238,7 +284,7 @@ function M.conv_bias(e, layer)
   --- The table text, once every rectangle is registered.
   function registry.table()
     local entry = M.entry(e, layer)
-    local zx = entry.input.zero_point
+    local zx = M.stored_zero_point(e, layer)
     -- the input channels each output channel reads (in_channels / groups)
     local c_in, kh, kw = layer.weight.shape[2], layer.kernel.h, layer.kernel.w
     local values = {}
@@ -256,7 +302,7 @@ function M.conv_bias(e, layer)
       end
     end
     return carray.weight_array(e.writer(), registry.name(),
-      { shape = { layer.out_channels, #registry.list }, data = values }, string.format("layer %d: int32 bias per output channel and window shape (%d), input zero point %d "
+      { shape = { layer.out_channels, #registry.list }, data = values }, string.format("layer %d: int32 bias per output channel and window shape (%d), stored input zero point %d "
         .. "folded in: bias - zero_point * (sum of the weights of the window's real taps)", layer.index,
         #registry.list, zx), "int32_t", tostring)
   end
@@ -318,10 +364,40 @@ function M.conv_pairs(e, layer)
   return registry
 end
 
+--- The int8 weights of one conv layer as int32, [out_channels][in_channels /
+-- groups][kernel h][kernel w], for the ARMv6-M bodies (LG_ARMV6M: LDR reads
+-- a word at an immediate offset, LDRSB a byte only at a register offset).
+function M.conv_weights32(e, layer)
+  local registry = {}
+  function registry.name() return array_name(e, layer, "weight32") end
+  function registry.table()
+    return "#ifdef LG_ARMV6M\n" .. carray.weight_array(e.writer(), registry.name(),
+      { shape = layer.weight.shape, data = M.entry(e, layer).weight },
+      string.format("layer %d: the int8 weights as int32 for ARMv6-M (one LDR each)", layer.index),
+      "int32_t", tostring) .. "\n#endif"
+  end
+  return registry
+end
+
+--- A linear layer's int8 weights + 128 as uint8, for the ARMv6-M code
+-- (LG_ARMV6M: LDRB has an immediate offset, LDRSB has not).
+function M.linear_weights_u8_name(e, layer)
+  return array_name(e, layer, "weight_u8")
+end
+
+function M.linear_weights_u8_table(e, layer)
+  local values = {}
+  for i, v in ipairs(M.entry(e, layer).weight) do values[i] = v + 128 end
+  return "#ifdef LG_ARMV6M\n" .. carray.weight_array(e.writer(), M.linear_weights_u8_name(e, layer),
+    { shape = layer.weight.shape, data = values },
+    string.format("layer %d: the int8 weights + 128 as uint8 for ARMv6-M", layer.index), "uint8_t", tostring)
+    .. "\n#endif"
+end
+
 --- linear: bias - zx * (sum of the row's weights), one per output.
 function M.linear_bias_table(e, layer)
   local entry = M.entry(e, layer)
-  local zx = entry.input.zero_point
+  local zx = M.stored_zero_point(e, layer)
   local n_in = layer.in_shape[1]
   local values = {}
   for o = 0, layer.out_features - 1 do
@@ -330,7 +406,7 @@ function M.linear_bias_table(e, layer)
     values[o + 1] = entry.bias[o + 1] - zx * sum
   end
   return int_array(e, "int32_t", array_name(e, layer, "bias"), string.format("[%d]", layer.out_features), values,
-    string.format("layer %d: int32 bias, input zero point %d folded in", layer.index, zx))
+    string.format("layer %d: int32 bias, stored input zero point %d folded in", layer.index, zx))
 end
 
 --- Audit comment lines of a step: each layer's scales, zero points,

@@ -16,6 +16,12 @@ static inline int32_t __sxtb16(int32_t x)
     return (int32_t)(lo | (hi << 16));
 }
 
+/* bytes 0 and 2 of x, each zero-extended to the 16-bit halves of the result */
+static inline uint32_t __uxtb16(uint32_t x)
+{
+    return x & 0x00ff00ffu;
+}
+
 /* acc + x.lo * y.lo + x.hi * y.hi (signed 16-bit halves), wrapping like the
  * instruction (which only sets the Q flag on overflow) */
 static inline int32_t __smlad(int32_t x, int32_t y, int32_t acc)

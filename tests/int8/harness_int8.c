@@ -33,9 +33,15 @@ static uint32_t layer_count, layer_size[MAX_LAYERS], layer_offset[MAX_LAYERS];
 static int8_t trace[MAX_TRACE];  /* this case's reference codes of every layer */
 static int trace_failures;
 
+/* Code i of a traced buffer: between steps codes are stored as uint8 code + offset (128). */
+static int stored_code(const int8_t *values, int i, int offset)
+{
+    return (offset != 0) ? (int)((const uint8_t *)values)[i] - offset : (int)values[i];
+}
+
 /* The trace hook of the generated code: each step's output against the reference's layer. */
-void FN(_trace_int8)(int layer_index, const int8_t *values, int count);
-void FN(_trace_int8)(int layer_index, const int8_t *values, int count)
+void FN(_trace_int8)(int layer_index, const int8_t *values, int count, int offset);
+void FN(_trace_int8)(int layer_index, const int8_t *values, int count, int offset)
 {
     if (layer_index < 0 || (uint32_t)layer_index >= layer_count || (uint32_t)count != layer_size[layer_index]) {
         printf("trace: layer %d with %d codes does not match the data file\n", layer_index, count);
@@ -44,12 +50,12 @@ void FN(_trace_int8)(int layer_index, const int8_t *values, int count)
     }
     int at = -1;
     for (int i = 0; i < count && at < 0; ++i) {
-        if (values[i] != trace[layer_offset[layer_index] + (uint32_t)i]) {
+        if (stored_code(values, i, offset) != trace[layer_offset[layer_index] + (uint32_t)i]) {
             at = i;
         }
     }
     if (at >= 0 && trace_failures++ == 0) {
-        printf("first diverging layer %d: code [%d] = %d, reference %d\n", layer_index, at, values[at],
+        printf("first diverging layer %d: code [%d] = %d, reference %d\n", layer_index, at, stored_code(values, at, offset),
                trace[layer_offset[layer_index] + (uint32_t)at]);
     }
 }

@@ -218,11 +218,19 @@ if has_lenet5 then
   local src = dir .. "/lenet5.c"
   local text = shellutil.read_file(src)
   if t.check(text ~= nil, "mutation: generated LeNet-5 kernel-level code exists", src) then
-    -- the first value of layer 0's weights, one code up (or down at 127)
-    local at = text:find("static const int8_t lenet5_layer0_weight", 1, true)
-    local s, e, value = text:find("{ (%-?%d+),", at)
-    local v = tonumber(value)
-    local changed = text:sub(1, s + 1) .. tostring(v < 127 and v + 1 or v - 1) .. text:sub(e)
+    -- the first value of layer 0's weights, one code up (or down at 127), in
+    -- every copy of them: the int8 table and the int32 one of the ARMv6-M
+    -- bodies (LG_ARMV6M, which CC="gcc -DLG_INT8_MUL32" of make
+    -- test-int8-mul32 compiles)
+    local changed, v = text, nil
+    for _, array in ipairs({ "static const int8_t lenet5_layer0_weight[", "static const int32_t lenet5_layer0_weight32[" }) do
+      local at = changed:find(array, 1, true)
+      if at then
+        local s, e, value = changed:find("{ (%-?%d+),", at)
+        v = tonumber(value)
+        changed = changed:sub(1, s + 1) .. tostring(v < 127 and v + 1 or v - 1) .. changed:sub(e)
+      end
+    end
     local mdir = BUILD .. "/mutant"
     os.execute("mkdir -p " .. mdir)
     shellutil.write_file(mdir .. "/lenet5.c", changed)

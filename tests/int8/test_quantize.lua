@@ -343,4 +343,41 @@ do
     errors.is(err) and errors.format(err) or tostring(err))
 end
 
+-- Storage (lg.int8emit.storage): the caller's buffers hold int8 codes, the
+-- tensors between steps code + 128 as uint8 (LDRB has an immediate offset on
+-- ARMv6-M); the values themselves are checked bit-exact by test-int8
+do
+  local out_dir = dir .. "/storage"
+  os.execute("mkdir -p " .. out_dir)
+  local _, code = shellutil.capture(string.format("%s/gen/lenetgen %s --quantize=int8 --calibration %s -o %s 2>&1",
+    root, model, good, out_dir))
+  t.check_eq(code, 0, "storage: LeNet-5 int8 generates")
+  local f = io.open(out_dir .. "/lenet5.c")
+  local c_text = f and f:read("a") or ""
+  if f then f:close() end
+  local function function_text(fname)
+    return c_text:match("\nstatic void " .. fname .. "%(.-\n}\n") or ""
+  end
+  local function has(text, needle, what)
+    t.check(text:find(needle, 1, true) ~= nil, "storage: " .. what, "no `" .. needle .. "`")
+  end
+  local conv1, conv2, fc3 = function_text("lenet5_layer0_conv2d"), function_text("lenet5_layer3_conv2d"),
+    function_text("lenet5_layer11_linear")
+  has(conv1, "const int8_t (*x)[28][28] = (const int8_t (*)[28][28])input;", "conv1 reads the caller's int8 input")
+  has(conv1, "uint8_t (*y)[14][14] = (uint8_t (*)[14][14])output;", "conv1 writes uint8 to the arena")
+  has(conv1, "y[oc][py][px] = (uint8_t)(lg_average(", "conv1 stores the pooled code + 128")
+  has(conv2, "const uint8_t (*x)[14][14] = (const uint8_t (*)[14][14])input;", "conv2 reads uint8")
+  has(conv2, "#elif defined(LG_ARMV6M)", "conv2 has the ARMv6-M passes")
+  has(conv2, "lg_low_upair(xc + ", "conv2's DSP branch splits uint8 words")
+  has(fc3, "const uint8_t *x = (const uint8_t *)input;", "fc3 reads uint8")
+  has(fc3, "int8_t *y = output;", "fc3 writes the caller's int8 output")
+  has(c_text, "lenet5_trace_int8(11, output, 10, 0);", "the last step's trace: offset 0")
+  has(c_text, "lenet5_trace_int8(2, &scratch[0], 1176, 128);", "conv1's trace: offset 128")
+  -- the bias of conv2 folds the stored zero point: zero point + 128, in [0, 255]
+  local stored = tonumber(c_text:match("layer 3: int32 bias per output channel and window shape %(%d+%), stored input "
+    .. "zero point (%-?%d+)") or "")
+  t.check(stored and stored >= 0 and stored <= 255, "storage: conv2's bias folds the stored zero point (0..255)",
+    tostring(stored))
+end
+
 t.finish()

@@ -41,12 +41,19 @@ end
 local function emit_copy(e, step, fname)
   local n = step.out_elements
   local w = e.writer()
-  ckernel.signature(w, fname, "x", "y", e.value_type)
   local function value(x)
-    if e.q then return int8emit.activation_expr(e, step.act_layers, x) end
+    if e.q then return int8emit.store_expr(e, int8emit.activation_expr(e, step.act_layers, int8emit.load_expr(e, x))) end
     return ckernel.activation_expr(step.acts, x)
   end
-  w.line("{")
+  if e.q then
+    -- int8: views of the buffers as the element types they hold (lg.int8emit.storage)
+    ckernel.signature(w, fname, "input", "output", e.value_type)
+    w.line("{")
+    ckernel.views(w, { n }, "input", { n }, "output", e.value_type, ckernel.view_types(e))
+  else
+    ckernel.signature(w, fname, "x", "y", e.value_type)
+    w.line("{")
+  end
   if step.unroll == "full" then
     for i = 0, n - 1 do w.line("y[%d] = %s;", i, value(string.format("x[%d]", i))) end
   else

@@ -27,9 +27,13 @@ end
 
 local function store(e, w, step, value, c, i)
   local x = element(step, "x", c, i)
-  local v = value(e, step.layer, c, x)
-  w.line("%s = %s;", element(step, "y", c, i),
-    e.q and int8emit.activation_expr(e, step.act_layers, v) or ckernel.activation_expr(step.acts, v))
+  if not e.q then
+    w.line("%s = %s;", element(step, "y", c, i), ckernel.activation_expr(step.acts, value(e, step.layer, c, x)))
+    return
+  end
+  -- int8: the code of the stored input, the stored value of the output code (lg.int8emit.storage)
+  local v = value(e, step.layer, c, int8emit.load_expr(e, x))
+  w.line("%s = %s;", element(step, "y", c, i), int8emit.store_expr(e, int8emit.activation_expr(e, step.act_layers, v)))
 end
 
 --- Loops over every channel and position: kernel and none (an elementwise

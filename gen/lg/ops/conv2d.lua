@@ -28,6 +28,15 @@ M.MAX_ACCUMULATORS = 12
 -- 4 accumulators give Cortex-M4F -O2 1.083 M, Cortex-M0+ code -O2 2.947 M,
 -- RV32IMAC -O2 1.790 M; 8 give 1.175 M, 2.923 M, 1.703 M. Cortex-M4F decides.
 M.MAX_ACCUMULATORS_INT8 = 4
+-- int8 portable C on ARMv6-M (LG_ARMV6M): accumulators one pass over the
+-- inputs feeds. Cortex-M0+ has 8 low registers: with 2, one pass holds them,
+-- the input and weight pointers, a weight and an input code, and gcc chains the
+-- MULS of adjacent taps (each weight and each input loaded once a row).
+-- LeNet-5 int8, QEMU instructions per inference, Cortex-M0+ code -O2 (conv2
+-- alone) / RV32IMAC -O2: 4 give 2,475,600 (1,253,171) / 1,704,995, 2 give
+-- 2,342,840 (1,123,766) / 1,840,420. So 2 on ARMv6-M only; the other cores
+-- without DSP (RV32, 31 registers) keep all MAX_ACCUMULATORS_INT8 in one pass.
+M.ARMV6M_ACCUMULATORS_INT8 = 2
 
 function M.check(v, raw, layer, fpath)
   shared.check_tensors(v, raw, layer, fpath, "out_channels", "channels", v.limits.max_channels)
@@ -165,69 +174,137 @@ local function accumulators(w, b, pooled)
   return acc
 end
 
---- Every multiply-accumulate of the body. Each weight is loaded once and
--- used by every accumulator whose window holds it; at kernel level the input
--- channels are a loop around the straight-line window (one window's worth of
--- loads per iteration keeps the body small enough for the register allocator
--- and stops compilers hoisting every weight of the layer out of the position
--- loops).
-local function mac_statements(w, b, acc)
+--- The straight-line rows of a kernel-level body (b.loops): "ky" when every
+-- accumulator sees the whole kernel height (a loop over kernel rows), else
+-- the row numbers.
+local function kernel_rows(b, acc, allow_loop)
   local g = b.g
-  local channel_loop = b.loops and g.c_in > 1
-  -- a single input channel has no channel loop; where every accumulator sees
-  -- the whole kernel height, loop over kernel rows instead, for the same reason
-  local row_loop = b.loops and not channel_loop and g.k.h > 1
+  local row_loop = b.loops and allow_loop and g.k.h > 1
   for _, a in ipairs(acc) do
     row_loop = row_loop and a.y_first == 0 and a.y_last == g.k.h - 1
-  end
-  local channels = channel_loop and { "c" } or {}
-  if not channel_loop then
-    for c = 0, g.c_in - 1 do channels[#channels + 1] = c end
   end
   local rows = row_loop and { "ky" } or {}
   if not row_loop then
     for ky = 0, g.k.h - 1 do rows[#rows + 1] = ky end
   end
-  local function base_pointer(c, base, is_row_loop)
-    w.line("const int8_t *xc = &x[%s][%s][%s];", conv_rows.input_channel(g, b.oc, c),
-      ckernel.affine(b.py, g.ps.h * g.s.h, base.iy, is_row_loop and ckernel.scaled("ky", g.d.h) or nil),
-      ckernel.affine(b.px, g.ps.w * g.s.w, base.ix))
-  end
+  return rows, row_loop
+end
+
+--- Every multiply-accumulate of the body. Each weight is loaded once and
+-- used by every accumulator whose window holds it; at kernel level the input
+-- channels are a loop around the straight-line window (one window's worth of
+-- loads per iteration keeps the body small enough for the register allocator
+-- and stops compilers hoisting every weight of the layer out of the position
+-- loops). dsp_only (int8): only the LG_DSP statements, the portable ones are
+-- portable_macs'.
+local function window_loops(w, b, acc, portable, each_channel)
+  local g = b.g
+  local channel_loop = b.loops and g.c_in > 1
+  -- a single input channel has no channel loop; where every accumulator sees
+  -- the whole kernel height, loop over kernel rows instead, for the same
+  -- reason (the portable int8 bodies: as well)
+  local rows, row_loop = kernel_rows(b, acc, portable or not channel_loop)
   local base = (b.bias and b.loops) and conv_rows.base_tap(b, acc, rows, row_loop) or nil
-  if base and base.iy == math.huge then base = nil end  -- only padding taps: no MAC reads the input
-  -- the DSP pairs: groups 1 and dilation 1 only (the scalar statements otherwise)
-  local is_dsp = base and b.pairs and g.groups == 1 and g.d.h == 1 and g.d.w == 1 and g.k.w >= 4
-  if is_dsp and row_loop then
-    -- The DSP path unrolls the kernel rows of a single input channel: the
-    -- input rows the pooled window's conv rows share (kernel row ky of conv
-    -- row 0 and ky - 1 of conv row 1) are then read and split once.
-    local all_rows = {}
-    for ky = 0, g.k.h - 1 do all_rows[#all_rows + 1] = ky end
-    local dsp_base = conv_rows.base_tap(b, acc, all_rows, false)
-    w.line("#ifdef LG_DSP")
-    for _, c in ipairs(channels) do
-      base_pointer(c, dsp_base, false)
-      conv_rows.channel_dsp(w, b, acc, c, all_rows, false, dsp_base)
-    end
-    w.line("#else")
+  if base and base.iy == math.huge then
+    base = nil  -- only padding taps: no MAC reads the input
+    if portable then return end
+  end
+  local channels = channel_loop and { "c" } or {}
+  if not channel_loop then
+    for c = 0, g.c_in - 1 do channels[#channels + 1] = c end
   end
   if channel_loop then w.line("for (int c = 0; c < %d; ++c) {", g.c_in) end
   if row_loop then w.line("for (int ky = 0; ky < %d; ++ky) {", g.k.h) end
   for _, c in ipairs(channels) do
-    if base then base_pointer(c, base, row_loop) end
-    if is_dsp and not row_loop then
-      w.line("#ifdef LG_DSP")
-      conv_rows.channel_dsp(w, b, acc, c, rows, row_loop, base)
-      w.line("#else")
-      for _, ky in ipairs(rows) do conv_rows.kernel_row(w, b, acc, c, ky, row_loop, base) end
-      w.line("#endif")
-    else
-      for _, ky in ipairs(rows) do conv_rows.kernel_row(w, b, acc, c, ky, row_loop, base) end
+    if base then
+      w.line("const %s *xc = &x[%s][%s][%s];", b.x_type, conv_rows.input_channel(g, b.oc, c),
+        ckernel.affine(b.py, g.ps.h * g.s.h, base.iy, row_loop and ckernel.scaled("ky", g.d.h) or nil),
+        ckernel.affine(b.px, g.ps.w * g.s.w, base.ix))
     end
+    each_channel(c, rows, row_loop, base)
   end
   if row_loop then w.line("}") end
   if channel_loop then w.line("}") end
-  if is_dsp and row_loop then w.line("#endif") end
+end
+
+local function mac_statements(w, b, acc, dsp_only)
+  local g = b.g
+  if dsp_only and g.c_in == 1 then
+    -- The DSP path unrolls the kernel rows of a single input channel: the
+    -- input rows the pooled window's conv rows share (kernel row ky of conv
+    -- row 0 and ky - 1 of conv row 1) are then read and split once.
+    local _, row_loop = kernel_rows(b, acc, true)
+    local all_rows = {}
+    for ky = 0, g.k.h - 1 do all_rows[#all_rows + 1] = ky end
+    local base = row_loop and conv_rows.base_tap(b, acc, all_rows, false) or nil
+    if base and base.iy ~= math.huge then
+      w.line("const %s *xc = &x[%s][%s][%s];", b.x_type, conv_rows.input_channel(g, b.oc, 0),
+        ckernel.affine(b.py, g.ps.h * g.s.h, base.iy), ckernel.affine(b.px, g.ps.w * g.s.w, base.ix))
+      conv_rows.channel_dsp(w, b, acc, 0, all_rows, false, base)
+      return
+    end
+  end
+  window_loops(w, b, acc, false, function(c, rows, row_loop, base)
+    if dsp_only then
+      conv_rows.channel_dsp(w, b, acc, c, rows, row_loop, base)
+    else
+      for _, ky in ipairs(rows) do conv_rows.kernel_row(w, b, acc, c, ky, row_loop, base) end
+    end
+  end)
+end
+
+--- int8 at kernel level, portable C (every core without LG_DSP: Cortex-M0+,
+-- RV32, the host): loops over the input channels and, where every
+-- accumulator sees the whole kernel height, the kernel rows, around one
+-- kernel row of statements in weight order: each weight is loaded once and
+-- multiplied by every accumulator's input, read at a small constant offset
+-- from the row's base tap (on ARMv6-M an LDRB with an immediate offset, 0 to
+-- 31: the uint8 storage of lg.int8emit makes the signed LDRSB, register
+-- offset only, unnecessary), so a multiply-accumulate is LDRB, MULS, ADDS.
+local function portable_macs(w, b, acc)
+  window_loops(w, b, acc, true, function(c, rows, row_loop, base)
+    for _, ky in ipairs(rows) do conv_rows.kernel_row(w, b, acc, c, ky, row_loop, base, true) end
+  end)
+end
+
+--- portable_macs in passes of at most `count` accumulators.
+local function portable_passes(w, b, acc, count)
+  local passes = {}
+  for i = 1, #acc, count do passes[#passes + 1] = { table.unpack(acc, i, math.min(i + count - 1, #acc)) } end
+  for _, pass in ipairs(passes) do
+    -- a block each: at the kernel rows' level (no loop) every pass declares its xc
+    if #passes > 1 then w.line("{") end
+    portable_macs(w, b, pass)
+    if #passes > 1 then w.line("}") end
+  end
+end
+
+--- The multiply-accumulates of a body: float and --unroll=full as
+-- mac_statements; int8 kernel level portable_macs, beside the LG_DSP
+-- statements where a kernel row is 4 taps wide or more, and in passes of
+-- ARMV6M_ACCUMULATORS_INT8 under LG_ARMV6M (templates/source_head_int8.c).
+local function body_macs(w, b, acc)
+  local g = b.g
+  if not (b.bias and b.loops) then
+    mac_statements(w, b, acc)
+    return
+  end
+  -- the DSP pairs: groups 1 and dilation 1 only (the scalar statements otherwise)
+  local dsp = b.pairs and g.groups == 1 and g.d.h == 1 and g.d.w == 1 and g.k.w >= 4
+  if dsp then
+    w.line("#ifdef LG_DSP")
+    mac_statements(w, b, acc, true)
+  end
+  -- ARMv6-M: the weights as int32 (w32, int8emit.conv_weights32): LDR has an
+  -- immediate offset, LDRSB only a register one (one instruction per weight
+  -- instead of two)
+  w.line(dsp and "#elif defined(LG_ARMV6M)" or "#ifdef LG_ARMV6M")
+  w.line("(void)w;")
+  local b32 = setmetatable({ weight_var = "w32" }, { __index = b })
+  portable_passes(w, b32, acc, M.ARMV6M_ACCUMULATORS_INT8)
+  w.line("#else")
+  portable_macs(w, b, acc)
+  w.line("#endif")
 end
 
 --- The value a fused pool stores for one group of accumulators.
@@ -270,19 +347,19 @@ end
 local function conv_body(e, w, step, b)
   local pooled = step.pool ~= nil
   local acc = accumulators(w, b, pooled)
-  mac_statements(w, b, acc)
+  body_macs(w, b, acc)
   local per_output = #acc // b.width
   for k = 0, b.width - 1 do
     local out_ref = string.format("y[%s][%s][%s]", b.oc, ckernel.affine(b.py, 1, 0), ckernel.affine(b.px, 1, k))
     local group = { table.unpack(acc, k * per_output + 1, (k + 1) * per_output) }
     if not pooled and e.q then
-      w.line("%s = %s;", out_ref, int8emit.activation_expr(e, step.act_layers,
-        int8emit.requantize_expr(e, step.layer, group[1].name, b.oc), step.layer))
+      w.line("%s = %s;", out_ref, int8emit.store_expr(e, int8emit.activation_expr(e, step.act_layers,
+        int8emit.requantize_expr(e, step.layer, group[1].name, b.oc), step.layer)))
     elseif not pooled then
       w.line("%s = %s;", out_ref, ckernel.activation_expr(step.acts, group[1].name))
     elseif e.q then
       local value = pooled_value(e, w, step, b, group, (b.width > 1) and ("m" .. k) or "m")
-      w.line("%s = %s;", out_ref, int8emit.activation_expr(e, step.post_act_layers, value))
+      w.line("%s = %s;", out_ref, int8emit.store_expr(e, int8emit.activation_expr(e, step.post_act_layers, value)))
     else
       local value = pooled_value(e, w, step, b, group, (b.width > 1) and ("m" .. k) or "m")
       w.line("%s = %s;", out_ref, ckernel.activation_expr(step.post_acts, value))
@@ -292,10 +369,15 @@ end
 
 --- The output channel's weights (w) and bias (b; int8: its row of the
 -- bias table, one value per window shape).
-local function channel_prologue(e, w, step, oc, bias)
+local function channel_prologue(e, w, step, oc, bias, weights32)
   local layer = step.layer
   if e.q then
     w.line("const int8_t (*w)[%d][%d] = %s[%s];", layer.kernel.h, layer.kernel.w, e.weight_name(layer), oc)
+    if weights32 then
+      w.line("#ifdef LG_ARMV6M")
+      w.line("const int32_t (*w32)[%d][%d] = %s[%s];", layer.kernel.h, layer.kernel.w, weights32.name(), oc)
+      w.line("#endif")
+    end
     w.line("const int32_t *b = %s[%s];", bias.name(), oc)
     return
   end
@@ -326,16 +408,20 @@ local function emit_kernel(e, step, fname)
   local g = conv_geometry(step)
   local bias = bias_registry(e, step)
   local pairs = e.q and int8emit.conv_pairs(e, step.layer) or nil
+  local weights32 = e.q and int8emit.conv_weights32(e, step.layer) or nil
   ckernel.channel_loop_function(e, step, fname, "oc", step.layer.out_channels, function(w)
-    channel_prologue(e, w, step, "oc", bias)
+    channel_prologue(e, w, step, "oc", bias, weights32)
     ckernel.regions(w, g.row_runs(), g.col_runs(), "py", "px", step.pool and "pooled" or "output",
       block_width(e, g), function(py, px, row, col, width)
         conv_body(e, w, step, { g = g, oc = "oc", py = py, px = px, row = row, col = col, width = width,
-                                loops = true, bias = bias, pairs = pairs })
+                                loops = true, bias = bias, pairs = pairs, x_type = e.q and e.storage_in.ctype,
+                                low_pair = e.q and int8emit.pair_helper(e, false),
+                                high_pair = e.q and int8emit.pair_helper(e, true) })
       end)
   end)
   add_bias_table(e, bias)
   if pairs and pairs.table() then e.add_table(pairs.table()) end
+  if weights32 then e.add_table(weights32.table()) end
 end
 
 local function emit_full(e, step, fname)
@@ -361,7 +447,7 @@ end
 
 local function emit_none(e, step, fname)
   local g = conv_geometry(step)
-  local vars = ckernel.none_vars(step, fname, g, e.value_type)
+  local vars = ckernel.none_vars(step, fname, g, e.value_type, ckernel.view_types(e))
   local bias = bias_registry(e, step)
   local p = render.writer()
   channel_prologue(e, p, step, "oc", bias)
@@ -371,9 +457,9 @@ local function emit_none(e, step, fname)
     -- plain loops: the raw bias, and the input zero point subtracted at every tap
     vars.acc_init = string.format("int32_t acc = b[%d];", bias.rect())
     vars.mac = string.format("acc += (int32_t)w[c][ky][kx] * ((int32_t)%s - %s);", tap,
-      emit_int(int8emit.entry(e, step.layer).input.zero_point))
-    vars.value = int8emit.activation_expr(e, step.act_layers, int8emit.requantize_expr(e, step.layer, "acc", "oc"),
-      step.layer)
+      emit_int(int8emit.stored_zero_point(e, step.layer)))
+    vars.value = int8emit.store_expr(e, int8emit.activation_expr(e, step.act_layers,
+      int8emit.requantize_expr(e, step.layer, "acc", "oc"), step.layer))
   else
     vars.acc_init = "float acc = b;"
     vars.mac = string.format("LG_MAC(acc, w[c][ky][kx], %s);", tap)

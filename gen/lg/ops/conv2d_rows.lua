@@ -27,8 +27,9 @@ end
 -- reads it: a pixel is then live for a few statements only and the row's
 -- kw weights stay in registers, so each pixel and each weight is loaded once
 -- (weight-major order keeps every pixel live across the whole row and makes
--- the register allocator reload it).
-function M.row_macs(b, acc, ky, row_loop)
+-- the register allocator reload it). weight_order = true keeps them in weight
+-- order instead, (kx, then accumulator), for the int8 portable bodies.
+function M.row_macs(b, acc, ky, row_loop, weight_order)
   local g = b.g
   local macs = {}
   for kx = 0, g.k.w - 1 do
@@ -41,6 +42,7 @@ function M.row_macs(b, acc, ky, row_loop)
       end
     end
   end
+  if weight_order then return macs end  -- (kx, then accumulator): each weight's uses together
   table.sort(macs, function(m, n)
     if m.row ~= n.row then return m.row < n.row end
     if m.col ~= n.col then return m.col < n.col end
@@ -49,16 +51,17 @@ function M.row_macs(b, acc, ky, row_loop)
   return macs
 end
 
---- The statements of row_macs. With base (int8 loops), every input is read
--- through the pointer xc to the base tap, at a constant offset: compilers
--- then address each tap as xc plus an immediate instead of keeping (and
--- spilling) one pointer per tap.
-function M.kernel_row(w, b, acc, c, ky, row_loop, base)
+--- The statements of row_macs (weight_order: see there). With base (int8
+-- loops), every input is read through the pointer xc to the base tap, at a
+-- constant offset: compilers then address each tap as xc plus an immediate
+-- instead of keeping (and spilling) one pointer per tap.
+function M.kernel_row(w, b, acc, c, ky, row_loop, base, weight_order)
   local g = b.g
-  for _, m in ipairs(M.row_macs(b, acc, ky, row_loop)) do
+  for _, m in ipairs(M.row_macs(b, acc, ky, row_loop, weight_order)) do
     local a, kx = m.a, m.kx
     if base then
-      w.line("LG_MAC(%s, w[%s][%s][%d], xc[%d]);", a.name, c, ky, kx, (m.iy - base.iy) * g.w + m.ix - base.ix)
+      w.line("LG_MAC(%s, %s[%s][%s][%d], xc[%d]);", a.name, b.weight_var or "w", c, ky, kx,
+        (m.iy - base.iy) * g.w + m.ix - base.ix)
     else
       local iy
       if row_loop then
@@ -94,7 +97,7 @@ function M.kernel_row_dsp(out, b, acc, c, ky, row_loop, base, col_max)
   local function pair(row, col)  -- the pair (col, col + 2) of the row, or nil
     local q = col - col % 2
     if q + 3 > col_max then return nil end
-    return string.format("%s(xc + %d)", (col % 2 == 0) and "lg_low_pair" or "lg_high_pair", row * g.w + q)
+    return string.format("%s(xc + %d)", (col % 2 == 0) and b.low_pair or b.high_pair, row * g.w + q)
   end
   local function smlad(a, x, slot, offset)
     out[#out + 1] = { offset = offset, text = string.format("%s = __smlad(%s, %s[%s][%s][%s][%d], %s);", a.name, x,

@@ -27,8 +27,11 @@ end
 local function store(e, w, step, c, count)
   if e.q then
     e.uses_average = true
-    w.line("y[%s][0][0] = %s;", c, int8emit.activation_expr(e, step.act_layers,
-      string.format("lg_average(s, %d)", count)))
+    -- s sums stored values: less count times the storage offset, the codes' sum
+    local offset = e.storage_in.offset
+    local sum = (offset == 0) and "s" or string.format("s - %d", count * offset)
+    w.line("y[%s][0][0] = %s;", c, int8emit.store_expr(e, int8emit.activation_expr(e, step.act_layers,
+      string.format("lg_average(%s, %d)", sum, count))))
     return
   end
   w.line("y[%s][0][0] = %s;", c, ckernel.activation_expr(step.acts, ckernel.divide_by_count("s", count)))

@@ -19,6 +19,13 @@ M.CHUNK = 8  -- inputs per iteration of the kernel-level input loop
 -- instructions per inference, -O2 / -Os: 2 give 970,640 / 1,035,120, 4 give
 -- 948,120 / 1,007,440, 8 give 960,000 / 991,880 (-O2 decides)
 M.DSP_OUTPUTS = 4
+-- int8 without DSP: outputs per pass over the inputs. LeNet-5, QEMU
+-- instructions per inference, Cortex-M0+ code -O2 / RV32IMAC -O2: 8 (one
+-- pass) give 2,342,840 / 1,704,995, 4 give 2,273,640 / 1,684,681, 3 give
+-- 2,245,840 / -, 2 give 2,227,640 / 1,634,402, 1 gives 2,268,640 / -. (16
+-- inputs per iteration instead of CHUNK, with the ARMv6-M uint8 weights:
+-- 2,013,200 / 1,706,910 against 2,003,600 / 1,634,402.)
+M.PORTABLE_OUTPUTS = 2
 
 function M.check(v, raw, layer, fpath)
   shared.check_tensors(v, raw, layer, fpath, "out_features", "values", v.limits.max_features)
@@ -56,7 +63,8 @@ end
 --- The stored value of accumulator acc of output o.
 local function output_value(e, step, acc, o)
   if e.q then
-    return int8emit.activation_expr(e, step.act_layers, int8emit.requantize_expr(e, step.layer, acc, o), step.layer)
+    return int8emit.store_expr(e, int8emit.activation_expr(e, step.act_layers,
+      int8emit.requantize_expr(e, step.layer, acc, o), step.layer))
   end
   return ckernel.activation_expr(step.acts, acc)
 end
@@ -76,12 +84,21 @@ local function linear_block(e, w, step, first, count, chunked)
   -- the rows from a loop variable stay pointer arithmetic (deviation D-11):
   -- &weight[o] costs LeNet-5 8 bytes of code with arm-none-eabi-gcc -Os
   local rows = (type(first) == "number") and "&%s[%s]" or "%s + %s"
+  local armv6m = e.q and chunked
+  if armv6m then
+    -- ARMv6-M: the weights + 128 as uint8 (lg.int8emit.linear_weights_u8)
+    w.line("#ifdef LG_ARMV6M")
+    w.line("const uint8_t (*w)[%d] = " .. rows .. ";", n_in, int8emit.linear_weights_u8_name(e, layer), first)
+    w.line("#else")
+  end
   w.line("const %s (*w)[%d] = " .. rows .. ";", e.value_type, n_in, e.weight_name(layer), first)
+  if armv6m then w.line("#endif") end
   for j = 0, count - 1 do
     if e.q then
-      -- the bias table has the input zero point folded in (lg.int8emit)
-      w.line("int32_t a%d = %s[%s]; /* output [%s] */", j, e.bias_name(layer), ckernel.affine(first, 1, j),
-        ckernel.affine(first, 1, j))
+      -- the bias table has the input zero point folded in (lg.int8emit);
+      -- offset: 128 * (sum of the inputs) on ARMv6-M, else 0
+      w.line("int32_t a%d = %s[%s]%s; /* output [%s] */", j, e.bias_name(layer), ckernel.affine(first, 1, j),
+        armv6m and " - offset" or "", ckernel.affine(first, 1, j))
     else
       local init = layer.bias and string.format("%s[%s]", e.bias_name(layer), ckernel.affine(first, 1, j)) or "0.0f"
       w.line("float a%d = %s; /* output [%s] */", j, init, ckernel.affine(first, 1, j))
@@ -107,14 +124,27 @@ local function linear_block(e, w, step, first, count, chunked)
     for first_j = 0, count - 1, M.DSP_OUTPUTS do
       w.line("for (int i = 0; i < %d; i += 4) {", loops * chunk)
       for j = first_j, math.min(first_j + M.DSP_OUTPUTS, count) - 1 do
-        w.line("a%d = __smlad(lg_low_pair(&x[i]), lg_low_pair(&w[%d][i]), a%d);", j, j, j)
-        w.line("a%d = __smlad(lg_high_pair(&x[i]), lg_high_pair(&w[%d][i]), a%d);", j, j, j)
+        w.line("a%d = __smlad(%s(&x[i]), lg_low_pair(&w[%d][i]), a%d);", j, int8emit.pair_helper(e, false), j, j)
+        w.line("a%d = __smlad(%s(&x[i]), lg_high_pair(&w[%d][i]), a%d);", j, int8emit.pair_helper(e, true), j, j)
       end
       w.line("}")
     end
     w.line("#else")
   end
-  if loops == 1 then
+  if e.q and loops > 1 then
+    -- int8 portable C: passes over the inputs for PORTABLE_OUTPUTS outputs at
+    -- a time, each input code loaded once per pass and used by each of them
+    for first_j = 0, count - 1, M.PORTABLE_OUTPUTS do
+      w.line("for (int i = 0; i < %d; i += %d) {", loops * chunk, chunk)
+      for k = 0, chunk - 1 do
+        for j = first_j, math.min(first_j + M.PORTABLE_OUTPUTS, count) - 1 do
+          local idx = ckernel.affine("i", 1, k)
+          w.line("LG_MAC(a%d, w[%d][%s], x[%s]);", j, j, idx, idx)
+        end
+      end
+      w.line("}")
+    end
+  elseif loops == 1 then
     macs(0, 0, chunk - 1)
   elseif loops > 1 then
     w.line("for (int i = 0; i < %d; i += %d) {", loops * chunk, chunk)
@@ -133,6 +163,21 @@ local function emit_kernel(e, step, fname)
   local block = M.MAC_BLOCK
   local full_blocks = n_out // block
   ckernel.step_function(e, step, fname, function(w)
+    if e.q then
+      -- ARMv6-M reads the weights + 128 (an LDRB at an immediate offset, where
+      -- a signed byte costs a MOVS and an LDRSB): sum (w + 128) * x over the
+      -- inputs less 128 * (sum x) is sum w * x
+      w.line("#ifdef LG_ARMV6M")
+      w.line("int32_t sum = 0;")
+      w.line("for (int i = 0; i < %d; ++i) {", step.layer.in_shape[1])
+      w.line("sum += (int32_t)x[i];")
+      w.line("}")
+      w.line("const int32_t offset = 128 * sum;")
+      w.line("(void)%s; /* the int8 weights: other cores */", e.weight_name(step.layer))
+      w.line("#else")
+      w.line("const int32_t offset = 0;")
+      w.line("#endif")
+    end
     if full_blocks == 1 then
       w.line("{")
       linear_block(e, w, step, 0, block, true)
@@ -149,6 +194,7 @@ local function emit_kernel(e, step, fname)
     end
   end)
   add_bias_table(e, step)
+  if e.q then e.add_table(int8emit.linear_weights_u8_table(e, step.layer)) end
 end
 
 local function emit_full(e, step, fname)

@@ -141,27 +141,37 @@ local function average(g, row, col)
   return ckernel.divide_by_count("s", g.divisor.h[row] * g.divisor.w[col])
 end
 
---- int8: the stored code of a window's sum s (average) or maximum m. An
+--- int8: the stored value of a window's sum s (average) or maximum m. An
 -- average divides by `count`, the window's divisor (see axis_divisor), its
 -- `padded` taps in the padding counting as the zero point, the code of 0.0
--- (both C expressions at --unroll=none).
+-- (both C expressions at --unroll=none). s sums the stored values of the
+-- count - padded real taps: less that many times the storage offset it is
+-- the sum of their codes, and the rounding is on that signed sum.
 local function int8_pool_value(e, step, g, padded, count)
-  local value = "(int8_t)m"
+  local in_offset, out_offset = e.storage_in.offset, e.storage_out.offset
+  if not g.is_avg and #step.act_layers == 0 and in_offset == out_offset then
+    return string.format("(%s)m", e.storage_out.ctype)  -- the maximum of the stored values is stored
+  end
+  local value = (in_offset == 0) and "(int8_t)m" or string.format("(int8_t)(m - %d)", in_offset)
   if g.is_avg then
     e.uses_average = true
-    local zx = int8emit.entry(e, step.layer).input.zero_point
-    local sum = "s"
-    if padded ~= 0 and zx ~= 0 then
-      if type(padded) == "number" then
-        local add = padded * zx
-        sum = (add < 0) and string.format("s - %d", -add) or string.format("s + %d", add)
+    -- codes = s - count * offset + padded * (zero point + offset)
+    local zs = int8emit.stored_zero_point(e, step.layer)
+    local sum, add = "s", 0
+    local function term(factor, scale)
+      if scale == 0 then return end
+      if type(factor) == "number" then
+        add = add + factor * scale
       else
-        sum = string.format("s + ((%s) * %s)", padded, (zx < 0) and string.format("(%d)", zx) or tostring(zx))
+        sum = string.format("%s + ((%s) * %s)", sum, factor, (scale < 0) and string.format("(%d)", scale) or tostring(scale))
       end
     end
+    term(count, -in_offset)
+    term(padded, zs)
+    if add ~= 0 then sum = (add < 0) and string.format("%s - %d", sum, -add) or string.format("%s + %d", sum, add) end
     value = string.format("lg_average(%s, %s)", sum, count)
   end
-  return int8emit.activation_expr(e, step.act_layers, value)
+  return int8emit.store_expr(e, int8emit.activation_expr(e, step.act_layers, value))
 end
 
 --- The stored value of a window's sum s (average) or maximum m at output
@@ -247,7 +257,7 @@ end
 
 local function emit_none(e, step, fname)
   local g = pool_geometry(step)
-  local vars = ckernel.none_vars(step, fname, g, e.value_type)
+  local vars = ckernel.none_vars(step, fname, g, e.value_type, ckernel.view_types(e))
   local acc_type = e.q and "int32_t" or "float"
   vars.channels = tostring(g.c)
   if e.q then

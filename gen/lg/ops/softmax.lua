@@ -77,7 +77,7 @@ local function emit_int8(e, step, fname, unrolled)
   local n = step.out_elements
   local exp = int8emit.exp_table_name(e, step.layer)
   local w = e.writer()
-  ckernel.signature(w, fname, "x", "y", e.value_type)
+  ckernel.signature(w, fname, "input", "output", e.value_type)
   local function each(fmt)
     if unrolled then
       for i = 0, n - 1 do w.line((fmt:gsub("%[i%]", "[" .. i .. "]"))) end
@@ -88,12 +88,15 @@ local function emit_int8(e, step, fname, unrolled)
     end
   end
   w.line("{")
+  -- the stored values (lg.int8emit.storage): their differences are the codes'
+  ckernel.views(w, { n }, "input", { n }, "output", e.value_type, ckernel.view_types(e))
   w.line("int32_t m = x[0];")
   each("m = (x[i] > m) ? x[i] : m;")
   w.line("int32_t s = 0;")
   each(string.format("s += %s[m - x[i]];", exp))
   w.line("const int32_t half = s / 2;")
-  each(string.format("y[i] = lg_clamp(((256 * %s[m - x[i]]) + half) / s - 128, -128, 127);", exp))
+  each(string.format("y[i] = %s;", int8emit.store_expr(e,
+    string.format("lg_clamp(((256 * %s[m - x[i]]) + half) / s - 128, -128, 127)", exp))))
   w.line("}")
   e.uses_clamp = true
   e.add_function(w.text())
