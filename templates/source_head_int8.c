@@ -194,8 +194,10 @@ LG_ALWAYS_INLINE static inline int32_t lg_high_upair(const uint8_t *x)
  * arithmetic on every compiler this code is tested with (gcc, clang,
  * arm-none-eabi-gcc); C99 leaves them implementation-defined. bounded (a
  * constant at each call) is 1 where the generator proved lg_scale_bounded's
- * bound for the layer, 2 where moreover every shift is negative; only the
- * LG_DSP path uses it.
+ * bound for the layer, 2 where moreover every shift is negative: then no
+ * left shift can occur and, with |acc| < 2^29, RoundingDivideByPOT is one add
+ * and one arithmetic shift (ties away from zero: one less for a negative
+ * high) on every core; the LG_DSP path also multiplies with one SMMULR.
  */
 static inline int8_t lg_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point, int32_t low,
                                    int32_t bounded)
@@ -206,7 +208,11 @@ static inline int8_t lg_requantize(int32_t acc, int32_t multiplier, int32_t shif
         v = lg_scale_bounded(acc, multiplier, shift, bounded == 2);
     } else
 #endif
-    {
+    if (bounded == 2) {
+        const int32_t high = lg_high_mul(acc, multiplier);
+        const int32_t right = -shift;
+        v = (high + (int32_t)((uint32_t)1 << (right - 1)) - ((high < 0) ? 1 : 0)) >> right;
+    } else {
         const int32_t x = (shift > 0) ? lg_saturating_left_shift(acc, shift) : acc;
         const int32_t high = lg_high_mul(x, multiplier);
         const int32_t right = (shift > 0) ? 0 : -shift;
@@ -214,7 +220,6 @@ static inline int8_t lg_requantize(int32_t acc, int32_t multiplier, int32_t shif
         const int32_t remainder = high & mask;
         const int32_t threshold = (mask >> 1) + ((high < 0) ? 1 : 0);
         v = (high >> right) + ((remainder > threshold) ? 1 : 0);
-        (void)bounded;
     }
     /* Clamp to [low, 127] before adding the zero point, so the sum cannot
      * overflow (v may be near INT32_MAX); the bounds fold to constants. */
