@@ -144,6 +144,21 @@ LG_ALWAYS_INLINE static inline int32_t lg_rounded_high_word(int32_t a, int32_t b
     return high;
 #endif
 }
+/* x saturated to [-128, 127]: SSAT #8 (inline assembly: arm_acle.h's __ssat
+ * macro trips -Wsign-conversion on gcc 12) */
+LG_ALWAYS_INLINE static inline int32_t lg_saturate_int8(int32_t x)
+{
+#if defined(LG_ACLE_EMULATION)
+    return (x > 127) ? 127 : ((x < -128) ? -128 : x);
+#else
+    int32_t saturated;
+    __asm__("ssat %0, #8, %1" : "=r"(saturated) : "r"(x));
+    if ((saturated < -128) || (saturated > 127)) {
+        __builtin_unreachable(); /* what SSAT does: no sign extension of the int8_t after it */
+    }
+    return saturated;
+#endif
+}
 LG_ALWAYS_INLINE static inline int32_t lg_scale_bounded(int32_t acc, int32_t multiplier, int32_t shift,
                                                         int32_t only_right)
 {
@@ -174,8 +189,11 @@ static inline int8_t lg_requantize(int32_t acc, int32_t multiplier, int32_t shif
     int32_t v;
 #if defined(LG_DSP) && !defined(LG_INT8_MUL32)
     if (bounded) {
-        v = lg_scale_bounded(acc, multiplier, shift, bounded == 2);
-    } else
+        /* |v| < 2^29 here, so v + zero_point cannot overflow: clamping the sum
+         * to [low, 127] is the clamp below, and one SSAT where low is -128 */
+        v = lg_saturate_int8(lg_scale_bounded(acc, multiplier, shift, bounded == 2) + zero_point);
+        return (int8_t)(((low > -128) && (v < low)) ? low : v);
+    }
 #endif
     {
         const int32_t x = (shift > 0) ? lg_saturating_left_shift(acc, shift) : acc;

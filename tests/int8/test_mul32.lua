@@ -40,14 +40,15 @@ local DRIVER = [[
 %s
 int main(void)
 {
-    long long x, m, s, z, bounded;
+    long long x, m, s, z, low, bounded;
 #if defined(LG_DSP) && !defined(LG_INT8_MUL32)
     printf("lg_scale_bounded\n");
 #endif
-    while (scanf("%%lld %%lld %%lld %%lld %%lld", &x, &m, &s, &z, &bounded) == 5) {
+    while (scanf("%%lld %%lld %%lld %%lld %%lld %%lld", &x, &m, &s, &z, &low, &bounded) == 6) {
         const int32_t left = (s > 0) ? lg_saturating_left_shift((int32_t)x, (int32_t)s) : (int32_t)x;
         printf("%%ld %%ld %%d\n", (long)lg_high_mul((int32_t)x, (int32_t)m), (long)left,
-               (int)lg_requantize((int32_t)x, (int32_t)m, (int32_t)s, (int32_t)z, -128, (int32_t)bounded));
+               (int)lg_requantize((int32_t)x, (int32_t)m, (int32_t)s, (int32_t)z, (int32_t)low,
+                                     (int32_t)bounded));
     }
     return 0;
 }
@@ -94,6 +95,8 @@ end
 -- must not overflow (the template clamps before adding, the reference adds in 64 bits)
 local ZERO_POINTS = { 0, -128, 127, 5, -77 }
 local function zero_point(i) return ZERO_POINTS[i % #ZERO_POINTS + 1] end
+-- the clamp's lower bound: -128, or the zero point every third case (a ReLU folded in)
+local function low_of(i) return (i % 3 == 0) and zero_point(i) or -128 end
 
 -- saturated values next to every zero point: the sum would leave int32 if the
 -- zero point were added first
@@ -124,11 +127,11 @@ local function bounded_mode(x, s)
   return (s < 0) and 2 or 1
 end
 
-local function expected(x, m, s, z)
+local function expected(x, m, s, z, low)
   local left = (s > 0) and math.min(INT32_MAX, math.max(INT32_MIN, x * (1 << s))) or x
   local v = reference_int8.multiply_by_quantized_multiplier(x, m, s) + z
   return string.format("%d %d %d", reference_int8.saturating_rounding_doubling_high_mul(x, m), left,
-    math.min(127, math.max(-128, v)))
+    math.min(127, math.max(low, v)))
 end
 
 -- bounded_mode: the largest accumulator of a channel is |bias| + 255 * 127 here (input zero point -128,
@@ -154,7 +157,7 @@ local bounded_count = 0
 for i, c in ipairs(cases) do
   local bounded = bounded_mode(c[1], c[3])
   bounded_count = bounded_count + ((bounded > 0) and 1 or 0)
-  input_lines[i] = string.format("%d %d %d %d %d", c[1], c[2], c[3], zero_point(i), bounded)
+  input_lines[i] = string.format("%d %d %d %d %d %d", c[1], c[2], c[3], zero_point(i), low_of(i), bounded)
 end
 shellutil.write_file(BUILD .. "/cases.txt", table.concat(input_lines, "\n") .. "\n")
 shellutil.write_file(BUILD .. "/driver.c", DRIVER:format(helpers or ""))
@@ -178,10 +181,10 @@ for _, variant in ipairs({ { "32-bit (LG_INT8_MUL32)", "-DLG_INT8_MUL32", "32" }
     t.check_eq(#got, #cases, name .. ": one result per case")
     local bad
     for i, c in ipairs(cases) do
-      local want = expected(c[1], c[2], c[3], zero_point(i))
+      local want = expected(c[1], c[2], c[3], zero_point(i), low_of(i))
       if got[i] ~= want then
-        bad = string.format("x %d multiplier %d shift %d zero point %d: got %s, reference %s", c[1], c[2], c[3],
-          zero_point(i), tostring(got[i]), want)
+        bad = string.format("x %d multiplier %d shift %d zero point %d low %d: got %s, reference %s", c[1], c[2],
+          c[3], zero_point(i), low_of(i), tostring(got[i]), want)
         break
       end
     end
