@@ -128,7 +128,10 @@ LG_ALWAYS_INLINE static inline int32_t lg_high_pair(const int8_t *x)
  * away from zero) is then one add and one arithmetic shift: x + 2^(right - 1),
  * one less for a negative x, shifted right (nothing to round when right is 0).
  * only_right (a constant: every shift of the layer is negative) lets the
- * compiler drop the left shift and the test for right > 0.
+ * compiler drop the left shift and the test for right > 0. offset, a multiple
+ * of 2^right ((zero_point + 128) * 2^right), is added before the shift: one
+ * add for the rounding and the zero point (|high| < 2^29, so with |offset| <
+ * 2^30 the sum cannot overflow).
  * tests/int8/test_mul32.lua compares it with the integer reference.
  */
 /* (a * b + 2^31) >> 32: SMMULR. Written out because gcc, given the 64-bit
@@ -159,14 +162,28 @@ LG_ALWAYS_INLINE static inline int32_t lg_saturate_int8(int32_t x)
     return saturated;
 #endif
 }
+/* x saturated to [0, 255]: USAT #8 */
+LG_ALWAYS_INLINE static inline int32_t lg_saturate_uint8(int32_t x)
+{
+#if defined(LG_ACLE_EMULATION)
+    return (x > 255) ? 255 : ((x < 0) ? 0 : x);
+#else
+    int32_t saturated;
+    __asm__("usat %0, #8, %1" : "=r"(saturated) : "r"(x));
+    if ((saturated < 0) || (saturated > 255)) {
+        __builtin_unreachable();
+    }
+    return saturated;
+#endif
+}
 LG_ALWAYS_INLINE static inline int32_t lg_scale_bounded(int32_t acc, int32_t multiplier, int32_t shift,
-                                                        int32_t only_right)
+                                                        int32_t only_right, int32_t offset)
 {
     const int32_t left = (!only_right && (shift > 0)) ? shift : 0;
     const int32_t right = (only_right || (shift <= 0)) ? -shift : 0;
     const int32_t doubled = acc * ((int32_t)2 << left);
     const int32_t high = lg_rounded_high_word(doubled, multiplier);
-    const int32_t half = (int32_t)(((uint32_t)1 << right) >> 1);
+    const int32_t half = (int32_t)(((uint32_t)1 << right) >> 1) + offset;
     return (high + half - ((high < 0) & (only_right || (right > 0)))) >> right;
 }
 #endif
@@ -180,8 +197,8 @@ LG_ALWAYS_INLINE static inline int32_t lg_scale_bounded(int32_t acc, int32_t mul
  * arithmetic on every compiler this code is tested with (gcc, clang,
  * arm-none-eabi-gcc); C99 leaves them implementation-defined. bounded (a
  * constant at each call) is 1 where the generator proved lg_scale_bounded's
- * bound for the layer, 2 where moreover every shift is negative; only the
- * LG_DSP path uses it.
+ * bound for the layer, 2 where moreover every shift is negative, 3 where
+ * moreover none is below -22; only the LG_DSP path uses it.
  */
 static inline int8_t lg_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point, int32_t low,
                                    int32_t bounded)
@@ -191,7 +208,15 @@ static inline int8_t lg_requantize(int32_t acc, int32_t multiplier, int32_t shif
     if (bounded) {
         /* |v| < 2^29 here, so v + zero_point cannot overflow: clamping the sum
          * to [low, 127] is the clamp below, and one SSAT where low is -128 */
-        v = lg_saturate_int8(lg_scale_bounded(acc, multiplier, shift, bounded == 2) + zero_point);
+        if (bounded == 3) {
+            /* right shifts of at most 22 bits: zero_point + 128 joins the
+             * rounding constant and USAT gives the code + 128, which is
+             * already the index of an activation table */
+            const int32_t offset = (zero_point + 128) * ((int32_t)1 << -shift);
+            v = lg_saturate_uint8(lg_scale_bounded(acc, multiplier, shift, 1, offset)) - 128;
+        } else {
+            v = lg_saturate_int8(lg_scale_bounded(acc, multiplier, shift, bounded == 2, 0) + zero_point);
+        }
         return (int8_t)(((low > -128) && (v < low)) ? low : v);
     }
 #endif

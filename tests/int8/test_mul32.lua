@@ -8,7 +8,8 @@
 -- The LG_DSP variant (ACLE emulated, tests/int8/acle_emul.h) takes
 -- lg_scale_bounded on every case inside its bound (|x| * 2^left < 2^29, what
 -- lg.int8emit.bounded_mode proves for a layer; mode 2 where the shift is
--- negative) and the general path elsewhere; bounded_mode itself is checked on
+-- negative, 3 where it is -22 to -1: the zero point folded in, USAT) and the
+-- general path elsewhere; bounded_mode itself is checked on
 -- a layer at and past the bound.
 --   lua5.4 tests/int8/test_mul32.lua [-v] [--random 100000]
 local root = arg[0]:match("^(.*)/tests/int8/[^/]*$") or "."
@@ -124,7 +125,8 @@ end
 local function bounded_mode(x, s)
   local left = math.max(s, 0)
   if not (left <= 28 and -s <= 31 and math.abs(x) * (1 << left) < int8emit.BOUNDED_LIMIT) then return 0 end
-  return (s < 0) and 2 or 1
+  if s >= 0 then return 1 end
+  return (-s <= int8emit.FOLD_RIGHT_LIMIT) and 3 or 2
 end
 
 local function expected(x, m, s, z, low)
@@ -144,12 +146,14 @@ local mode = int8emit.bounded_mode
 t.check_eq(mode(layer_entry(LIMIT - 1 - 255 * 127, -128, 0)), 1, "bounded_mode: the largest accumulator 2^29 - 1")
 t.check_eq(mode(layer_entry(LIMIT - 255 * 127, -128, 0)), 0, "bounded_mode: not at 2^29")
 t.check_eq(mode(layer_entry(-(LIMIT - 255 * 127), -128, -5)), 0, "bounded_mode: a negative bias counts")
-t.check_eq(mode(layer_entry(LIMIT - 1 - 128 * 127, 0, -1)), 2, "bounded_mode: zero point 0, |x| <= 128; right shifts only")
+t.check_eq(mode(layer_entry(LIMIT - 1 - 128 * 127, 0, -1)), 3, "bounded_mode: zero point 0, |x| <= 128; right shifts only")
 t.check_eq(mode(layer_entry(LIMIT - 128 * 127, 0, -1)), 0, "bounded_mode: zero point 0, at 2^29")
 t.check_eq(mode(layer_entry(LIMIT // 2 - 255 * 127, -128, 1)), 0, "bounded_mode: the left shift counts")
 t.check_eq(mode(layer_entry(LIMIT // 2 - 1 - 255 * 127, -128, 1)), 1, "bounded_mode: left shift 1 below it")
 t.check_eq(mode(layer_entry(0, 0, -32)), 0, "bounded_mode: no right shift past 31")
 t.check_eq(mode(layer_entry(0, 0, -31)), 2, "bounded_mode: right shift 31")
+t.check_eq(mode(layer_entry(0, 0, -22)), 3, "bounded_mode: right shifts of 22 bits at most fold the zero point")
+t.check_eq(mode(layer_entry(0, 0, -23)), 2, "bounded_mode: a right shift of 23 bits does not")
 
 os.execute("mkdir -p " .. BUILD)
 local input_lines = {}
