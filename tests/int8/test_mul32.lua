@@ -10,7 +10,8 @@
 -- lg.int8emit.bounded_mode proves for a layer; mode 2 where the shift is
 -- negative, 3 where it is -22 to -1: the zero point folded in, USAT) and the
 -- general path elsewhere; bounded_mode itself is checked on
--- a layer at and past the bound.
+-- a layer at and past the bound. lg_average (templates/int8_average.c), both
+-- paths, against the rounded division for every sum of 1 to 16 int8 codes.
 --   lua5.4 tests/int8/test_mul32.lua [-v] [--random 100000]
 local root = arg[0]:match("^(.*)/tests/int8/[^/]*$") or "."
 package.path = root .. "/gen/?.lua;" .. root .. "/tests/harness/?.lua;" .. root .. "/tools/?.lua;" .. package.path
@@ -194,6 +195,51 @@ for _, variant in ipairs({ { "32-bit (LG_INT8_MUL32)", "-DLG_INT8_MUL32", "32" }
     end
     t.check(bad == nil, string.format("%s: %d cases equal to the reference (high word, left shift, code)", name,
       #cases), bad)
+  end
+end
+-- lg_average (templates/int8_average.c; LG_DSP: a shift for a power-of-two count) against sum / count
+-- rounded half away from zero, for every sum a window of 1 to 16 int8 codes can give
+local AVERAGE_DRIVER = [[
+#include <stdint.h>
+#include <stdio.h>
+%s
+%s
+int main(void)
+{
+    for (int32_t count = 1; count <= 16; ++count) {
+        for (int32_t sum = -128 * count; sum <= 127 * count; ++sum) {
+            printf("%%d\n", (int)lg_average(sum, count));
+        }
+    }
+    return 0;
+}
+]]
+local average_expected = {}
+for count = 1, 16 do
+  for sum = -128 * count, 127 * count do
+    local n = (sum > 0) and (sum + count // 2) or (sum - count // 2)
+    average_expected[#average_expected + 1] = tostring((n >= 0) and n // count or -((-n) // count))
+  end
+end
+local average = assert(shellutil.read_file(root .. "/templates/int8_average.c"))
+shellutil.write_file(BUILD .. "/average.c", AVERAGE_DRIVER:format(helpers or "", average))
+for _, variant in ipairs({ { "portable", "", "" }, { "LG_DSP", DSP, "-dsp" } }) do
+  local exe = BUILD .. "/average" .. variant[3]
+  local out, code = shellutil.capture(string.format("%s %s -O2 -fsanitize=undefined -fno-sanitize-recover=all "
+    .. "-Wno-unused-function %s %s/average.c -o %s 2>&1", CC, cflags.warn, variant[2], BUILD, exe))
+  if t.check(code == 0, "lg_average " .. variant[1] .. ": driver compiles warning-free", out) then
+    out, code = shellutil.capture(exe)
+    t.check_eq(code, 0, "lg_average " .. variant[1] .. ": driver exit status (UBSan quiet)")
+    local got, bad = {}, nil
+    for line in out:gmatch("[^\n]+") do got[#got + 1] = line end
+    for i = 1, #average_expected do
+      if got[i] ~= average_expected[i] then
+        bad = string.format("case %d: got %s, expected %s", i, tostring(got[i]), average_expected[i])
+        break
+      end
+    end
+    t.check(bad == nil and #got == #average_expected, string.format("lg_average %s: %d sums equal to the rounded "
+      .. "division", variant[1], #average_expected), bad)
   end
 end
 t.finish()
