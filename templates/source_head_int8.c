@@ -200,8 +200,14 @@ LG_ALWAYS_INLINE static inline int32_t lg_scale_bounded(int32_t acc, int32_t mul
  * bound for the layer, 2 where moreover every shift is negative, 3 where
  * moreover none is below -22; only the LG_DSP path uses it.
  */
-static inline int8_t lg_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point, int32_t low,
-                                   int32_t bounded)
+#if defined(LG_DSP) && !defined(LG_INT8_MUL32)
+/* the bounded path is a few instructions, which -Os would call out of line */
+#define LG_REQUANTIZE_INLINE LG_ALWAYS_INLINE
+#else
+#define LG_REQUANTIZE_INLINE
+#endif
+LG_REQUANTIZE_INLINE static inline int8_t lg_requantize(int32_t acc, int32_t multiplier, int32_t shift,
+                                                        int32_t zero_point, int32_t low, int32_t bounded)
 {
     int32_t v;
 #if defined(LG_DSP) && !defined(LG_INT8_MUL32)
