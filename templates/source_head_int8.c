@@ -128,10 +128,7 @@ LG_ALWAYS_INLINE static inline int32_t lg_high_pair(const int8_t *x)
  * away from zero) is then one add and one arithmetic shift: x + 2^(right - 1),
  * one less for a negative x, shifted right (nothing to round when right is 0).
  * only_right (a constant: every shift of the layer is negative) lets the
- * compiler drop the left shift and the test for right > 0. offset, a multiple
- * of 2^right ((zero_point + 128) * 2^right), is added before the shift: one
- * add for the rounding and the zero point (|high| < 2^29, so with |offset| <
- * 2^30 the sum cannot overflow).
+ * compiler drop the left shift and the test for right > 0.
  * tests/int8/test_mul32.lua compares it with the integer reference.
  */
 /* (a * b + 2^31) >> 32: SMMULR. Written out because gcc, given the 64-bit
@@ -144,6 +141,17 @@ LG_ALWAYS_INLINE static inline int32_t lg_rounded_high_word(int32_t a, int32_t b
 #else
     int32_t high;
     __asm__("smmulr %0, %1, %2" : "=r"(high) : "r"(a), "r"(b));
+    return high;
+#endif
+}
+/* (c * 2^32 + a * b + 2^31) >> 32: SMMLAR (|c| < 2^29 here: no overflow) */
+LG_ALWAYS_INLINE static inline int32_t lg_rounded_high_word_plus(int32_t a, int32_t b, int32_t c)
+{
+#if defined(LG_ACLE_EMULATION)
+    return (int32_t)(((int64_t)c * ((int64_t)1 << 32) + (int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+#else
+    int32_t high;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(high) : "r"(a), "r"(b), "r"(c));
     return high;
 #endif
 }
@@ -177,13 +185,13 @@ LG_ALWAYS_INLINE static inline int32_t lg_saturate_uint8(int32_t x)
 #endif
 }
 LG_ALWAYS_INLINE static inline int32_t lg_scale_bounded(int32_t acc, int32_t multiplier, int32_t shift,
-                                                        int32_t only_right, int32_t offset)
+                                                        int32_t only_right)
 {
     const int32_t left = (!only_right && (shift > 0)) ? shift : 0;
     const int32_t right = (only_right || (shift <= 0)) ? -shift : 0;
     const int32_t doubled = acc * ((int32_t)2 << left);
     const int32_t high = lg_rounded_high_word(doubled, multiplier);
-    const int32_t half = (int32_t)(((uint32_t)1 << right) >> 1) + offset;
+    const int32_t half = (int32_t)(((uint32_t)1 << right) >> 1);
     return (high + half - ((high < 0) & (only_right || (right > 0)))) >> right;
 }
 #endif
@@ -215,13 +223,20 @@ LG_REQUANTIZE_INLINE static inline int8_t lg_requantize(int32_t acc, int32_t mul
         /* |v| < 2^29 here, so v + zero_point cannot overflow: clamping the sum
          * to [low, 127] is the clamp below, and one SSAT where low is -128 */
         if (bounded == 3) {
-            /* right shifts of at most 22 bits: zero_point + 128 joins the
-             * rounding constant and USAT gives the code + 128, which is
-             * already the index of an activation table */
-            const int32_t offset = (zero_point + 128) * ((int32_t)1 << -shift);
-            v = lg_saturate_uint8(lg_scale_bounded(acc, multiplier, shift, 1, offset)) - 128;
+            /* Every multiplier in [2^30, 2^31), so 2 * multiplier - 2^32 is
+             * an int32 and the doubled product 2 * acc * multiplier is acc *
+             * 2^32 + acc * (2 * multiplier - 2^32): lg_scale_bounded's high
+             * word in one SMMLAR. Right shifts of at most 22 bits: zero_point
+             * + 128 joins the rounding constant, and USAT gives the code +
+             * 128, which is already the index of an activation table. */
+            const int32_t right = -shift;
+            const int32_t high = lg_rounded_high_word_plus(acc, (int32_t)((int64_t)multiplier * 2 - ((int64_t)1 << 32)),
+                                                           acc);
+            const int32_t constant = (int32_t)(((uint32_t)1 << right) >> 1)
+                                     + (zero_point + 128) * ((int32_t)1 << right);
+            v = lg_saturate_uint8((high + constant - (high < 0)) >> right) - 128;
         } else {
-            v = lg_saturate_int8(lg_scale_bounded(acc, multiplier, shift, bounded == 2, 0) + zero_point);
+            v = lg_saturate_int8(lg_scale_bounded(acc, multiplier, shift, bounded == 2) + zero_point);
         }
         return (int8_t)(((low > -128) && (v < low)) ? low : v);
     }

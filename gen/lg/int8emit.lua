@@ -178,7 +178,8 @@ local bounded_cache = setmetatable({}, { __mode = "k" })  -- entry -> M.bounded_
 -- may break lg_scale_bounded's precondition, else 1, or 2 when moreover every
 -- shift is negative (a right shift only), or 3 when moreover every right
 -- shift is at most M.FOLD_RIGHT_LIMIT bits ((the output zero point + 128)
--- times 2^right, below 2^30, then joins the rounding constant). An
+-- times 2^right, below 2^30, then joins the rounding constant) and every
+-- multiplier is at least 2^30 (2 * multiplier - 2^32 is an int32: SMMLAR). An
 -- accumulator is bias + sum of w * (x - zero point) over the real taps, with
 -- x an int8 code, so |acc| <= |bias| + d * sum |w|, d the largest |x - zero
 -- point|; times 2^left (a left shift when shift > 0).
@@ -194,7 +195,7 @@ function M.bounded_mode(entry)
     if left > 28 or -entry.shift[oc] > 31 then return 0 end
     if (math.abs(entry.bias[oc]) + d * sum) << left >= M.BOUNDED_LIMIT then return 0 end
     only_right = only_right and entry.shift[oc] < 0
-    small_right = small_right and -entry.shift[oc] <= M.FOLD_RIGHT_LIMIT
+    small_right = small_right and -entry.shift[oc] <= M.FOLD_RIGHT_LIMIT and entry.multiplier[oc] >= 1 << 30
   end
   if not only_right then return 1 end
   return small_right and 3 or 2

@@ -8,7 +8,8 @@
 -- The LG_DSP variant (ACLE emulated, tests/int8/acle_emul.h) takes
 -- lg_scale_bounded on every case inside its bound (|x| * 2^left < 2^29, what
 -- lg.int8emit.bounded_mode proves for a layer; mode 2 where the shift is
--- negative, 3 where it is -22 to -1: the zero point folded in, USAT) and the
+-- negative, 3 where it is -22 to -1 and the multiplier at least 2^30: SMMLAR,
+-- the zero point folded in, USAT) and the
 -- general path elsewhere; bounded_mode itself is checked on
 -- a layer at and past the bound. lg_average (templates/int8_average.c), both
 -- paths, against the rounded division for every sum of 1 to 16 int8 codes.
@@ -123,11 +124,11 @@ for r = 1, 31 do
 end
 
 --- lg_requantize's bounded argument for this case, as lg.int8emit.bounded_mode gives it for a layer.
-local function bounded_mode(x, s)
+local function bounded_mode(x, m, s)
   local left = math.max(s, 0)
   if not (left <= 28 and -s <= 31 and math.abs(x) * (1 << left) < int8emit.BOUNDED_LIMIT) then return 0 end
   if s >= 0 then return 1 end
-  return (-s <= int8emit.FOLD_RIGHT_LIMIT) and 3 or 2
+  return (-s <= int8emit.FOLD_RIGHT_LIMIT and m >= 1 << 30) and 3 or 2
 end
 
 local function expected(x, m, s, z, low)
@@ -139,8 +140,9 @@ end
 
 -- bounded_mode: the largest accumulator of a channel is |bias| + 255 * 127 here (input zero point -128,
 -- one weight 127; a zero point 0 leaves |x - 0| <= 128), times 2^left
-local function layer_entry(bias, zero_point, shift)
-  return { bias = { 0, bias }, weight = { 1, 0, 127, 0 }, input = { zero_point = zero_point }, shift = { -1, shift } }
+local function layer_entry(bias, zero_point, shift, multiplier)
+  return { bias = { 0, bias }, weight = { 1, 0, 127, 0 }, input = { zero_point = zero_point }, shift = { -1, shift },
+           multiplier = { 1 << 30, multiplier or (1 << 30) } }
 end
 local LIMIT = int8emit.BOUNDED_LIMIT
 local mode = int8emit.bounded_mode
@@ -155,12 +157,13 @@ t.check_eq(mode(layer_entry(0, 0, -32)), 0, "bounded_mode: no right shift past 3
 t.check_eq(mode(layer_entry(0, 0, -31)), 2, "bounded_mode: right shift 31")
 t.check_eq(mode(layer_entry(0, 0, -22)), 3, "bounded_mode: right shifts of 22 bits at most fold the zero point")
 t.check_eq(mode(layer_entry(0, 0, -23)), 2, "bounded_mode: a right shift of 23 bits does not")
+t.check_eq(mode(layer_entry(0, 0, -1, (1 << 30) - 1)), 2, "bounded_mode: nor a multiplier below 2^30 (no SMMLAR)")
 
 os.execute("mkdir -p " .. BUILD)
 local input_lines = {}
 local bounded_count = 0
 for i, c in ipairs(cases) do
-  local bounded = bounded_mode(c[1], c[3])
+  local bounded = bounded_mode(c[1], c[2], c[3])
   bounded_count = bounded_count + ((bounded > 0) and 1 or 0)
   input_lines[i] = string.format("%d %d %d %d %d %d", c[1], c[2], c[3], zero_point(i), low_of(i), bounded)
 end
