@@ -34,7 +34,8 @@ test-int8-unit:
 # make test-int8-mul32: the requantization's 32-bit-only arithmetic (ARMv6-M, LG_INT8_MUL32) and
 # its 64-bit form against the integer reference on edge and random operands, and the LG_DSP
 # form the generator picks for a layer whose accumulators it bounds (lg_scale_bounded, ACLE
-# emulated; lg.int8emit.bounded_mode at its limits) (tests/int8/test_mul32.lua), then the int8 harness with -DLG_INT8_MUL32 (the ARMv6-M path on
+# emulated; lg.int8emit.bounded_mode at its limits; lg_average on every sum of 1 to 16 codes)
+# (tests/int8/test_mul32.lua), then the int8 harness with -DLG_INT8_MUL32 (the ARMv6-M path on
 # the host, ASan+UBSan) at --unroll=kernel on LeNet-5 and 2 random architectures
 .PHONY: test-int8-mul32
 TEST_TARGETS += test-int8-mul32

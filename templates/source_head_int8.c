@@ -144,6 +144,46 @@ LG_ALWAYS_INLINE static inline int32_t lg_rounded_high_word(int32_t a, int32_t b
     return high;
 #endif
 }
+/* (c * 2^32 + a * b + 2^31) >> 32: SMMLAR (|c| < 2^29 here: no overflow) */
+LG_ALWAYS_INLINE static inline int32_t lg_rounded_high_word_plus(int32_t a, int32_t b, int32_t c)
+{
+#if defined(LG_ACLE_EMULATION)
+    return (int32_t)(((int64_t)c * ((int64_t)1 << 32) + (int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+#else
+    int32_t high;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(high) : "r"(a), "r"(b), "r"(c));
+    return high;
+#endif
+}
+/* x saturated to [-128, 127]: SSAT #8 (inline assembly: arm_acle.h's __ssat
+ * macro trips -Wsign-conversion on gcc 12) */
+LG_ALWAYS_INLINE static inline int32_t lg_saturate_int8(int32_t x)
+{
+#if defined(LG_ACLE_EMULATION)
+    return (x > 127) ? 127 : ((x < -128) ? -128 : x);
+#else
+    int32_t saturated;
+    __asm__("ssat %0, #8, %1" : "=r"(saturated) : "r"(x));
+    if ((saturated < -128) || (saturated > 127)) {
+        __builtin_unreachable(); /* what SSAT does: no sign extension of the int8_t after it */
+    }
+    return saturated;
+#endif
+}
+/* x saturated to [0, 255]: USAT #8 */
+LG_ALWAYS_INLINE static inline int32_t lg_saturate_uint8(int32_t x)
+{
+#if defined(LG_ACLE_EMULATION)
+    return (x > 255) ? 255 : ((x < 0) ? 0 : x);
+#else
+    int32_t saturated;
+    __asm__("usat %0, #8, %1" : "=r"(saturated) : "r"(x));
+    if ((saturated < 0) || (saturated > 255)) {
+        __builtin_unreachable();
+    }
+    return saturated;
+#endif
+}
 LG_ALWAYS_INLINE static inline int32_t lg_scale_bounded(int32_t acc, int32_t multiplier, int32_t shift,
                                                         int32_t only_right)
 {
@@ -194,21 +234,47 @@ LG_ALWAYS_INLINE static inline int32_t lg_high_upair(const uint8_t *x)
  * arithmetic on every compiler this code is tested with (gcc, clang,
  * arm-none-eabi-gcc); C99 leaves them implementation-defined. bounded (a
  * constant at each call) is 1 where the generator proved lg_scale_bounded's
- * bound for the layer, 2 where moreover every shift is negative: then no
- * left shift can occur and, with |acc| < 2^29, RoundingDivideByPOT is one add
- * and one arithmetic shift (ties away from zero: one less for a negative
- * high) on every core; the LG_DSP path also multiplies with one SMMULR.
+ * bound for the layer, 2 where moreover every shift is negative, 3 where
+ * moreover none is below -22 (and every multiplier at least 2^30). From 2 on
+ * no left shift can occur and, with |acc| < 2^29, RoundingDivideByPOT is one
+ * add and one arithmetic shift (ties away from zero: one less for a negative
+ * high) on every core; the LG_DSP path also multiplies with one SMMULR (mode
+ * 3: SMMLAR).
  */
-static inline int8_t lg_requantize(int32_t acc, int32_t multiplier, int32_t shift, int32_t zero_point, int32_t low,
-                                   int32_t bounded)
+#if defined(LG_DSP) && !defined(LG_INT8_MUL32)
+/* the bounded path is a few instructions, which -Os would call out of line */
+#define LG_REQUANTIZE_INLINE LG_ALWAYS_INLINE
+#else
+#define LG_REQUANTIZE_INLINE
+#endif
+LG_REQUANTIZE_INLINE static inline int8_t lg_requantize(int32_t acc, int32_t multiplier, int32_t shift,
+                                                        int32_t zero_point, int32_t low, int32_t bounded)
 {
     int32_t v;
 #if defined(LG_DSP) && !defined(LG_INT8_MUL32)
     if (bounded) {
-        v = lg_scale_bounded(acc, multiplier, shift, bounded == 2);
-    } else
+        /* |v| < 2^29 here, so v + zero_point cannot overflow: clamping the sum
+         * to [low, 127] is the clamp below, and one SSAT where low is -128 */
+        if (bounded == 3) {
+            /* Every multiplier in [2^30, 2^31), so 2 * multiplier - 2^32 is
+             * an int32 and the doubled product 2 * acc * multiplier is acc *
+             * 2^32 + acc * (2 * multiplier - 2^32): lg_scale_bounded's high
+             * word in one SMMLAR. Right shifts of at most 22 bits: zero_point
+             * + 128 joins the rounding constant, and USAT gives the code +
+             * 128, which is already the index of an activation table. */
+            const int32_t right = -shift;
+            const int32_t high = lg_rounded_high_word_plus(acc, (int32_t)((int64_t)multiplier * 2 - ((int64_t)1 << 32)),
+                                                           acc);
+            const int32_t constant = (int32_t)(((uint32_t)1 << right) >> 1)
+                                     + (zero_point + 128) * ((int32_t)1 << right);
+            v = lg_saturate_uint8((high + constant - (high < 0)) >> right) - 128;
+        } else {
+            v = lg_saturate_int8(lg_scale_bounded(acc, multiplier, shift, bounded == 2) + zero_point);
+        }
+        return (int8_t)(((low > -128) && (v < low)) ? low : v);
+    }
 #endif
-    if (bounded == 2) {
+    if (bounded >= 2) {
         const int32_t high = lg_high_mul(acc, multiplier);
         const int32_t right = -shift;
         v = (high + (int32_t)((uint32_t)1 << (right - 1)) - ((high < 0) ? 1 : 0)) >> right;

@@ -216,19 +216,24 @@ end
 -- lg_scale_bounded's precondition (templates/source_head_int8.c): |acc| *
 -- 2^left < 2^29 for every accumulator of every channel.
 M.BOUNDED_LIMIT = 1 << 29
+-- mode 3's largest right shift: (zero point + 128) * 2^22 < 2^30
+M.FOLD_RIGHT_LIMIT = 22
 local bounded_cache = setmetatable({}, { __mode = "k" })  -- entry -> M.bounded_mode(entry)
 
 --- lg_requantize's `bounded` argument for a layer: 0 when some accumulator
 -- may break lg_scale_bounded's precondition, else 1, or 2 when moreover every
--- shift is negative (a right shift only). An accumulator is bias + sum of
--- w * (x - zero point) over the real taps, with x an int8 code, so |acc| <=
--- |bias| + d * sum |w|, d the largest |x - zero point|; times 2^left (a left
--- shift when shift > 0).
+-- shift is negative (a right shift only), or 3 when moreover every right
+-- shift is at most M.FOLD_RIGHT_LIMIT bits ((the output zero point + 128)
+-- times 2^right, below 2^30, then joins the rounding constant) and every
+-- multiplier is at least 2^30 (2 * multiplier - 2^32 is an int32: SMMLAR). An
+-- accumulator is bias + sum of w * (x - zero point) over the real taps, with
+-- x an int8 code, so |acc| <= |bias| + d * sum |w|, d the largest |x - zero
+-- point|; times 2^left (a left shift when shift > 0).
 function M.bounded_mode(entry)
   local channels = #entry.bias
   local per = #entry.weight // channels
   local d = math.max(128 + entry.input.zero_point, 127 - entry.input.zero_point)
-  local only_right = true
+  local only_right, small_right = true, true
   for oc = 1, channels do
     local sum = 0
     for i = (oc - 1) * per + 1, oc * per do sum = sum + math.abs(entry.weight[i]) end
@@ -236,8 +241,10 @@ function M.bounded_mode(entry)
     if left > 28 or -entry.shift[oc] > 31 then return 0 end
     if (math.abs(entry.bias[oc]) + d * sum) << left >= M.BOUNDED_LIMIT then return 0 end
     only_right = only_right and entry.shift[oc] < 0
+    small_right = small_right and -entry.shift[oc] <= M.FOLD_RIGHT_LIMIT and entry.multiplier[oc] >= 1 << 30
   end
-  return only_right and 2 or 1
+  if not only_right then return 1 end
+  return small_right and 3 or 2
 end
 
 --- The output code of accumulator `acc` of output channel `oc` (a loop
@@ -247,6 +254,11 @@ function M.requantize_expr(e, layer, acc, oc)
   local mode = bounded_cache[entry]
   if mode == nil then
     mode = M.bounded_mode(entry)
+    -- mode 3 computes zero_point * 2^right at each call: worth it where the
+    -- multiplier and shift are one channel's for many positions (a conv's
+    -- map), not where each output has its own (a linear layer)
+    local shape = layer.out_shape
+    if mode == 3 and not (#shape == 3 and shape[2] * shape[3] > 1) then mode = 2 end
     bounded_cache[entry] = mode
   end
   local expr = string.format("lg_requantize(%s, %s[%s], %s[%s], %d, %d, %d)", acc, array_name(e, layer, "multiplier"),
