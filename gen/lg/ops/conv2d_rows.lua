@@ -100,8 +100,8 @@ function M.kernel_row_dsp(out, b, acc, c, ky, row_loop, base, col_max)
     return string.format("%s(xc + %d)", (col % 2 == 0) and b.low_pair or b.high_pair, row * g.w + q)
   end
   local function smlad(a, x, slot, offset)
-    out[#out + 1] = { offset = offset, text = string.format("%s = __smlad(%s, %s[%s][%s][%s][%d], %s);", a.name, x,
-      b.pairs.name(), b.oc, c, ky, slot, a.name) }
+    out[#out + 1] = { offset = offset, text = string.format("%s = __smlad(%s, wpair[%s][%d], %s);", a.name, x,
+      ky, slot, a.name) }
   end
   for _, a in ipairs(acc) do
     local list = by_acc[a] or {}
@@ -122,8 +122,8 @@ function M.kernel_row_dsp(out, b, acc, c, ky, row_loop, base, col_max)
         smlad(a, pair(row, col - 2), b.pairs.high_single(m.kx), offset)
         i = i + 1
       else
-        out[#out + 1] = { offset = offset, text = string.format("LG_MAC(%s, %s[%s][%s][%s][%d], xc[%d]);", a.name,
-          b.pairs.name(), b.oc, c, ky, b.pairs.single(m.kx), offset) }
+        out[#out + 1] = { offset = offset, text = string.format("LG_MAC(%s, wpair[%s][%d], xc[%d]);", a.name,
+          ky, b.pairs.single(m.kx), offset) }
         i = i + 1
       end
     end
@@ -132,7 +132,17 @@ end
 
 --- The DSP statements of input channel c, in input order (a word's pairs
 -- are used by every accumulator that reads them while they are in registers).
+-- They read the channel's weight pairs through wpair, a pointer to its kernel
+-- rows (the column count is the table's, known only once every body is
+-- written: sizeof). Without a channel loop (c a number) the pairs are
+-- invariant in the position loops: wpair is then made opaque by LG_OPAQUE
+-- (templates/source_head_int8.c), so they are loaded where used, not hoisted
+-- and spilled (LeNet-5 conv2, in a channel loop, gains nothing: 4,367 more).
 function M.channel_dsp(w, b, acc, c, rows, row_loop, base)
+  local name = b.pairs.name()
+  w.line("const int32_t (*wpair)[sizeof %s[0][0][0] / sizeof %s[0][0][0][0]] = %s[%s][%s];", name, name, name,
+    b.oc, c)
+  if type(c) == "number" then w.line("LG_OPAQUE(wpair);") end
   local col_max = -1
   for _, ky in ipairs(rows) do
     for _, m in ipairs(M.row_macs(b, acc, ky, row_loop)) do col_max = math.max(col_max, m.ix - base.ix) end
