@@ -255,8 +255,10 @@ LG_ALWAYS_INLINE static inline int32_t lg_high_upair(const uint8_t *x)
 #if defined(LG_DSP) && !defined(LG_INT8_MUL32)
 /* the bounded path is a few instructions, which -Os would call out of line */
 #define LG_REQUANTIZE_INLINE LG_ALWAYS_INLINE
+#define LG_BOUNDED_3 3
 #else
 #define LG_REQUANTIZE_INLINE
+#define LG_BOUNDED_3 2 /* mode 3 is mode 2 without SMMLAR */
 #endif
 LG_REQUANTIZE_INLINE static inline int8_t lg_requantize(int32_t acc, int32_t multiplier, int32_t shift,
                                                         int32_t zero_point, int32_t low, int32_t bounded)
